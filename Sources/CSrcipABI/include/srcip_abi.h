@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * srcip_abi.h - the one contract between the BPF programs (bpf/srcip.bpf.c)
+ * and Swift (SrcipCore, SrcipKernel). Both sides include this file; nothing
+ * here is mirrored by hand. Every struct has fixed-width fields, explicit
+ * padding and a size assertion; Swift tests check MemoryLayout against it.
+ *
+ * Byte order: addresses are kept as on the wire (network order), ports and
+ * all other integers in host order.
+ */
+#ifndef SRCIP_ABI_H
+#define SRCIP_ABI_H
+
+#include <linux/types.h>
+
+#define SRCIP_ABI_VERSION 1
+
+/* Address family of a tuple. 0 marks an empty tuple (no conntrack entry). */
+enum srcip_family {
+	SRCIP_FAMILY_NONE = 0,
+	SRCIP_FAMILY_IPV4 = 4,
+	SRCIP_FAMILY_IPV6 = 6,
+};
+
+/* Where a packet was observed. */
+enum srcip_hook {
+	SRCIP_HOOK_INGRESS = 0,
+	SRCIP_HOOK_EGRESS = 1,
+};
+
+/* Why a record was written. Records follow flows, not packets. */
+enum srcip_event {
+	SRCIP_EVENT_NEW = 1,     /* first packet of a flow at this hook */
+	SRCIP_EVENT_NAT = 2,     /* conntrack mapping became known, or changed */
+	SRCIP_EVENT_END = 3,     /* TCP FIN or RST seen at this hook */
+	SRCIP_EVENT_EXPIRED = 4, /* idle flow swept from the flow map by user space */
+};
+
+/* How the pre/post-NAT views of a packet can be joined. */
+enum srcip_join {
+	SRCIP_JOIN_CONNTRACK = 1,   /* ct_orig / ct_reply / ct_id are valid */
+	SRCIP_JOIN_FINGERPRINT = 2, /* only the packet fingerprint is valid */
+};
+
+/* Direction of the packet relative to its conntrack entry. */
+enum srcip_ct_dir {
+	SRCIP_CT_DIR_ORIGINAL = 0,
+	SRCIP_CT_DIR_REPLY = 1,
+	SRCIP_CT_DIR_UNKNOWN = 0xff,
+};
+
+/* Conntrack status bits (include/uapi/linux/netfilter/nf_conntrack_common.h). */
+#define SRCIP_IPS_EXPECTED      (1U << 0)
+#define SRCIP_IPS_SEEN_REPLY    (1U << 1)
+#define SRCIP_IPS_ASSURED       (1U << 2)
+#define SRCIP_IPS_CONFIRMED     (1U << 3)
+#define SRCIP_IPS_SRC_NAT       (1U << 4)
+#define SRCIP_IPS_DST_NAT       (1U << 5)
+#define SRCIP_IPS_SRC_NAT_DONE  (1U << 7)
+#define SRCIP_IPS_DST_NAT_DONE  (1U << 8)
+#define SRCIP_IPS_DYING         (1U << 9)
+
+/* Per-CPU counters, indexes into the `counters` array map. */
+enum srcip_counter {
+	SRCIP_CNT_PACKETS = 0,        /* packets seen by any program */
+	SRCIP_CNT_RECORDS,            /* records submitted to the ring buffer */
+	SRCIP_CNT_RINGBUF_LOST,       /* records lost: ring buffer full */
+	SRCIP_CNT_FLOWS_CREATED,      /* flow map inserts */
+	SRCIP_CNT_FLOWS_ENDED,        /* flows removed after FIN/RST */
+	SRCIP_CNT_FLOW_INSERT_FAILED, /* flow map update failed */
+	SRCIP_CNT_NOT_IP,             /* not IPv4/IPv6 (ARP, LLDP, ...) */
+	SRCIP_CNT_TRUNCATED,          /* header shorter than it claims */
+	SRCIP_CNT_BAD_HEADER,         /* e.g. IHL < 5, bad version */
+	SRCIP_CNT_FRAGMENT,           /* non-first fragment: no L4 header */
+	SRCIP_CNT_UNKNOWN_PROTO,      /* L4 protocol srcip does not follow */
+	SRCIP_CNT_CT_LOOKUPS,         /* conntrack lookups made */
+	SRCIP_CNT_CT_FOUND,           /* ... that found an entry */
+	SRCIP_CNT__MAX,
+};
+
+/* A packet's L3/L4 identity. 40 bytes. */
+struct srcip_tuple {
+	__u8 saddr[16];   /* IPv4 in the first 4 bytes, rest zero */
+	__u8 daddr[16];
+	__u16 sport;      /* TCP/UDP port; ICMP echo: identifier */
+	__u16 dport;      /* TCP/UDP port; ICMP echo: 0 */
+	__u8 family;      /* enum srcip_family */
+	__u8 proto;       /* IPPROTO_TCP, _UDP, _ICMP, _ICMPV6 */
+	__u8 _pad[2];
+};
+
+/* Fields NAT leaves alone, to join ingress and egress views of one packet
+ * when there is no conntrack access. 16 bytes. */
+struct srcip_fingerprint {
+	__u32 tcp_seq;
+	__u32 tcp_ack;
+	__u32 tcp_tsval;  /* TCP timestamp option value, 0 if absent */
+	__u16 ip_id;      /* IPv4 identification; 0 for IPv6 */
+	__u16 length;     /* IPv4 total length / IPv6 payload length */
+};
+
+/* One ring-buffer record. 192 bytes. */
+struct srcip_record {
+	__u64 ts_ns;       /* CLOCK_MONOTONIC of the event */
+	__u64 first_ns;    /* first packet of the flow at this hook */
+	__u64 packets;     /* packets of the flow at this hook so far */
+	__u64 bytes;       /* bytes (skb->len) so far */
+	__u64 ct_id;       /* opaque conntrack identity, 0 if none; equal at every hook of one connection */
+	__u32 ifindex;
+	__u32 ct_status;   /* SRCIP_IPS_* bits of the conntrack entry */
+	__u8 kind;         /* enum srcip_event */
+	__u8 hook;         /* enum srcip_hook */
+	__u8 ct_dir;       /* enum srcip_ct_dir */
+	__u8 tcp_flags;    /* OR of the TCP flags seen at this hook */
+	__u8 join;         /* enum srcip_join */
+	__u8 _pad[3];
+	struct srcip_tuple tuple;     /* as seen at this hook */
+	struct srcip_tuple ct_orig;   /* conntrack original-direction tuple */
+	struct srcip_tuple ct_reply;  /* conntrack reply-direction tuple */
+	struct srcip_fingerprint fp;  /* of the packet that triggered the record */
+};
+
+/* Flow map key: one flow per (interface, hook, tuple). 48 bytes. */
+struct srcip_flow_key {
+	__u32 ifindex;
+	__u8 hook;
+	__u8 _pad[3];
+	struct srcip_tuple tuple;
+};
+
+/* Flow map value. 48 bytes. */
+struct srcip_flow_state {
+	__u64 first_ns;
+	__u64 last_ns;
+	__u64 packets;
+	__u64 bytes;
+	__u64 ct_id;       /* last conntrack identity reported */
+	__u32 ct_status;   /* last status bits reported */
+	__u8 tcp_flags;
+	__u8 ct_dir;
+	__u8 _pad[2];
+};
+
+/* Load-time configuration (read-only data of the BPF object). 16 bytes. */
+struct srcip_config {
+	__u64 ct_salt;           /* mixed into ct_id so kernel pointers do not leak */
+	__u8 force_fingerprint;  /* 1: never touch conntrack, fingerprints only */
+	__u8 _pad[7];
+};
+
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(sizeof(struct srcip_tuple) == 40, "srcip_tuple size");
+_Static_assert(sizeof(struct srcip_fingerprint) == 16, "srcip_fingerprint size");
+_Static_assert(sizeof(struct srcip_record) == 192, "srcip_record size");
+_Static_assert(sizeof(struct srcip_flow_key) == 48, "srcip_flow_key size");
+_Static_assert(sizeof(struct srcip_flow_state) == 48, "srcip_flow_state size");
+_Static_assert(sizeof(struct srcip_config) == 16, "srcip_config size");
+_Static_assert(__builtin_offsetof(struct srcip_record, tuple) == 56, "srcip_record.tuple offset");
+_Static_assert(__builtin_offsetof(struct srcip_record, fp) == 176, "srcip_record.fp offset");
+#endif
+
+#endif /* SRCIP_ABI_H */

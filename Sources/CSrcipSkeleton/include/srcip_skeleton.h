@@ -1,0 +1,1 @@
+/* Placeholder until `make bpf` generates the skeleton. */

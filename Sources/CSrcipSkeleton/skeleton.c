@@ -1,0 +1,1 @@
+#include "srcip_skeleton.h"

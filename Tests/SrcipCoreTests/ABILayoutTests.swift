@@ -1,0 +1,19 @@
+import CSrcipABI
+import Testing
+@testable import SrcipCore
+
+@Suite struct ABILayoutTests {
+    @Test func structSizesMatchTheHeader() {
+        #expect(MemoryLayout<srcip_tuple>.size == 40)
+        #expect(MemoryLayout<srcip_fingerprint>.size == 16)
+        #expect(MemoryLayout<srcip_record>.size == 192)
+        #expect(MemoryLayout<srcip_flow_key>.size == 48)
+        #expect(MemoryLayout<srcip_flow_state>.size == 48)
+        #expect(MemoryLayout<srcip_config>.size == 16)
+        #expect(MemoryLayout<srcip_record>.offset(of: \srcip_record.tuple) == 56)
+        #expect(MemoryLayout<srcip_record>.offset(of: \srcip_record.ct_orig) == 96)
+        #expect(MemoryLayout<srcip_record>.offset(of: \srcip_record.ct_reply) == 136)
+        #expect(MemoryLayout<srcip_record>.offset(of: \srcip_record.fp) == 176)
+        #expect(MemoryLayout<srcip_record>.alignment == 8)
+    }
+}
