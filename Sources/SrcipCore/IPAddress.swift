@@ -207,3 +207,19 @@ extension IPAddress: Codable {
         try c.encode(description)
     }
 }
+
+extension IPPrefix: Codable {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        let s = try c.decode(String.self)
+        guard let p = IPPrefix(s) else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "not an IP prefix: \(s)")
+        }
+        self = p
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+}
