@@ -1,0 +1,82 @@
+import CSrcipABI
+import Testing
+@testable import SrcipCore
+
+@Suite struct RecordDecoderTests {
+    static let client = FiveTuple(src: IPAddress("203.0.113.10")!, dst: IPAddress("192.168.10.11")!,
+                                  srcPort: 40001, dstPort: 30080, proto: .tcp)
+    static let xlat = FiveTuple(src: IPAddress("192.168.10.11")!, dst: IPAddress("10.244.1.2")!,
+                                srcPort: 51234, dstPort: 8080, proto: .tcp)
+
+    static func observation(ct: ConntrackMapping?, join: JoinMethod = .conntrack) -> Observation {
+        Observation(kind: .nat, hook: .ingress, ifindex: 7, timestampNs: 2_000, firstSeenNs: 1_000,
+                    packets: 3, bytes: 180, tuple: client, tcpFlags: TCPFlags.syn | TCPFlags.ack, join: join,
+                    conntrack: ct,
+                    fingerprint: PacketFingerprint(tcpSeq: 11, tcpAck: 22, tcpTSval: 33, ipID: 44, length: 60))
+    }
+
+    @Test func roundTripsThroughTheABIStruct() throws {
+        let ct = ConntrackMapping(id: 0xdead_beef, original: Self.client, reply: Self.xlat.reversed,
+                                  status: SRCIP_IPS_SRC_NAT | SRCIP_IPS_DST_NAT | SRCIP_IPS_CONFIRMED, packetIsReply: false)
+        let o = Self.observation(ct: ct)
+        var rec = RecordDecoder.encode(o)
+        let decoded = try withUnsafeBytes(of: &rec) { try RecordDecoder.decode($0) }
+        #expect(decoded == o)
+    }
+
+    @Test func decodesIPv6Tuples() throws {
+        let t = FiveTuple(src: IPAddress("fd00::10")!, dst: IPAddress("fd00:96::1")!, srcPort: 5, dstPort: 80, proto: .udp)
+        #expect(try RecordDecoder.tuple(RecordDecoder.encode(t)) == t)
+    }
+
+    @Test func emptyConntrackTuplesDecodeToNoMapping() throws {
+        var rec = RecordDecoder.encode(Self.observation(ct: nil))
+        rec.join = UInt8(SRCIP_JOIN_CONNTRACK.rawValue)
+        let o = try withUnsafeBytes(of: &rec) { try RecordDecoder.decode($0) }
+        #expect(o.conntrack == nil)
+    }
+
+    @Test func rejectsRecordsItCannotTrust() {
+        var rec = RecordDecoder.encode(Self.observation(ct: nil, join: .fingerprint))
+        #expect(throws: RecordDecodingError.wrongSize(10)) {
+            try withUnsafeBytes(of: &rec) { try RecordDecoder.decode(UnsafeRawBufferPointer(rebasing: $0[0..<10])) }
+        }
+        var bad = rec
+        bad.kind = 9
+        #expect(throws: RecordDecodingError.badKind(9)) { try RecordDecoder.decode(bad) }
+        bad = rec
+        bad.hook = 2
+        #expect(throws: RecordDecodingError.badHook(2)) { try RecordDecoder.decode(bad) }
+        bad = rec
+        bad.join = 0
+        #expect(throws: RecordDecodingError.badJoin(0)) { try RecordDecoder.decode(bad) }
+        bad = rec
+        bad.tuple.family = 5
+        #expect(throws: RecordDecodingError.badTuple("family 5")) { try RecordDecoder.decode(bad) }
+        bad = rec
+        bad.tuple.proto = 47
+        #expect(throws: RecordDecodingError.badTuple("protocol 47")) { try RecordDecoder.decode(bad) }
+        bad = rec
+        bad.tuple = srcip_tuple()
+        #expect(throws: RecordDecodingError.badTuple("empty packet tuple")) { try RecordDecoder.decode(bad) }
+    }
+
+    @Test func natFlagsFollowTheTuplesAndStatus() {
+        let snat = ConntrackMapping(id: 1, original: Self.client, reply: Self.xlat.reversed, status: 0, packetIsReply: nil)
+        #expect(snat.snat && snat.dnat)
+        #expect(snat.translated == Self.xlat)
+        let dnatOnly = FiveTuple(src: Self.xlat.dst, dst: Self.client.src, srcPort: 8080, dstPort: 40001, proto: .tcp)
+        let d = ConntrackMapping(id: 1, original: Self.client, reply: dnatOnly, status: 0, packetIsReply: nil)
+        #expect(d.dnat && !d.snat)
+        let none = ConntrackMapping(id: 1, original: Self.client, reply: Self.client.reversed, status: 0, packetIsReply: nil)
+        #expect(!none.dnat && !none.snat)
+    }
+
+    @Test func formatsTuplesForPeople() {
+        #expect(Self.client.description == "203.0.113.10:40001 → 192.168.10.11:30080 tcp")
+        let v6 = FiveTuple(src: IPAddress("fd00::1")!, dst: IPAddress("fd00::2")!, srcPort: 1, dstPort: 2, proto: .udp)
+        #expect(v6.description == "[fd00::1]:1 → [fd00::2]:2 udp")
+        let icmp = FiveTuple(src: IPAddress("10.0.0.1")!, dst: IPAddress("10.0.0.2")!, srcPort: 7, dstPort: 0, proto: .icmp)
+        #expect(icmp.description == "10.0.0.1 → 10.0.0.2 icmp id 7")
+    }
+}
