@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include "srcip_skeleton.h"
 #include "srcip.skel.h"
+#include <bpf/btf.h>
 
 struct srcip *srcip_skel_open(void)
 {
@@ -67,4 +68,24 @@ void srcip_set_libbpf_logger(srcip_log_fn fn)
 {
 	current_logger = fn;
 	libbpf_set_print(fn ? forward_log : NULL);
+}
+
+int srcip_kernel_has_btf_func(const char *name)
+{
+	static const char *const modules[] = { "/sys/kernel/btf/nf_conntrack", "/sys/kernel/btf/nf_nat" };
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	int found = 0;
+
+	if (!vmlinux)
+		return -errno;
+	found = btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) >= 0;
+	for (size_t i = 0; !found && i < sizeof(modules) / sizeof(modules[0]); i++) {
+		struct btf *mod = btf__parse_split(modules[i], vmlinux);
+		if (!mod)
+			continue;
+		found = btf__find_by_name_kind(mod, name, BTF_KIND_FUNC) >= 0;
+		btf__free(mod);
+	}
+	btf__free(vmlinux);
+	return found;
 }

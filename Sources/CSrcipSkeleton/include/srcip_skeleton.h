@@ -45,4 +45,8 @@ struct srcip_config *srcip_skel_config(struct srcip *skel);
 typedef void (*srcip_log_fn)(int level, const char *message);
 void srcip_set_libbpf_logger(srcip_log_fn fn);
 
+/* 1 if kernel BTF (vmlinux, or the nf_conntrack/nf_nat modules) has a
+ * function `name`, 0 if not, -errno if kernel BTF cannot be read. */
+int srcip_kernel_has_btf_func(const char *name);
+
 #endif /* SRCIP_SKELETON_H */
