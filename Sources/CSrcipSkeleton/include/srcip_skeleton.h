@@ -1,1 +1,52 @@
-/* Placeholder until `make bpf` generates the skeleton. */
+/*
+ * srcip_skeleton.h - a thin C face over the generated bpftool skeleton
+ * (srcip.skel.h, `make bpf`), so Swift never sees the generated struct.
+ */
+#ifndef SRCIP_SKELETON_H
+#define SRCIP_SKELETON_H
+
+#include <stddef.h>
+#include <bpf/libbpf.h>
+#include "srcip_abi.h"
+
+struct srcip;
+
+/* The BPF programs in the object. */
+enum srcip_prog_id {
+	SRCIP_PROG_INGRESS_CT = 0,
+	SRCIP_PROG_EGRESS_CT,
+	SRCIP_PROG_INGRESS_FP,
+	SRCIP_PROG_EGRESS_FP,
+	SRCIP_PROG__MAX,
+};
+
+/* The maps in the object. */
+enum srcip_map_id {
+	SRCIP_MAP_FLOWS = 0,
+	SRCIP_MAP_EVENTS,
+	SRCIP_MAP_COUNTERS,
+	SRCIP_MAP__MAX,
+};
+
+/* Opens (does not load) the embedded object; NULL and errno on failure. */
+struct srcip *srcip_skel_open(void);
+/* Loads and verifies the programs whose autoload is on; 0 or -errno. */
+int srcip_skel_load(struct srcip *skel);
+void srcip_skel_destroy(struct srcip *skel);
+
+struct bpf_object *srcip_skel_object(struct srcip *skel);
+struct bpf_program *srcip_skel_program(struct srcip *skel, enum srcip_prog_id id);
+struct bpf_map *srcip_skel_map(struct srcip *skel, enum srcip_map_id id);
+/* The read-only config; writable between open and load. */
+struct srcip_config *srcip_skel_config(struct srcip *skel);
+
+/* Routes libbpf's log (including verifier logs) to `fn`, one formatted
+ * message at a time; NULL silences libbpf. */
+typedef void (*srcip_log_fn)(int level, const char *message);
+void srcip_set_libbpf_logger(srcip_log_fn fn);
+
+/* 1 if kernel BTF (vmlinux, or the nf_conntrack/nf_nat modules) has a
+ * function `name`, 0 if not, -errno if kernel BTF cannot be read. */
+int srcip_kernel_has_btf_func(const char *name);
+
+#endif /* SRCIP_SKELETON_H */

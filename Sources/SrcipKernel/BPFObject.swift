@@ -1,0 +1,106 @@
+import CLibbpf
+import CSrcipABI
+import CSrcipSkeleton
+import Foundation
+import SrcipCore
+
+/// How the programs join pre- and post-NAT views of a flow.
+public enum TracerFlavour: String, Sendable, CustomStringConvertible {
+    /// Conntrack kfuncs: records carry the kernel's NAT mapping.
+    case conntrack
+    /// No kfuncs: records carry packet fingerprints only.
+    case fingerprint
+    public var description: String { rawValue }
+}
+
+/// Load-time settings of the BPF object.
+public struct LoadOptions: Sendable {
+    /// Never touch conntrack, even if the kernel could.
+    public var forceFingerprint: Bool = false
+    /// Ring buffer size in bytes (power of two, multiple of the page size).
+    public var ringBufferBytes: UInt32 = 4 << 20
+    /// Capacity of the LRU flow map.
+    public var flowCapacity: UInt32 = 65536
+    /// Salt mixed into conntrack ids; random by default.
+    public var ctSalt: UInt64 = UInt64.random(in: 1...UInt64.max)
+    /// Echo libbpf's log (and verifier log) to stderr.
+    public var verbose: Bool = false
+    /// Skip the capability check (tests that know they are root).
+    public var checkCapabilities: Bool = true
+
+    public init() {}
+}
+
+/// The loaded srcip BPF object: programs of one flavour, the maps, the verifier log.
+public final class BPFObject: @unchecked Sendable {
+    let skel: OpaquePointer
+    /// Which flavour was loaded.
+    public let flavour: TracerFlavour
+    /// What the kernel offered at load time.
+    public let features: KernelFeatures
+    /// libbpf's log from loading (warnings; with `verbose`, everything).
+    public let loadLog: String
+    /// The salt used for conntrack ids.
+    public let ctSalt: UInt64
+
+    /// Probes the kernel, opens the embedded object, configures and loads it.
+    public init(options: LoadOptions = LoadOptions()) throws {
+        if options.checkCapabilities { try Capabilities.current().requireTracing() }
+        let features = KernelFeatures.probe()
+        try features.requireBasics()
+        self.features = features
+        let flavour: TracerFlavour = options.forceFingerprint || !features.conntrackKfuncs ? .fingerprint : .conntrack
+        self.flavour = flavour
+        self.ctSalt = options.ctSalt
+
+        LibbpfLog.begin(echo: options.verbose)
+        guard let skel = srcip_skel_open() else {
+            let e = errno
+            LibbpfLog.end()
+            throw KernelError.openFailed(errno: e)
+        }
+        self.skel = skel
+        let cfg = srcip_skel_config(skel)!
+        cfg.pointee.ct_salt = options.ctSalt
+        cfg.pointee.force_fingerprint = options.forceFingerprint ? 1 : 0
+        let wanted: Set<UInt32> = flavour == .conntrack
+            ? [SRCIP_PROG_INGRESS_CT.rawValue, SRCIP_PROG_EGRESS_CT.rawValue]
+            : [SRCIP_PROG_INGRESS_FP.rawValue, SRCIP_PROG_EGRESS_FP.rawValue]
+        for id in 0..<SRCIP_PROG__MAX.rawValue {
+            bpf_program__set_autoload(srcip_skel_program(skel, srcip_prog_id(rawValue: id)), wanted.contains(id))
+        }
+        bpf_map__set_max_entries(srcip_skel_map(skel, SRCIP_MAP_EVENTS), options.ringBufferBytes)
+        bpf_map__set_max_entries(srcip_skel_map(skel, SRCIP_MAP_FLOWS), options.flowCapacity)
+        let rc = srcip_skel_load(skel)
+        let log = LibbpfLog.end()
+        self.loadLog = log
+        if rc != 0 {
+            srcip_skel_destroy(skel)
+            throw KernelError.loadFailed(errno: rc, log: log)
+        }
+    }
+
+    deinit { srcip_skel_destroy(skel) }
+
+    /// The loaded program for a hook.
+    public func program(_ hook: Hook) -> OpaquePointer {
+        let id: srcip_prog_id
+        switch (flavour, hook) {
+        case (.conntrack, .ingress): id = SRCIP_PROG_INGRESS_CT
+        case (.conntrack, .egress): id = SRCIP_PROG_EGRESS_CT
+        case (.fingerprint, .ingress): id = SRCIP_PROG_INGRESS_FP
+        case (.fingerprint, .egress): id = SRCIP_PROG_EGRESS_FP
+        }
+        return srcip_skel_program(skel, id)
+    }
+
+    /// File descriptor of the loaded program for a hook.
+    public func programFD(_ hook: Hook) -> Int32 { bpf_program__fd(program(hook)) }
+
+    /// Name of the loaded program for a hook (e.g. `srcip_ingress_ct`).
+    public func programName(_ hook: Hook) -> String { String(cString: bpf_program__name(program(hook))) }
+
+    var flowsFD: Int32 { bpf_map__fd(srcip_skel_map(skel, SRCIP_MAP_FLOWS)) }
+    var eventsFD: Int32 { bpf_map__fd(srcip_skel_map(skel, SRCIP_MAP_EVENTS)) }
+    var countersFD: Int32 { bpf_map__fd(srcip_skel_map(skel, SRCIP_MAP_COUNTERS)) }
+}

@@ -1,0 +1,82 @@
+import CLibbpf
+import CSrcipABI
+import Foundation
+
+/// The BPF programs' counters, summed over CPUs (srcip_abi.h `enum srcip_counter`).
+public struct CounterSnapshot: Sendable, Equatable, CustomStringConvertible {
+    public var packets: UInt64 = 0
+    public var records: UInt64 = 0
+    public var ringbufLost: UInt64 = 0
+    public var flowsCreated: UInt64 = 0
+    public var flowsEnded: UInt64 = 0
+    public var flowInsertFailed: UInt64 = 0
+    public var notIP: UInt64 = 0
+    public var truncated: UInt64 = 0
+    public var badHeader: UInt64 = 0
+    public var fragment: UInt64 = 0
+    public var unknownProto: UInt64 = 0
+    public var ctLookups: UInt64 = 0
+    public var ctFound: UInt64 = 0
+
+    public init() {}
+
+    /// Builds a snapshot from raw values indexed by `enum srcip_counter`.
+    public init(values: [UInt64]) {
+        func v(_ c: srcip_counter) -> UInt64 { Int(c.rawValue) < values.count ? values[Int(c.rawValue)] : 0 }
+        packets = v(SRCIP_CNT_PACKETS)
+        records = v(SRCIP_CNT_RECORDS)
+        ringbufLost = v(SRCIP_CNT_RINGBUF_LOST)
+        flowsCreated = v(SRCIP_CNT_FLOWS_CREATED)
+        flowsEnded = v(SRCIP_CNT_FLOWS_ENDED)
+        flowInsertFailed = v(SRCIP_CNT_FLOW_INSERT_FAILED)
+        notIP = v(SRCIP_CNT_NOT_IP)
+        truncated = v(SRCIP_CNT_TRUNCATED)
+        badHeader = v(SRCIP_CNT_BAD_HEADER)
+        fragment = v(SRCIP_CNT_FRAGMENT)
+        unknownProto = v(SRCIP_CNT_UNKNOWN_PROTO)
+        ctLookups = v(SRCIP_CNT_CT_LOOKUPS)
+        ctFound = v(SRCIP_CNT_CT_FOUND)
+    }
+
+    /// Field-wise difference (self - earlier), for measuring one interval.
+    public func since(_ earlier: CounterSnapshot) -> CounterSnapshot {
+        var d = CounterSnapshot()
+        d.packets = packets &- earlier.packets
+        d.records = records &- earlier.records
+        d.ringbufLost = ringbufLost &- earlier.ringbufLost
+        d.flowsCreated = flowsCreated &- earlier.flowsCreated
+        d.flowsEnded = flowsEnded &- earlier.flowsEnded
+        d.flowInsertFailed = flowInsertFailed &- earlier.flowInsertFailed
+        d.notIP = notIP &- earlier.notIP
+        d.truncated = truncated &- earlier.truncated
+        d.badHeader = badHeader &- earlier.badHeader
+        d.fragment = fragment &- earlier.fragment
+        d.unknownProto = unknownProto &- earlier.unknownProto
+        d.ctLookups = ctLookups &- earlier.ctLookups
+        d.ctFound = ctFound &- earlier.ctFound
+        return d
+    }
+
+    public var description: String {
+        "packets=\(packets) records=\(records) lost=\(ringbufLost) flows=+\(flowsCreated)/-\(flowsEnded) "
+            + "insert_failed=\(flowInsertFailed) not_ip=\(notIP) truncated=\(truncated) bad_header=\(badHeader) "
+            + "fragment=\(fragment) unknown_proto=\(unknownProto) ct=\(ctFound)/\(ctLookups)"
+    }
+}
+
+extension BPFObject {
+    /// Reads and sums the per-CPU `counters` map.
+    public func counters() throws -> CounterSnapshot {
+        let cpus = Int(libbpf_num_possible_cpus())
+        guard cpus > 0 else { throw KernelError.systemCall("libbpf_num_possible_cpus", errno: -Int32(cpus)) }
+        var values = [UInt64](repeating: 0, count: Int(SRCIP_CNT__MAX.rawValue))
+        var perCPU = [UInt64](repeating: 0, count: cpus)
+        for i in 0..<UInt32(values.count) {
+            var key = i
+            let rc = bpf_map_lookup_elem(countersFD, &key, &perCPU)
+            if rc != 0 { throw KernelError.mapFailed(map: "counters", operation: "lookup", errno: errno) }
+            values[Int(i)] = perCPU.reduce(0, &+)
+        }
+        return CounterSnapshot(values: values)
+    }
+}

@@ -1,0 +1,63 @@
+import CLibbpf
+import CSrcipABI
+import Foundation
+import SrcipCore
+
+/// Current CLOCK_MONOTONIC in nanoseconds (the clock of `bpf_ktime_get_ns`).
+public func monotonicNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+extension BPFObject {
+    /// Number of entries in the `flows` map (walks it).
+    public func flowCount() -> Int {
+        var n = 0
+        walkFlows { _, _ in n += 1 }
+        return n
+    }
+
+    /// Deletes flows idle for longer than `idleNs` and returns an `.expired` observation with the final
+    /// counters of each, so flows without a TCP FIN/RST (UDP, ICMP, lost FINs) end too. Flows whose END
+    /// record was already sent (FIN/RST seen) are deleted without an observation.
+    /// Expired observations carry no conntrack tuples (the flow map keeps only the id); join them to the
+    /// flow's earlier records by (ifindex, hook, tuple).
+    public func sweepFlows(idleNs: UInt64, now: UInt64 = monotonicNanoseconds()) throws -> [Observation] {
+        var expired: [(srcip_flow_key, srcip_flow_state)] = []
+        walkFlows { key, state in
+            if now > state.last_ns && now - state.last_ns > idleNs { expired.append((key, state)) }
+        }
+        var out: [Observation] = []
+        for (key, state) in expired {
+            var k = key
+            if bpf_map_delete_elem(flowsFD, &k) != 0 && errno != ENOENT {
+                throw KernelError.mapFailed(map: "flows", operation: "delete", errno: errno)
+            }
+            if state.tcp_flags & (TCPFlags.fin | TCPFlags.rst) != 0 { continue }
+            guard let hook = Hook(rawValue: key.hook), let tuple = try? RecordDecoder.tuple(key.tuple) else { continue }
+            let fp = PacketFingerprint(tcpSeq: 0, tcpAck: 0, tcpTSval: 0, ipID: 0, length: 0)
+            out.append(Observation(kind: .expired, hook: hook, ifindex: key.ifindex, timestampNs: now,
+                                   firstSeenNs: state.first_ns, packets: state.packets, bytes: state.bytes,
+                                   tuple: tuple, tcpFlags: state.tcp_flags,
+                                   join: state.ct_id != 0 ? .conntrack : .fingerprint, conntrack: nil,
+                                   fingerprint: fp))
+        }
+        return out
+    }
+
+    /// Calls `body` for every (key, state) in the `flows` map.
+    func walkFlows(_ body: (srcip_flow_key, srcip_flow_state) -> Void) {
+        var key = srcip_flow_key()
+        var next = srcip_flow_key()
+        var state = srcip_flow_state()
+        var havePrev = false
+        while true {
+            let rc = havePrev ? bpf_map_get_next_key(flowsFD, &key, &next) : bpf_map_get_next_key(flowsFD, nil, &next)
+            if rc != 0 { break }
+            if bpf_map_lookup_elem(flowsFD, &next, &state) == 0 { body(next, state) }
+            key = next
+            havePrev = true
+        }
+    }
+}

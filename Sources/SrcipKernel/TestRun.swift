@@ -1,0 +1,40 @@
+import CLibbpf
+import Foundation
+import SrcipCore
+
+/// Result of running a program once on a packet with BPF_PROG_TEST_RUN.
+public struct TestRunResult: Sendable, Equatable {
+    /// The program's return code (-1: pass through).
+    public var retval: Int32
+    /// The packet after the program ran.
+    public var dataOut: [UInt8]
+}
+
+extension BPFObject {
+    /// Runs the program at `hook` once on `packet` (starting with the Ethernet header), in the kernel,
+    /// without any interface. The packet appears to arrive on loopback (ifindex 1).
+    public func testRun(hook: Hook, packet: [UInt8]) throws -> TestRunResult {
+        try Self.testRun(programFD: programFD(hook), packet: packet)
+    }
+
+    /// BPF_PROG_TEST_RUN on any tc program fd.
+    public static func testRun(programFD: Int32, packet: [UInt8]) throws -> TestRunResult {
+        guard packet.count >= 14 else { throw KernelError.badTestPacket("\(packet.count) bytes; the kernel needs at least an Ethernet header (14)") }
+        var input = packet
+        var output = [UInt8](repeating: 0, count: packet.count + 256)
+        var opts = bpf_test_run_opts()
+        opts.sz = MemoryLayout<bpf_test_run_opts>.size
+        let rc = input.withUnsafeMutableBytes { inBuf in
+            output.withUnsafeMutableBytes { outBuf in
+                opts.data_in = UnsafeRawPointer(inBuf.baseAddress)
+                opts.data_size_in = UInt32(inBuf.count)
+                opts.data_out = outBuf.baseAddress
+                opts.data_size_out = UInt32(outBuf.count)
+                opts.repeat = 1
+                return bpf_prog_test_run_opts(programFD, &opts)
+            }
+        }
+        guard rc == 0 else { throw KernelError.systemCall("bpf_prog_test_run_opts", errno: -rc) }
+        return TestRunResult(retval: Int32(bitPattern: opts.retval), dataOut: Array(output.prefix(Int(opts.data_size_out))))
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import SrcipCore
+
+/// The whole kernel side in one object: loads the BPF programs, attaches them to the ingress and egress
+/// hooks of some interfaces, and reads their records. Detaches everything on `close()` or deinit.
+public final class Tracer: @unchecked Sendable {
+    /// What to trace and how.
+    public struct Options: Sendable {
+        /// Interfaces (of the calling thread's network namespace) to attach to.
+        public var interfaces: [String]
+        /// Hooks to attach on each interface.
+        public var hooks: [Hook] = [.ingress, .egress]
+        /// Prefer tcx links (Linux 6.6+) over clsact filters.
+        public var preferTCX: Bool = true
+        public var load: LoadOptions = LoadOptions()
+
+        public init(interfaces: [String]) { self.interfaces = interfaces }
+    }
+
+    public let object: BPFObject
+    public private(set) var attachments: [Attachment] = []
+    private let reader: RingBufferReader
+    private var closed = false
+
+    /// Loads and attaches. On failure nothing stays attached.
+    public init(options: Options) throws {
+        let object = try BPFObject(options: options.load)
+        self.object = object
+        self.reader = try RingBufferReader(object: object)
+        do {
+            for name in options.interfaces {
+                for hook in options.hooks {
+                    attachments.append(try Attachment.attach(programFD: object.programFD(hook), interface: name,
+                                                             hook: hook, preferTCX: options.preferTCX))
+                }
+            }
+        } catch {
+            attachments.forEach { $0.detach() }
+            throw error
+        }
+    }
+
+    deinit { close() }
+
+    /// The flavour that was loaded (conntrack or fingerprint).
+    public var flavour: TracerFlavour { object.flavour }
+
+    /// Starts the reader thread; observations arrive until `close()`.
+    public func observations() -> AsyncStream<Observation> { reader.start() }
+
+    /// Records received by the reader so far.
+    public var recordsReceived: UInt64 { reader.received }
+
+    /// Current counters of the BPF programs.
+    public func counters() throws -> CounterSnapshot { try object.counters() }
+
+    /// Ends flows idle for longer than `idleNs` (see `BPFObject.sweepFlows`).
+    public func sweep(idleNs: UInt64) throws -> [Observation] { try object.sweepFlows(idleNs: idleNs) }
+
+    /// Detaches all programs and stops the reader (after a final drain). Safe to call twice.
+    public func close() {
+        if closed { return }
+        closed = true
+        attachments.forEach { $0.detach() }
+        reader.stop()
+    }
+}

@@ -1,0 +1,593 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * srcip.bpf.c - tc/tcx programs that follow flows through a node and report,
+ * per flow and hook, the tuple seen there, the conntrack (NAT) mapping and a
+ * fingerprint of the packet. Records follow flows, not packets: one when a
+ * flow first appears at a hook, one when its conntrack mapping becomes known
+ * or changes, one on TCP FIN/RST.
+ *
+ * The programs never drop, redirect or modify a packet: they always return
+ * -1 (TC_ACT_UNSPEC for clsact, TCX_NEXT for tcx).
+ *
+ * Two flavours of each hook:
+ *   *_ct: joins views through conntrack. Ingress (before PREROUTING, no
+ *         conntrack attached yet) looks the entry up with the kfunc
+ *         bpf_skb_ct_lookup(); egress (after POSTROUTING) reads skb->_nfct
+ *         through bpf_cast_to_kern_ctx().
+ *   *_fp: fingerprints only, no kfuncs, loads on any kernel with ringbuf+BTF.
+ */
+#include <stdbool.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <linux/icmpv6.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
+
+#include "srcip_core.h"
+#include "../Sources/CSrcipABI/include/srcip_abi.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* TC_ACT_UNSPEC and TCX_NEXT are both -1: "not my business, carry on". */
+#define SRCIP_PASS (-1)
+
+/* linux/icmp.h pulls in libc headers; the echo header is all srcip needs. */
+struct icmp_echo {
+	__u8 type;
+	__u8 code;
+	__be16 checksum;
+	__be16 id;
+	__be16 sequence;
+};
+#define ICMP_ECHOREPLY_ 0
+#define ICMP_ECHO_ 8
+
+#define ETH_P_8021Q_ 0x8100
+#define ETH_P_8021AD_ 0x88A8
+#define IPV6_MAX_EXT_HEADERS 6
+#define TCP_MAX_OPTIONS 10
+
+/* Conntrack re-check policy at ingress (bpf_skb_ct_lookup is the one costly
+ * step). While the mapping is unknown: on the first 8 packets, then on every
+ * power of two. Once known: when the flow resumes after an idle gap (the
+ * entry may have been replaced) and every CT_RECHECK_PACKETS packets. */
+#define CT_UNKNOWN_EAGER 8
+#define CT_RECHECK_PACKETS 4096
+#define CT_RECHECK_IDLE_NS (1000ULL * 1000 * 1000)
+
+const volatile struct srcip_config cfg = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct srcip_flow_key);
+	__type(value, struct srcip_flow_state);
+} flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 * 1024 * 1024);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SRCIP_CNT__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+extern struct nf_conn *bpf_skb_ct_lookup(struct __sk_buff *skb, struct bpf_sock_tuple *tuple, __u32 tuple__sz,
+					 struct bpf_ct_opts *opts, __u32 opts__sz) __ksym __weak;
+extern void bpf_ct_release(struct nf_conn *ct) __ksym __weak;
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
+
+enum flavour {
+	FLAVOUR_CT = 0,
+	FLAVOUR_FP = 1,
+};
+
+/* A parsed packet: where its headers are and what identifies it. */
+struct packet {
+	struct srcip_tuple tuple;
+	struct srcip_fingerprint fp;
+	__u32 l4_off;     /* offset of the TCP header (for options) */
+	__u8 tcp_flags;
+	__u8 tcp_doff;    /* TCP header length in bytes */
+	__u8 hook;        /* enum srcip_hook */
+};
+
+/* What conntrack says about a packet's connection. */
+struct ct_view {
+	__u64 id;
+	__u32 status;
+	__u8 dir;
+	struct srcip_tuple orig;
+	struct srcip_tuple reply;
+};
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+	if (v)
+		*v += 1;
+}
+
+enum parse_result {
+	PARSE_OK = 0,
+	PARSE_NOT_IP,
+	PARSE_TRUNCATED,
+	PARSE_BAD_HEADER,
+	PARSE_FRAGMENT,
+	PARSE_UNKNOWN_PROTO,
+};
+
+static __always_inline int parse_l4(void *data, void *data_end, __u32 off, __u8 proto, struct packet *p)
+{
+	p->tuple.proto = proto;
+	p->l4_off = off;
+	if (proto == IPPROTO_TCP) {
+		struct tcphdr *th = data + off;
+		if ((void *)(th + 1) > data_end)
+			return PARSE_TRUNCATED;
+		if (th->doff < 5)
+			return PARSE_BAD_HEADER;
+		p->tuple.sport = bpf_ntohs(th->source);
+		p->tuple.dport = bpf_ntohs(th->dest);
+		p->tcp_flags = ((__u8 *)th)[13];
+		p->tcp_doff = th->doff * 4;
+		p->fp.tcp_seq = bpf_ntohl(th->seq);
+		p->fp.tcp_ack = bpf_ntohl(th->ack_seq);
+		return PARSE_OK;
+	}
+	if (proto == IPPROTO_UDP) {
+		struct udphdr *uh = data + off;
+		if ((void *)(uh + 1) > data_end)
+			return PARSE_TRUNCATED;
+		p->tuple.sport = bpf_ntohs(uh->source);
+		p->tuple.dport = bpf_ntohs(uh->dest);
+		return PARSE_OK;
+	}
+	if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
+		struct icmp_echo *ih = data + off; /* same layout for ICMPv6 echo */
+		if ((void *)(ih + 1) > data_end)
+			return PARSE_TRUNCATED;
+		__u8 t = ih->type;
+		if (proto == IPPROTO_ICMP && t != ICMP_ECHO_ && t != ICMP_ECHOREPLY_)
+			return PARSE_UNKNOWN_PROTO;
+		if (proto == IPPROTO_ICMPV6 && t != ICMPV6_ECHO_REQUEST && t != ICMPV6_ECHO_REPLY)
+			return PARSE_UNKNOWN_PROTO;
+		p->tuple.sport = bpf_ntohs(ih->id);
+		p->tuple.dport = 0;
+		return PARSE_OK;
+	}
+	return PARSE_UNKNOWN_PROTO;
+}
+
+static __always_inline int parse_ipv4(void *data, void *data_end, __u32 off, struct packet *p)
+{
+	struct iphdr *iph = data + off;
+	if ((void *)(iph + 1) > data_end)
+		return PARSE_TRUNCATED;
+	if (iph->version != 4 || iph->ihl < 5)
+		return PARSE_BAD_HEADER;
+	__u32 ihl = iph->ihl * 4;
+	if (data + off + ihl > data_end)
+		return PARSE_TRUNCATED;
+	__u16 tot_len = bpf_ntohs(iph->tot_len);
+	if (tot_len < ihl)
+		return PARSE_BAD_HEADER;
+	p->tuple.family = SRCIP_FAMILY_IPV4;
+	__builtin_memcpy(p->tuple.saddr, &iph->saddr, 4);
+	__builtin_memcpy(p->tuple.daddr, &iph->daddr, 4);
+	p->fp.ip_id = bpf_ntohs(iph->id);
+	p->fp.length = tot_len;
+	if (bpf_ntohs(iph->frag_off) & 0x1fff) {
+		p->tuple.proto = iph->protocol;
+		return PARSE_FRAGMENT;
+	}
+	return parse_l4(data, data_end, off + ihl, iph->protocol, p);
+}
+
+static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off, struct packet *p)
+{
+	struct ipv6hdr *ip6 = data + off;
+	if ((void *)(ip6 + 1) > data_end)
+		return PARSE_TRUNCATED;
+	if (ip6->version != 6)
+		return PARSE_BAD_HEADER;
+	p->tuple.family = SRCIP_FAMILY_IPV6;
+	__builtin_memcpy(p->tuple.saddr, &ip6->saddr, 16);
+	__builtin_memcpy(p->tuple.daddr, &ip6->daddr, 16);
+	p->fp.length = bpf_ntohs(ip6->payload_len);
+	__u8 nexthdr = ip6->nexthdr;
+	off += sizeof(*ip6);
+
+	for (int i = 0; i < IPV6_MAX_EXT_HEADERS; i++) {
+		if (nexthdr != IPPROTO_HOPOPTS && nexthdr != IPPROTO_ROUTING && nexthdr != IPPROTO_DSTOPTS &&
+		    nexthdr != IPPROTO_FRAGMENT)
+			break;
+		__u8 *eh = data + off;
+		if ((void *)(eh + 8) > data_end)
+			return PARSE_TRUNCATED;
+		if (nexthdr == IPPROTO_FRAGMENT) {
+			__u16 frag = bpf_ntohs(*(__be16 *)(eh + 2));
+			nexthdr = eh[0];
+			if (frag & 0xfff8) {
+				p->tuple.proto = nexthdr;
+				return PARSE_FRAGMENT;
+			}
+			off += 8;
+		} else {
+			nexthdr = eh[0];
+			off += ((__u32)eh[1] + 1) * 8;
+		}
+		if (off > 1024)
+			return PARSE_BAD_HEADER;
+	}
+	if (nexthdr == IPPROTO_HOPOPTS || nexthdr == IPPROTO_ROUTING || nexthdr == IPPROTO_DSTOPTS ||
+	    nexthdr == IPPROTO_FRAGMENT)
+		return PARSE_BAD_HEADER; /* longer extension chain than srcip follows */
+	return parse_l4(data, data_end, off, nexthdr, p);
+}
+
+static __always_inline int parse(struct __sk_buff *skb, struct packet *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return PARSE_TRUNCATED;
+	__u32 off = sizeof(*eth);
+	__be16 proto = eth->h_proto;
+	if (proto == bpf_htons(ETH_P_8021Q_) || proto == bpf_htons(ETH_P_8021AD_)) {
+		__be16 *vlan = data + off; /* TCI, then the encapsulated EtherType */
+		if ((void *)(vlan + 2) > data_end)
+			return PARSE_TRUNCATED;
+		proto = vlan[1];
+		off += 4;
+	}
+	if (proto == bpf_htons(ETH_P_IP))
+		return parse_ipv4(data, data_end, off, p);
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return parse_ipv6(data, data_end, off, p);
+	return PARSE_NOT_IP;
+}
+
+/* The TCP timestamp option value, 0 when absent. Only called for records. */
+static __always_inline __u32 tcp_tsval(struct __sk_buff *skb, const struct packet *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	__u32 off = 20;
+	__u32 end = p->tcp_doff;
+	if (p->tuple.proto != IPPROTO_TCP || end <= 20 || end > 60)
+		return 0;
+	for (int i = 0; i < TCP_MAX_OPTIONS; i++) {
+		if (off >= end)
+			return 0;
+		__u8 *opt = data + (p->l4_off & 0x3ff) + (off & 0x3f);
+		if ((void *)(opt + 1) > data_end)
+			return 0;
+		__u8 kind = opt[0];
+		if (kind == 0)
+			return 0;
+		if (kind == 1) {
+			off += 1;
+			continue;
+		}
+		if ((void *)(opt + 2) > data_end)
+			return 0;
+		__u8 len = opt[1];
+		if (kind == 8 && len == 10) {
+			if ((void *)(opt + 6) > data_end || off + 10 > end)
+				return 0;
+			__u32 v;
+			__builtin_memcpy(&v, opt + 2, 4);
+			return bpf_ntohl(v);
+		}
+		if (len < 2)
+			return 0;
+		off += len;
+	}
+	return 0;
+}
+
+static __always_inline void ct_tuple(const struct nf_conntrack_tuple *t, struct srcip_tuple *out)
+{
+	__u16 l3 = t->src.l3num;
+	if (l3 == 2 /* AF_INET */) {
+		out->family = SRCIP_FAMILY_IPV4;
+		__builtin_memcpy(out->saddr, &t->src.u3.ip, 4);
+		__builtin_memcpy(out->daddr, &t->dst.u3.ip, 4);
+	} else if (l3 == 10 /* AF_INET6 */) {
+		out->family = SRCIP_FAMILY_IPV6;
+		__builtin_memcpy(out->saddr, t->src.u3.ip6, 16);
+		__builtin_memcpy(out->daddr, t->dst.u3.ip6, 16);
+	} else {
+		return;
+	}
+	out->proto = t->dst.protonum;
+	out->sport = bpf_ntohs(t->src.all);
+	out->dport = (out->proto == IPPROTO_ICMP || out->proto == IPPROTO_ICMPV6) ? 0 : bpf_ntohs(t->dst.all);
+}
+
+/* Copies what srcip reports of a conntrack entry; `addr` is its address as
+ * a number (the verifier forbids arithmetic on a trusted pointer). */
+static __noinline void ct_read(const struct nf_conn *ct, __u64 addr, struct ct_view *v)
+{
+	struct nf_conntrack_tuple t;
+	unsigned long status = 0;
+
+	__builtin_memset(v, 0, sizeof(*v));
+	v->id = addr ^ cfg.ct_salt;
+	bpf_core_read(&status, sizeof(status), &ct->status);
+	v->status = (__u32)status;
+	if (bpf_probe_read_kernel(&t, sizeof(t), __builtin_preserve_access_index(&ct->tuplehash[0].tuple)) == 0)
+		ct_tuple(&t, &v->orig);
+	if (bpf_probe_read_kernel(&t, sizeof(t), __builtin_preserve_access_index(&ct->tuplehash[1].tuple)) == 0)
+		ct_tuple(&t, &v->reply);
+}
+
+/* Ingress: find the conntrack entry of a TCP/UDP packet by its tuple. */
+static __noinline bool ct_lookup(struct __sk_buff *skb, const struct packet *p, struct ct_view *v)
+{
+	struct bpf_sock_tuple bt = {};
+	struct bpf_ct_opts opts = {};
+	__u32 sz;
+
+	if (p->tuple.proto != IPPROTO_TCP && p->tuple.proto != IPPROTO_UDP)
+		return false;
+	if (!bpf_skb_ct_lookup || !bpf_ct_release)
+		return false;
+	if (p->tuple.family == SRCIP_FAMILY_IPV4) {
+		__builtin_memcpy(&bt.ipv4.saddr, p->tuple.saddr, 4);
+		__builtin_memcpy(&bt.ipv4.daddr, p->tuple.daddr, 4);
+		bt.ipv4.sport = bpf_htons(p->tuple.sport);
+		bt.ipv4.dport = bpf_htons(p->tuple.dport);
+		sz = sizeof(bt.ipv4);
+	} else {
+		__builtin_memcpy(bt.ipv6.saddr, p->tuple.saddr, 16);
+		__builtin_memcpy(bt.ipv6.daddr, p->tuple.daddr, 16);
+		bt.ipv6.sport = bpf_htons(p->tuple.sport);
+		bt.ipv6.dport = bpf_htons(p->tuple.dport);
+		sz = sizeof(bt.ipv6);
+	}
+	opts.netns_id = BPF_F_CURRENT_NETNS;
+	opts.l4proto = p->tuple.proto;
+	count(SRCIP_CNT_CT_LOOKUPS);
+	struct nf_conn *ct = bpf_skb_ct_lookup(skb, &bt, sz, &opts, SRCIP_CT_OPTS_SZ);
+	if (!ct)
+		return false;
+	count(SRCIP_CNT_CT_FOUND);
+	/* The entry's address as a plain number, copied off the stack. */
+	__u64 addr = 0;
+	bpf_probe_read_kernel(&addr, sizeof(addr), &ct);
+	ct_read(ct, addr, v);
+	bpf_ct_release(ct);
+	/* The packet matches the original tuple exactly unless it is a reply. */
+	bool orig = __builtin_memcmp(v->orig.saddr, p->tuple.saddr, 16) == 0 && v->orig.sport == p->tuple.sport;
+	v->dir = orig ? SRCIP_CT_DIR_ORIGINAL : SRCIP_CT_DIR_REPLY;
+	return true;
+}
+
+/* Egress: the conntrack entry netfilter attached to the skb, as a raw value
+ * (pointer | ctinfo); 0 when none. Cheap: one load. */
+static __always_inline unsigned long ct_attached(struct __sk_buff *skb)
+{
+	if (!bpf_cast_to_kern_ctx)
+		return 0;
+	struct sk_buff *kskb = bpf_cast_to_kern_ctx(skb);
+	return kskb->_nfct;
+}
+
+static __noinline bool ct_from_nfct(unsigned long nfct, struct ct_view *v)
+{
+	__u64 addr = nfct & ~SRCIP_NFCT_INFOMASK;
+	if (!addr)
+		return false;
+	ct_read((const struct nf_conn *)addr, addr, v);
+	v->dir = (nfct & SRCIP_NFCT_INFOMASK) >= SRCIP_IP_CT_IS_REPLY ? SRCIP_CT_DIR_REPLY : SRCIP_CT_DIR_ORIGINAL;
+	return true;
+}
+
+/* Writes one record; `now` is st->last_ns, the hook is p->hook. */
+static __noinline void emit(struct __sk_buff *skb, __u8 kind, const struct packet *p,
+			    const struct srcip_flow_state *st, const struct ct_view *ct)
+{
+	struct srcip_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count(SRCIP_CNT_RINGBUF_LOST);
+		return;
+	}
+	__builtin_memset(r, 0, sizeof(*r));
+	r->ts_ns = st->last_ns;
+	r->first_ns = st->first_ns;
+	r->packets = st->packets;
+	r->bytes = st->bytes;
+	r->ifindex = skb->ifindex;
+	r->kind = kind;
+	r->hook = p->hook;
+	r->tcp_flags = st->tcp_flags;
+	r->tuple = p->tuple;
+	r->fp = p->fp;
+	r->fp.tcp_tsval = tcp_tsval(skb, p);
+	if (ct && ct->id) {
+		r->join = SRCIP_JOIN_CONNTRACK;
+		r->ct_id = ct->id;
+		r->ct_status = ct->status;
+		r->ct_dir = ct->dir;
+		r->ct_orig = ct->orig;
+		r->ct_reply = ct->reply;
+	} else {
+		r->join = SRCIP_JOIN_FINGERPRINT;
+		r->ct_dir = SRCIP_CT_DIR_UNKNOWN;
+	}
+	bpf_ringbuf_submit(r, 0);
+	count(SRCIP_CNT_RECORDS);
+}
+
+static __always_inline bool tcp_ends(__u8 flags)
+{
+	return flags & (0x01 /* FIN */ | 0x04 /* RST */);
+}
+
+static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour flavour)
+{
+	struct packet p = {};
+	int res;
+
+	count(SRCIP_CNT_PACKETS);
+	res = parse(skb, &p);
+	switch (res) {
+	case PARSE_OK:
+		break;
+	case PARSE_NOT_IP:
+		count(SRCIP_CNT_NOT_IP);
+		return SRCIP_PASS;
+	case PARSE_TRUNCATED:
+		count(SRCIP_CNT_TRUNCATED);
+		return SRCIP_PASS;
+	case PARSE_BAD_HEADER:
+		count(SRCIP_CNT_BAD_HEADER);
+		return SRCIP_PASS;
+	case PARSE_FRAGMENT:
+		count(SRCIP_CNT_FRAGMENT);
+		return SRCIP_PASS;
+	default:
+		count(SRCIP_CNT_UNKNOWN_PROTO);
+		return SRCIP_PASS;
+	}
+
+	struct ct_view ct;
+	ct.id = 0;
+	p.hook = hook;
+	bool use_ct = flavour == FLAVOUR_CT && !cfg.force_fingerprint;
+	bool is_tcp = p.tuple.proto == IPPROTO_TCP;
+	__u64 now = bpf_ktime_get_ns();
+	struct srcip_flow_key key = {};
+	key.ifindex = skb->ifindex;
+	key.hook = hook;
+	key.tuple = p.tuple;
+
+	/* Egress: the attached conntrack entry is one load away; compare it
+	 * on every packet. */
+	unsigned long nfct = 0;
+	__u64 nfct_id = 0;
+	if (use_ct && hook == SRCIP_HOOK_EGRESS) {
+		nfct = ct_attached(skb);
+		if (nfct & ~SRCIP_NFCT_INFOMASK)
+			nfct_id = (__u64)(nfct & ~SRCIP_NFCT_INFOMASK) ^ cfg.ct_salt;
+	}
+
+	struct srcip_flow_state *st = bpf_map_lookup_elem(&flows, &key);
+	bool restart = st && is_tcp && (p.tcp_flags & 0x02 /* SYN */) && tcp_ends(st->tcp_flags);
+	if (!st || restart) {
+		struct srcip_flow_state fresh = {};
+		fresh.first_ns = now;
+		fresh.last_ns = now;
+		fresh.packets = 1;
+		fresh.bytes = skb->len;
+		fresh.tcp_flags = p.tcp_flags;
+		fresh.ct_dir = SRCIP_CT_DIR_UNKNOWN;
+		if (use_ct) {
+			bool found = hook == SRCIP_HOOK_EGRESS ? ct_from_nfct(nfct, &ct) : ct_lookup(skb, &p, &ct);
+			if (found) {
+				fresh.ct_id = ct.id;
+				fresh.ct_status = ct.status;
+				fresh.ct_dir = ct.dir;
+			}
+		}
+		long err = bpf_map_update_elem(&flows, &key, &fresh, restart ? BPF_ANY : BPF_NOEXIST);
+		if (err == 0) {
+			count(SRCIP_CNT_FLOWS_CREATED);
+			emit(skb, SRCIP_EVENT_NEW, &p, &fresh, &ct);
+			if (is_tcp && tcp_ends(p.tcp_flags)) {
+				count(SRCIP_CNT_FLOWS_ENDED);
+				emit(skb, SRCIP_EVENT_END, &p, &fresh, &ct);
+			}
+			return SRCIP_PASS;
+		}
+		if (err != -17 /* EEXIST: another CPU inserted it first */) {
+			count(SRCIP_CNT_FLOW_INSERT_FAILED);
+			return SRCIP_PASS;
+		}
+		st = bpf_map_lookup_elem(&flows, &key);
+		if (!st)
+			return SRCIP_PASS;
+	}
+
+	/* Established flow: cheap path. */
+	__u64 idle = now - st->last_ns;
+	__u64 n = st->packets + 1;
+	__u8 old_flags = st->tcp_flags;
+	st->packets = n;
+	st->bytes += skb->len;
+	st->last_ns = now;
+	st->tcp_flags = old_flags | p.tcp_flags;
+
+	if (use_ct) {
+		bool changed = false;
+		if (hook == SRCIP_HOOK_EGRESS) {
+			if (nfct_id && nfct_id != st->ct_id)
+				changed = ct_from_nfct(nfct, &ct);
+		} else {
+			bool check = st->ct_id == 0 ? (n <= CT_UNKNOWN_EAGER || (n & (n - 1)) == 0)
+						    : (idle > CT_RECHECK_IDLE_NS || n % CT_RECHECK_PACKETS == 0);
+			if (check && ct_lookup(skb, &p, &ct))
+				changed = ct.id != st->ct_id;
+		}
+		if (changed) {
+			st->ct_id = ct.id;
+			st->ct_status = ct.status;
+			st->ct_dir = ct.dir;
+			emit(skb, SRCIP_EVENT_NAT, &p, st, &ct);
+		}
+	}
+
+	if (is_tcp && tcp_ends(p.tcp_flags) && !tcp_ends(old_flags)) {
+		/* The entry stays (marked by FIN/RST in tcp_flags) so the last
+		 * ACKs of the close do not look like a new flow; user space
+		 * sweeps it. */
+		count(SRCIP_CNT_FLOWS_ENDED);
+		ct.id = 0;
+		if (use_ct && st->ct_id) {
+			if (hook == SRCIP_HOOK_EGRESS)
+				ct_from_nfct(nfct, &ct);
+			else
+				ct_lookup(skb, &p, &ct);
+		}
+		emit(skb, SRCIP_EVENT_END, &p, st, &ct);
+	}
+	return SRCIP_PASS;
+}
+
+SEC("tc")
+int srcip_ingress_ct(struct __sk_buff *skb)
+{
+	return handle(skb, SRCIP_HOOK_INGRESS, FLAVOUR_CT);
+}
+
+SEC("tc")
+int srcip_egress_ct(struct __sk_buff *skb)
+{
+	return handle(skb, SRCIP_HOOK_EGRESS, FLAVOUR_CT);
+}
+
+SEC("tc")
+int srcip_ingress_fp(struct __sk_buff *skb)
+{
+	return handle(skb, SRCIP_HOOK_INGRESS, FLAVOUR_FP);
+}
+
+SEC("tc")
+int srcip_egress_fp(struct __sk_buff *skb)
+{
+	return handle(skb, SRCIP_HOOK_EGRESS, FLAVOUR_FP);
+}
