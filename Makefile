@@ -52,11 +52,11 @@ bench: release
 
 # Compile $(BPF_SRC) and write its skeleton to $(1).
 define build_skeleton
-	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	( tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	$(BPF_CLANG) $(BPF_CFLAGS) -c $(BPF_SRC) -o $$tmp/srcip.bpf.o && \
 	$(BPFTOOL) gen object $$tmp/srcip.o $$tmp/srcip.bpf.o && \
 	$(BPFTOOL) gen skeleton $$tmp/srcip.o name srcip > $$tmp/srcip.skel.h && \
-	cp $$tmp/srcip.skel.h $(1)
+	cp $$tmp/srcip.skel.h $(1) )
 endef
 
 # Rebuild the BPF programs and the committed skeleton.

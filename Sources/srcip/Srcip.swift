@@ -1,8 +1,9 @@
 import ArgumentParser
 
 @main
-struct Srcip: ParsableCommand {
+struct Srcip: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "srcip",
-        abstract: "Trace where the source IP of Kubernetes Service traffic is rewritten (SNAT).")
+        abstract: "Trace where the source IP of Kubernetes Service traffic is rewritten (SNAT).",
+        subcommands: [TraceCommand.self])
 }
