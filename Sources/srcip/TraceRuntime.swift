@@ -1,0 +1,161 @@
+import Foundation
+import SrcipCore
+import SrcipKernel
+
+/// Messages for people on standard error, so standard output stays machine-readable.
+enum Diagnostics {
+    static func note(_ s: String) {
+        FileHandle.standardError.write(Data(("srcip: " + s + "\n").utf8))
+    }
+}
+
+/// Buffered line output to a file or standard output.
+final class OutputSink {
+    private let handle: FileHandle
+    private let owned: Bool
+    private var buffer = Data()
+
+    init(path: String?) throws {
+        if let path, path != "-" {
+            guard FileManager.default.createFile(atPath: path, contents: nil),
+                  let h = FileHandle(forWritingAtPath: path) else {
+                throw SrcipError.cannotWrite(path: path, reason: String(cString: strerror(errno)))
+            }
+            handle = h
+            owned = true
+        } else {
+            handle = FileHandle.standardOutput
+            owned = false
+        }
+    }
+
+    func write(_ line: String) {
+        buffer.append(contentsOf: line.utf8)
+        buffer.append(0x0a)
+        // Standard output is flushed per line so a person sees records as they come; files are batched.
+        if !owned || buffer.count >= 64 * 1024 { flush() }
+    }
+
+    func flush() {
+        guard !buffer.isEmpty else { return }
+        handle.write(buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func close() {
+        flush()
+        if owned { try? handle.close() }
+    }
+}
+
+/// Converts CLOCK_MONOTONIC nanoseconds (BPF timestamps) to Unix nanoseconds.
+struct WallClock {
+    let offsetNs: Int64
+
+    init() {
+        var mono = timespec(), real = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &mono)
+        clock_gettime(CLOCK_REALTIME, &real)
+        offsetNs = (Int64(real.tv_sec) - Int64(mono.tv_sec)) * 1_000_000_000 + Int64(real.tv_nsec) - Int64(mono.tv_nsec)
+    }
+
+    func unixNs(monotonic: UInt64) -> UInt64 { UInt64(max(0, Int64(monotonic) + offsetNs)) }
+}
+
+/// The name srcip reports for the node it runs on.
+enum NodeIdentity {
+    /// The name of the current network namespace if it is a named one (`ip netns`), else the host name.
+    static func current() -> String {
+        if let name = namedNetns() { return name }
+        return ProcessInfo.processInfo.hostName
+    }
+
+    private static func namedNetns() -> String? {
+        var own = stat()
+        guard stat("/proc/self/ns/net", &own) == 0,
+              let names = try? FileManager.default.contentsOfDirectory(atPath: "/run/netns") else { return nil }
+        var root = stat()
+        if stat("/proc/1/ns/net", &root) == 0 && root.st_ino == own.st_ino { return nil }
+        for name in names.sorted() {
+            var st = stat()
+            if stat("/run/netns/\(name)", &st) == 0 && st.st_ino == own.st_ino && st.st_dev == own.st_dev { return name }
+        }
+        return nil
+    }
+}
+
+/// Stops a trace on SIGINT, SIGTERM, after a duration, or when asked.
+final class StopSignal: @unchecked Sendable {
+    private let tracer: Tracer
+    private var sources: [DispatchSourceSignal] = []
+    private var timer: DispatchSourceTimer?
+    private let lock = NSLock()
+    private var fired = false
+
+    init(tracer: Tracer) { self.tracer = tracer }
+
+    func install(duration: Double?) {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler { [weak self] in self?.fire() }
+            s.resume()
+            sources.append(s)
+        }
+        if let duration {
+            let t = DispatchSource.makeTimerSource(queue: .global())
+            t.schedule(deadline: .now() + duration)
+            t.setEventHandler { [weak self] in self?.fire() }
+            t.resume()
+            timer = t
+        }
+    }
+
+    /// Detaches the programs and ends the observation stream (after it drains). Idempotent.
+    func fire() {
+        lock.lock()
+        let first = !fired
+        fired = true
+        lock.unlock()
+        guard first else { return }
+        timer?.cancel()
+        tracer.close()
+    }
+}
+
+/// Periodically ends idle flows in the BPF flow map; the resulting `.expired` observations go to `sink`.
+final class FlowSweepTimer: @unchecked Sendable {
+    private let timer: DispatchSourceTimer
+
+    init(tracer: Tracer, idleNs: UInt64, interval: Double = 1, sink: @escaping @Sendable ([Observation]) -> Void) {
+        timer = DispatchSource.makeTimerSource(queue: .global())
+        timer.schedule(deadline: .now() + interval, repeating: interval)
+        timer.setEventHandler {
+            if let expired = try? tracer.sweep(idleNs: idleNs), !expired.isEmpty { sink(expired) }
+        }
+        timer.resume()
+    }
+
+    func cancel() { timer.cancel() }
+}
+
+/// The closing line of a trace: what was written, and every loss.
+enum TraceSummary {
+    static func line(records: Int, counters c: CounterSnapshot, received: UInt64) -> String {
+        "\(records) records written (\(received) received); ring buffer full: \(c.ringbufLost) lost; "
+            + "flows: \(c.flowsCreated) created, \(c.flowsEnded) ended, \(c.flowInsertFailed) not tracked (map full); "
+            + "packets: \(c.packets) seen, \(c.notIP) not IP, \(c.truncated + c.badHeader) malformed, "
+            + "\(c.fragment) fragments, \(c.unknownProto) other protocols"
+    }
+}
+
+/// Errors of the command-line layer.
+enum SrcipError: Error, CustomStringConvertible {
+    case cannotWrite(path: String, reason: String)
+
+    var description: String {
+        switch self {
+        case .cannotWrite(let path, let reason): return "cannot write \(path): \(reason)"
+        }
+    }
+}
