@@ -56,12 +56,25 @@ let package = Package(
             ],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
+        // Network-namespace testbeds shared by privileged tests and benchmarks.
+        .target(name: "SrcipTestbed", dependencies: ["SrcipCore"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        // `make bench`: BPF cost, event volume, consumer and correlation rates, lab timings.
+        .executableTarget(
+            name: "srcip-bench",
+            dependencies: ["SrcipCore", "SrcipKernel", "SrcipTestbed", "CSrcipABI"],
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
         .testTarget(name: "SrcipCoreTests", dependencies: ["SrcipCore", "CSrcipABI"]),
         .testTarget(name: "SrcipServicesTests", dependencies: ["SrcipServices", "SrcipCore"]),
         .testTarget(name: "SrcipExportTests", dependencies: ["SrcipExport", "SrcipCore"]),
         .testTarget(
             name: "SrcipKernelTests",
             dependencies: ["SrcipKernel", "SrcipCore", "CSrcipABI"],
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+        .testTarget(
+            name: "SrcipCLITests",
+            dependencies: ["srcip", "SrcipTestbed", "SrcipCore"],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .testTarget(

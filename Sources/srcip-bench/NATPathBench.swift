@@ -1,0 +1,84 @@
+import Foundation
+import SrcipCore
+import SrcipKernel
+import SrcipTestbed
+
+/// BPF cost per packet, event volume and throughput on a real NAT path (client — router with DNAT and
+/// MASQUERADE — server), with srcip attached to both router interfaces at ingress and egress.
+enum NATPathBench {
+    struct Result {
+        var baselineBps: [Double] = []
+        var tracedBps: [Double] = []
+        var programs: [(name: String, nsPerRun: Double, runs: UInt64)] = []
+        var bulkPackets: UInt64 = 0
+        var bulkRecords: UInt64 = 0
+        var connections = 0
+        var connectionRecords: UInt64 = 0
+        var lost: UInt64 = 0
+        var flavour = ""
+
+        var throughputRatio: Double { mean(tracedBps) / mean(baselineBps) }
+        var recordsPerPacket: Double { Double(bulkRecords) / Double(max(bulkPackets, 1)) }
+        /// A connection's packets cross four hooks on the router: client-side ingress and egress, server-side ingress and egress.
+        var recordsPerConnectionPerHook: Double { Double(connectionRecords) / Double(max(connections, 1) * 4) }
+    }
+
+    static func run(seconds: Int, rounds: Int, connections: Int, forceFingerprint: Bool) throws -> Result {
+        let lab = try NATLab()
+        defer { lab.teardown() }
+        var result = Result()
+        result.connections = connections
+        let stats = try BPFStats()
+        defer { stats.disable() }
+
+        for _ in 0..<rounds {
+            result.baselineBps.append(try lab.bulkTransfer(seconds: seconds))
+            let tracer = try NetworkNamespace.run(path: lab.routerNetnsPath) { () -> Tracer in
+                var options = Tracer.Options(interfaces: [lab.routerClientIf, lab.routerServerIf])
+                options.load.forceFingerprint = forceFingerprint
+                return try Tracer(options: options)
+            }
+            result.flavour = tracer.flavour.description
+            let received = RecordCount()
+            let consumer = Task.detached { for await _ in tracer.observations() { received.add() } }
+            let before = try tracer.counters()
+            let runBefore = try Hook.allCases.map { try BPFStats.runStats(programFD: tracer.object.programFD($0)) }
+            result.tracedBps.append(try lab.bulkTransfer(seconds: seconds))
+            let afterBulk = try tracer.counters()
+            let runAfter = try Hook.allCases.map { try BPFStats.runStats(programFD: tracer.object.programFD($0)) }
+            _ = try lab.clientTraffic(tcpConnections: connections, bytes: 1000)
+            usleep(200_000)
+            let afterConns = try tracer.counters()
+            tracer.close()
+            await_(consumer)
+
+            let bulk = afterBulk.since(before)
+            result.bulkPackets += bulk.packets
+            result.bulkRecords += bulk.records
+            result.connectionRecords += afterConns.since(afterBulk).records
+            result.lost += afterConns.since(before).ringbufLost
+            for (i, hook) in Hook.allCases.enumerated() {
+                let d = runAfter[i].since(runBefore[i])
+                result.programs.append(("\(tracer.object.programName(hook))", d.nsPerRun, d.runCount))
+            }
+        }
+        result.connections = connections * rounds
+        return result
+    }
+}
+
+/// Counts records delivered to a consumer task.
+final class RecordCount: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var value = 0
+    func add() { lock.lock(); value += 1; lock.unlock() }
+}
+
+/// Waits synchronously for a detached task (the benchmark's main flow is synchronous).
+func await_(_ task: Task<Void, Never>) {
+    let done = DispatchSemaphore(value: 0)
+    Task.detached { await task.value; done.signal() }
+    done.wait()
+}
+
+func mean(_ xs: [Double]) -> Double { xs.isEmpty ? 0 : xs.reduce(0, +) / Double(xs.count) }

@@ -1,0 +1,44 @@
+import Foundation
+import SrcipKernel
+
+// `make bench`: every number in one run, printed as a table of measured values and targets.
+// Usage: srcip-bench [--seconds N] [--rounds N] [--connections N] [--skip-nat]
+
+var args = Array(CommandLine.arguments.dropFirst())
+func option(_ name: String, _ fallback: Int) -> Int {
+    guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) else { return fallback }
+    return v
+}
+let seconds = option("--seconds", 4)
+let rounds = option("--rounds", 2)
+let connections = option("--connections", 200)
+let skipNAT = args.contains("--skip-nat")
+
+func row(_ what: String, _ value: String, _ target: String = "") {
+    let pad = { (s: String, n: Int) in s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+    print("  " + pad(what, 52) + pad(value, 22) + target)
+}
+func fmt(_ v: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", v) }
+
+print("srcip benchmarks — \(ProcessInfo.processInfo.processorCount) CPUs, kernel \(ProcessInfo.processInfo.operatingSystemVersionString)")
+print("")
+print("Consumer")
+let decode = DecodeBench.run()
+row("records decoded per second (one core)", fmt(decode.perSecond, 0), "target ≥ 1,000,000")
+
+if !skipNAT {
+    for fingerprint in [false, true] {
+        let r = try NATPathBench.run(seconds: seconds, rounds: rounds, connections: connections, forceFingerprint: fingerprint)
+        print("")
+        print("NAT path, \(r.flavour) flavour (\(rounds) rounds × \(seconds) s iperf3 + \(connections) short connections per round)")
+        for p in r.programs {
+            row("BPF \(p.name): ns per packet (\(p.runs) runs)", fmt(p.nsPerRun), "target ≤ 100")
+        }
+        row("records per packet, bulk TCP transfer", fmt(r.recordsPerPacket, 6), "target ≤ 0.01")
+        row("records per connection per hook", fmt(r.recordsPerConnectionPerHook, 2), "target ≤ 3")
+        row("records lost (ring buffer full)", "\(r.lost)")
+        row("throughput without srcip (Gbit/s)", r.baselineBps.map { fmt($0 / 1e9, 2) }.joined(separator: ", "))
+        row("throughput with srcip on 4 hooks (Gbit/s)", r.tracedBps.map { fmt($0 / 1e9, 2) }.joined(separator: ", "))
+        row("throughput ratio with/without", fmt(r.throughputRatio, 3), "target ≥ 0.97")
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import SrcipCore
+import SrcipTestbed
+import Testing
+
+/// `srcip trace` as a user runs it: inside the router namespace of a real NAT path.
+@Suite(.serialized, .enabled(if: mustRunPrivileged, "needs root (set CI to make this a failure)"))
+struct TraceCommandTests {
+    /// tcx links of srcip programs on `ifindex` (bpftool lists links system-wide).
+    static func srcipLinks(ifindex: Int) -> Int {
+        let r = run(["bpftool", "-j", "link", "show"])
+        guard let links = try? JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [[String: Any]] else { return -1 }
+        var n = 0
+        for l in links where (l["ifindex"] as? Int) == ifindex {
+            if let id = l["prog_id"] as? Int,
+               let prog = try? JSONSerialization.jsonObject(with: Data(run(["bpftool", "-j", "prog", "show", "id", "\(id)"]).output.utf8)) as? [String: Any],
+               (prog["name"] as? String)?.hasPrefix("srcip") == true {
+                n += 1
+            }
+        }
+        return n
+    }
+
+    static func ifindex(_ lab: NATLab, _ name: String) throws -> Int {
+        let out = try lab.exec(lab.router, ["cat", "/sys/class/net/\(name)/ifindex"])
+        return try #require(Int(out.trimmingCharacters(in: .whitespacesAndNewlines)))
+    }
+
+    @Test func jsonlRecordsShowTheTupleBeforeAndAfterNATAndMatchConntrack() throws {
+        let lab = try NATLab()
+        defer { lab.teardown() }
+        let trace = try SrcipProcess(["trace", "--format", "jsonl", "--protocol", "tcp", "--port", "80", "--duration", "4"],
+                                     netns: lab.router)
+        #expect(trace.waitForStderr("tracing"))
+        let ports = try lab.clientTraffic(tcpConnections: 1).tcp
+        let conntrack = try lab.conntrackEntries()
+        #expect(trace.wait() == 0)
+        let clientPort = try #require(ports.first)
+        let records = trace.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(records.count == trace.stdout.split(separator: "\n").count, "every line is a JSON object")
+        let ingress = records.first {
+            $0["hook"] as? String == "ingress" && $0["src_port"] as? Int == Int(clientPort) && $0["event"] as? String == "new"
+        }
+        let i = try #require(ingress, "no ingress record for the client's connection:\n\(trace.stdout)")
+        #expect(i["src_ip"] as? String == NATLab.clientIP)
+        #expect(i["dst_ip"] as? String == NATLab.vip)
+        #expect(i["dst_port"] as? Int == Int(NATLab.vipTCPPort))
+        #expect(i["interface"] as? String == lab.routerClientIf)
+
+        let egress = try #require(records.first {
+            $0["hook"] as? String == "egress" && $0["ct_orig_src_port"] as? Int == Int(clientPort)
+                && $0["dst_ip"] as? String == NATLab.serverIP
+        }, "no egress record after NAT:\n\(trace.stdout)")
+        #expect(egress["src_ip"] as? String == NATLab.routerServerSide)
+        #expect(egress["dst_port"] as? Int == Int(NATLab.serverTCPPort))
+        #expect(egress["interface"] as? String == lab.routerServerIf)
+        #expect(egress["snat"] as? Bool == true)
+        #expect(egress["dnat"] as? Bool == true)
+
+        let entry = try #require(conntrack.first { $0.original.srcPort == clientPort && $0.original.proto == .tcp })
+        #expect(egress["ct_reply_src_ip"] as? String == entry.reply.src.description)
+        #expect(egress["ct_reply_dst_ip"] as? String == entry.reply.dst.description)
+        #expect(egress["ct_reply_dst_port"] as? Int == Int(entry.reply.dstPort))
+        #expect(egress["src_port"] as? Int == Int(entry.reply.dstPort), "egress source port is the masqueraded one")
+        #expect(trace.stderr.contains("ring buffer full: 0 lost"))
+    }
+
+    @Test func textFormatAndCountStopAfterThatManyRecords() throws {
+        let lab = try NATLab()
+        defer { lab.teardown() }
+        let trace = try SrcipProcess(["trace", "--count", "2", "--protocol", "tcp", "--duration", "20"], netns: lab.router)
+        #expect(trace.waitForStderr("tracing"))
+        _ = try lab.clientTraffic(tcpConnections: 2)
+        #expect(trace.wait(timeout: 25) == 0)
+        let lines = trace.stdout.split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines.allSatisfy { $0.contains(" tcp") && ($0.contains(" ingress ") || $0.contains(" egress ")) })
+        #expect(trace.stderr.contains("2 records written"))
+    }
+
+    @Test func ctrlCDetachesAndReportsCounters() throws {
+        let lab = try NATLab()
+        defer { lab.teardown() }
+        let idx = try Self.ifindex(lab, lab.routerClientIf)
+        let trace = try SrcipProcess(["trace"], netns: lab.router)
+        #expect(trace.waitForStderr("tracing"))
+        #expect(Self.srcipLinks(ifindex: idx) == 2, "ingress and egress tcx links while tracing")
+        kill(trace.pid, SIGINT)
+        #expect(trace.wait() == 0)
+        #expect(trace.stderr.contains("records written"))
+        #expect(Self.srcipLinks(ifindex: idx) == 0)
+    }
+
+    @Test func sigkillLeavesNoTcxLinkBehind() throws {
+        let lab = try NATLab()
+        defer { lab.teardown() }
+        let idx = try Self.ifindex(lab, lab.routerServerIf)
+        let trace = try SrcipProcess(["trace"], netns: lab.router)
+        #expect(trace.waitForStderr("tracing"))
+        #expect(Self.srcipLinks(ifindex: idx) == 2)
+        kill(trace.pid, SIGKILL)
+        trace.wait()
+        usleep(200_000)
+        #expect(Self.srcipLinks(ifindex: idx) == 0)
+    }
+
+    @Test func staleClsactFiltersOfAKilledRunAreRemovedAtTheNextStart() throws {
+        let lab = try NATLab()
+        defer { lab.teardown() }
+        let dev = lab.routerClientIf
+        let filters = { (hook: String) in
+            (try? lab.exec(lab.router, ["tc", "filter", "show", "dev", dev, hook]))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+        }
+        let killed = try SrcipProcess(["trace", "--clsact", "-i", dev], netns: lab.router)
+        #expect(killed.waitForStderr("tracing"))
+        kill(killed.pid, SIGKILL)
+        killed.wait()
+        #expect(filters("ingress").contains("srcip"), "a killed run leaves its clsact filter")
+        let next = try SrcipProcess(["trace", "--clsact", "-i", dev, "--duration", "1"], netns: lab.router)
+        #expect(next.wait() == 0)
+        #expect(filters("ingress") == "")
+        #expect(filters("egress") == "")
+    }
+
+    @Test func unknownInterfaceIsNamedWithTheAvailableOnes() throws {
+        let lab = try NATLab()
+        defer { lab.teardown() }
+        let trace = try SrcipProcess(["trace", "-i", "nosuch0"], netns: lab.router)
+        #expect(trace.wait() != 0)
+        #expect(trace.stderr.contains("nosuch0"))
+        #expect(trace.stderr.contains(lab.routerClientIf))
+    }
+
+    @Test func badFlagsGetAnErrorNamingTheFlag() throws {
+        let trace = try SrcipProcess(["trace", "--host", "10.0.0.300"])
+        #expect(trace.wait() != 0)
+        #expect(trace.stderr.contains("--host 10.0.0.300"))
+        let proto = try SrcipProcess(["trace", "--protocol", "sctp"])
+        #expect(proto.wait() != 0)
+        #expect(proto.stderr.contains("sctp"))
+    }
+
+    @Test func withoutPrivilegesTheErrorSaysWhatIsMissing() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        p.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
+                       srcipBinary, "trace", "--duration", "1"]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus != 0)
+        #expect(text.contains("CAP_BPF") || text.contains("root"), "got: \(text)")
+    }
+}
