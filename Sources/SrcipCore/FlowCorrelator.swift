@@ -74,20 +74,10 @@ public struct FlowCorrelator {
                 stats.lateRecords += 1
                 return
             }
-            if ct == nil, !isReply, o.kind == .new { slot = fingerprintPartner(o) }
         }
         if slot < 0 {
             slot = allocate()
             stats.flowsCreated += 1
-            if ct == nil, !isReply, o.kind == .new, o.fingerprint != FlowCorrelator.zeroFingerprint {
-                let key = FingerprintKey(fp: o.fingerprint, proto: o.tuple.proto, v4: o.tuple.src.isIPv4)
-                if byFingerprint[key] == nil {
-                    byFingerprint[key] = slot
-                    slots[slot].fingerprint = key
-                    slots[slot].fingerprintHook = o.hook
-                    slots[slot].fingerprintNs = o.firstSeenNs
-                }
-            }
             if o.tuple.proto == .icmp || o.tuple.proto == .icmpv6, o.hook == .egress,
                context.localAddresses.contains(o.tuple.src) {
                 if icmpFromNode.count >= 4096 { icmpFromNode.removeAll(keepingCapacity: true) }
@@ -97,6 +87,7 @@ public struct FlowCorrelator {
 
         apply(o, isReply: isReply, to: slot)
         if let ct { attach(ct, from: o, to: slot) }
+        if ct == nil, !isReply, o.kind == .new { joinByFingerprint(o, slot) }
         let key = isReply ? o.tuple.reversed : o.tuple
         register(key, slot)
         touch(slot)
@@ -143,22 +134,38 @@ public struct FlowCorrelator {
         o.tuple.proto != .tcp || o.tcpFlags & TCPFlags.syn != 0
     }
 
-    private mutating func fingerprintPartner(_ o: Observation) -> Int32 {
-        guard o.fingerprint != FlowCorrelator.zeroFingerprint else { return -1 }
+    /// Joins the request views of one packet at ingress and egress by equal fingerprints (no conntrack), or
+    /// registers this view's fingerprint for the partner still to come.
+    private mutating func joinByFingerprint(_ o: Observation, _ slot: Int32) {
+        guard o.fingerprint != FlowCorrelator.zeroFingerprint, slots[slot].live else { return }
         let key = FingerprintKey(fp: o.fingerprint, proto: o.tuple.proto, v4: o.tuple.src.isIPv4)
-        guard let p = byFingerprint[key] else { return -1 }
-        let st = slots[p]
-        let near = st.fingerprintNs > o.firstSeenNs ? st.fingerprintNs - o.firstSeenNs : o.firstSeenNs - st.fingerprintNs
-        guard st.fingerprintHook != o.hook, near <= config.fingerprintWindowNs,
-              !st.segments.contains(where: { !$0.isReply && $0.hook == o.hook }) else {
-            stats.fingerprintRejected += 1
-            return -1
+        let opposite: Hook = o.hook == .ingress ? .egress : .ingress
+        let hasOpposite = slots[slot].segments.contains { !$0.isReply && $0.hook == opposite }
+        if hasOpposite, let k = slots[slot].fingerprint {
+            if byFingerprint[k] == slot { byFingerprint[k] = nil }   // both views known: nothing left to join
+            slots[slot].fingerprint = nil
+            return
         }
-        byFingerprint[key] = nil
-        slots[p].fingerprint = nil
-        slots[p].fingerprintJoined = true
-        stats.fingerprintJoins += 1
-        return p
+        if let p = byFingerprint[key], p != slot {
+            let st = slots[p]
+            let near = st.fingerprintNs > o.firstSeenNs ? st.fingerprintNs - o.firstSeenNs : o.firstSeenNs - st.fingerprintNs
+            let a = slots[slot].ctID, b = st.ctID
+            guard st.fingerprintHook == opposite, near <= config.fingerprintWindowNs, !hasOpposite,
+                  !st.segments.contains(where: { !$0.isReply && $0.hook == o.hook }), a == 0 || b == 0 || a == b else {
+                stats.fingerprintRejected += 1
+                return
+            }
+            byFingerprint[key] = nil
+            slots[p].fingerprint = nil
+            merge(p, into: slot)
+            slots[slot].fingerprintJoined = true
+            stats.fingerprintJoins += 1
+        } else if byFingerprint[key] == nil, slots[slot].fingerprint == nil, !hasOpposite {
+            byFingerprint[key] = slot
+            slots[slot].fingerprint = key
+            slots[slot].fingerprintHook = o.hook
+            slots[slot].fingerprintNs = o.firstSeenNs
+        }
     }
 
     private mutating func apply(_ o: Observation, isReply: Bool, to slot: Int32) {
