@@ -173,8 +173,9 @@ public final class IPFIXWriter: FlowRecordWriter {
         self.exportTime = exportTime
     }
 
-    public convenience init(path: String, observationDomainID: UInt32) throws(ExportError) {
-        self.init(sink: try FileSink(path: path), observationDomainID: observationDomainID)
+    public convenience init(path: String, observationDomainID: UInt32,
+                            exportTime: @escaping () -> UInt32 = IPFIXWriter.wallClockSeconds) throws(ExportError) {
+        self.init(sink: try FileSink(path: path), observationDomainID: observationDomainID, exportTime: exportTime)
     }
 
     public func write(_ record: FlowRecord) throws(ExportError) {
