@@ -43,7 +43,7 @@ public struct FlowCorrelator {
         if let ct {
             isReply = FlowCorrelator.isReply(o.tuple, ct)
             let byID = byCt[ct.id] ?? -1
-            let byT = byTuple[isReply ? o.tuple.reversed : o.tuple] ?? -1
+            let byT = byTuple[isReply ? o.tuple.flipped : o.tuple] ?? -1
             if byT >= 0, slots[byT].ctID != 0, slots[byT].ctID != ct.id {
                 finish(byT, .superseded)   // an older connection with the same tuple
                 slot = byID
@@ -55,7 +55,7 @@ public struct FlowCorrelator {
             }
         } else if let f = byTuple[o.tuple] {
             slot = f
-        } else if let r = byTuple[o.tuple.reversed] {
+        } else if let r = byTuple[o.tuple.flipped] {
             slot = r
             isReply = true
         } else {
@@ -88,7 +88,7 @@ public struct FlowCorrelator {
         apply(o, isReply: isReply, to: slot)
         if let ct { attach(ct, from: o, to: slot) }
         if ct == nil, !isReply, o.kind == .new { joinByFingerprint(o, slot) }
-        let key = isReply ? o.tuple.reversed : o.tuple
+        let key = isReply ? o.tuple.flipped : o.tuple
         register(key, slot)
         touch(slot)
         if slots[slot].live, slots[slot].allDone { finish(slot, .ended) }
@@ -119,8 +119,8 @@ public struct FlowCorrelator {
 
     /// Whether a packet tuple is the reply direction of a conntrack entry.
     static func isReply(_ t: FiveTuple, _ ct: ConntrackMapping) -> Bool {
-        if t == ct.original || t == ct.translated { return false }
-        if t == ct.reply || t == ct.original.reversed { return true }
+        if t == ct.original || t == ct.forward { return false }
+        if t == ct.reply || t == ct.original.flipped { return true }
         return ct.packetIsReply ?? false
     }
 
@@ -201,13 +201,17 @@ public struct FlowCorrelator {
             slots[slot].conntrack = ct
             slots[slot].ctIfindex = o.ifindex
             slots[slot].ctHook = o.hook
+            if let k = slots[slot].fingerprint {       // conntrack joins from here on
+                if byFingerprint[k] == slot { byFingerprint[k] = nil }
+                slots[slot].fingerprint = nil
+            }
         }
         if ct.id != 0 {
             if let other = byCt[ct.id], other != slot { merge(other, into: slot) }
             byCt[ct.id] = slot
         }
         register(ct.original, slot)
-        register(ct.translated, slot)
+        register(ct.forward, slot)
     }
 
     /// Points an original-direction tuple at `slot`, merging or superseding whatever flow held it.
@@ -374,7 +378,7 @@ struct FinishedMemory {
 
     func contains(_ o: Observation, _ ct: ConntrackMapping?) -> Bool {
         if let ct, ct.id != 0, cts[ct.id] != nil { return true }
-        return tuples[o.tuple] != nil || tuples[o.tuple.reversed] != nil
+        return tuples[o.tuple] != nil || tuples[o.tuple.flipped] != nil
     }
 
     /// Remembers a finished flow; returns how many older entries were forgotten to make room.

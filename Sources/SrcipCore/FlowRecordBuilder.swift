@@ -23,11 +23,11 @@ struct FlowRecordBuilder {
         } else if let egress {
             original = egress.tuple
         } else {
-            original = replies.last?.tuple.reversed ?? ordered[0].tuple
+            original = replies.last?.tuple.flipped ?? ordered[0].tuple
             notes.append("only replies observed")
         }
         var translated = egress?.tuple
-        if translated == nil, let ct, replies.contains(where: { $0.hook == .ingress }) { translated = ct.translated }
+        if translated == nil, let ct, replies.contains(where: { $0.hook == .ingress }) { translated = ct.forward }
 
         let snat: Bool, dnat: Bool
         if let t = translated {
@@ -48,7 +48,7 @@ struct FlowRecordBuilder {
         if match == nil { match = context.catalog.endpoint(ip: original.dst, port: original.dstPort, proto: original.proto) }
 
         let client = context.classify(original.src)
-        let serving = translated ?? ct?.translated
+        let serving = translated ?? ct?.forward
         let hairpin = match != nil && serving.map { $0.dst == original.src } == true
         let endpoint = match.flatMap { m in serving.flatMap { s in m.port.endpoints.first { $0.ip == s.dst && $0.port == s.dstPort } } }
         let replyFlags = replies.reduce(UInt8(0)) { $0 | $1.tcpFlags }

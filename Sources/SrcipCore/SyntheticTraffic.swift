@@ -24,7 +24,7 @@ public enum SyntheticTraffic {
         let u = UInt32(truncatingIfNeeded: i)
         let client = FiveTuple(src: .v4(0xCB00_0000 | (u & 0x00FF_FFFF)), dst: nodeIP, srcPort: UInt16(10_000 + i % 50_000),
                                dstPort: 30080, proto: .tcp)
-        let xlat = FiveTuple(src: .v4(0x0AF4_0101), dst: .v4(0x0AF4_0102 + u % 200), srcPort: UInt16(1024 + i % 60_000),
+        let xlat = FiveTuple(src: .v4(0x0AF4_0001 + (UInt32(i / 60_000) & 0xff) << 8), dst: .v4(0x0AF4_0102 + u % 200), srcPort: UInt16(1024 + i % 60_000),
                              dstPort: 8080, proto: .tcp)
         let reply = xlat.reversed
         let status = UInt32(SRCIP_IPS_CONFIRMED | SRCIP_IPS_SRC_NAT | SRCIP_IPS_DST_NAT)

@@ -266,3 +266,23 @@ func permutations<T>(_ items: [T]) -> [[T]] {
     }
     return out
 }
+
+@Suite struct ICMPCorrelationTests {
+    @Test func echoRepliesFoldIntoTheRequest() throws {
+        let req = FiveTuple(src: Lab.ip(Lab.clientPod), dst: Lab.ip(Lab.remoteBackend), srcPort: 7, dstPort: 0, proto: .icmp)
+        let rep = FiveTuple(src: Lab.ip(Lab.remoteBackend), dst: Lab.ip(Lab.clientPod), srcPort: 7, dstPort: 0, proto: .icmp)
+        let m = ConntrackMapping(id: 31, original: req, reply: rep, status: 8, packetIsReply: nil)
+        let seq = [
+            Lab.obs(.new, .ingress, Lab.vethClient, req, t: 100, ct: m),
+            Lab.obs(.new, .egress, Lab.eth0, req, t: 110, ct: m),
+            Lab.obs(.new, .ingress, Lab.eth0, rep, t: 200, ct: m),
+            Lab.obs(.new, .egress, Lab.vethClient, rep, t: 210, ct: m),
+        ]
+        let (records, _) = Lab.run(seq)
+        let r = try #require(records.first)
+        #expect(records.count == 1)
+        #expect(r.protocolName == "icmp" && r.translated == req && r.replyPackets == 1 && r.verdict == .preserved && !r.snat)
+        let (fpRecords, _) = Lab.run(seq.map { var o = $0; o.conntrack = nil; o.join = .fingerprint; return o })
+        #expect(fpRecords.count == 1 && fpRecords.first?.replyPackets == 1)
+    }
+}
