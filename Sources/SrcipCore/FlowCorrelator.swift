@@ -5,7 +5,7 @@
 /// first-packet fingerprints at ingress and egress. Replies are folded into their flow. Memory is bounded by
 /// `CorrelatorConfig.maxLiveFlows` (LRU eviction) and the idle timeout. Pure: no I/O, no clocks.
 public struct FlowCorrelator {
-    public let context: NodeContext
+    public private(set) var context: NodeContext
     public let config: CorrelatorConfig
     public private(set) var stats = CorrelatorStats()
 
@@ -20,13 +20,19 @@ public struct FlowCorrelator {
     private var icmpFromNode: [IPAddress: UInt64] = [:]
     private var output: [FlowRecord] = []
     private var nowNs: UInt64 = 0
-    private let builder: FlowRecordBuilder
+    private var builder: FlowRecordBuilder
 
     public init(context: NodeContext, config: CorrelatorConfig = CorrelatorConfig()) {
         self.context = context
         self.config = config
         self.finished = FinishedMemory(capacity: config.finishedMemory)
         self.builder = FlowRecordBuilder(context: context, rejectWindowNs: config.rejectWindowNs)
+    }
+
+    /// Replaces the node context (e.g. a refreshed Service catalog); flows finished from now on use it.
+    public mutating func update(context: NodeContext) {
+        self.context = context
+        builder = FlowRecordBuilder(context: context, rejectWindowNs: config.rejectWindowNs)
     }
 
     /// Live (not yet emitted) flows.

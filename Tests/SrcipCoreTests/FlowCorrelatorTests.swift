@@ -286,3 +286,45 @@ func permutations<T>(_ items: [T]) -> [[T]] {
         #expect(fpRecords.count == 1 && fpRecords.first?.replyPackets == 1)
     }
 }
+
+@Suite struct CorrelatorEdgeTests {
+    @Test func countersGoingBackwardsAreStaleNotApplied() throws {
+        let orig = Lab.tcp(Lab.external, 40100, Lab.node1IP, 30082)
+        var c = FlowCorrelator(context: Lab.context)
+        c.add(Lab.obs(.new, .ingress, Lab.eth0, orig, t: 100, packets: 4, flags: TCPFlags.syn))
+        c.add(Lab.obs(.new, .ingress, Lab.eth0, orig, t: 90, packets: 2, flags: TCPFlags.syn))
+        let r = try #require(c.flush().first)
+        #expect(c.stats.staleRecords == 1 && r.packets == 4 && r.startNs == 90 + Lab.context.monotonicToUnixNs)
+    }
+
+    @Test func refreshedCatalogAppliesToFlowsFinishedLater() throws {
+        let orig = Lab.tcp(Lab.external, 40101, Lab.node1IP, 31999)
+        var c = FlowCorrelator(context: Lab.context)
+        c.add(Lab.obs(.new, .ingress, Lab.eth0, orig, t: 100, flags: TCPFlags.syn))
+        var ctx = Lab.context
+        ctx.catalog = ServiceCatalog(services: Lab.services + [
+            Service(namespace: "late", name: "np", type: .nodePort, clusterIP: Lab.ip("10.96.0.99"),
+                    ports: [ServicePort(name: nil, proto: .tcp, port: 80, nodePort: 31999, endpoints: [])])])
+        c.update(context: ctx)
+        let r = try #require(c.flush().first)
+        #expect(r.service?.id == "late/np" && r.expected == .rejected)
+    }
+
+    @Test func ipv6NodePortIsSNATedLikeIPv4() throws {
+        let orig = FiveTuple(src: Lab.ip("2001:db8::10"), dst: Lab.ip("fd00::11"), srcPort: 40001, dstPort: 30080, proto: .tcp)
+        let xlat = FiveTuple(src: Lab.ip("fd00:10:244:1::1"), dst: Lab.ip("fd00:10:244:1::2"), srcPort: 50001, dstPort: 8080, proto: .tcp)
+        var ctx = Lab.context
+        ctx.localAddresses.insert(Lab.ip("fd00::11"))
+        ctx.clusterCIDRs.append(IPPrefix("fd00:10:244::/56")!)
+        ctx.catalog = ServiceCatalog(services: [
+            Service(namespace: "default", name: "np6", type: .nodePort, clusterIP: Lab.ip("fd00:10:96::20"),
+                    ports: [ServicePort(name: nil, proto: .tcp, port: 80, nodePort: 30080,
+                                        endpoints: [ServiceEndpoint(ip: Lab.ip("fd00:10:244:1::2"), port: 8080, nodeName: "node1")])])])
+        var c = FlowCorrelator(context: ctx)
+        for o in Lab.tcpConnection(orig: orig, xlat: xlat, inIf: Lab.eth0, outIf: Lab.vethBackend, ctID: 61) { c.add(o) }
+        let records = c.drainFinished()
+        let r = try #require(records.first)
+        #expect(records.count == 1 && r.familyName == "ipv6" && r.snat && r.verdict == .snat && r.expected == .snat)
+        #expect(r.jsonLine().contains("\"xlat_src_ip\":\"fd00:10:244:1::1\""))
+    }
+}
