@@ -35,6 +35,16 @@ public struct FlowCorrelator {
         builder = FlowRecordBuilder(context: context, rejectWindowNs: config.rejectWindowNs)
     }
 
+    /// Estimated bytes per live flow from type layouts: slot, `segments` views (array header + elements),
+    /// two tuple-index entries and one conntrack-index entry at a 3/4 hash-table load factor.
+    public static func estimatedBytesPerFlow(segments: Int = 4) -> Int {
+        let slot = MemoryLayout<FlowState>.stride
+        let views = 32 + segments * MemoryLayout<FlowSegment>.stride
+        let tupleEntry = MemoryLayout<FiveTuple>.stride + MemoryLayout<Int32>.stride
+        let ctEntry = MemoryLayout<UInt64>.stride + MemoryLayout<Int32>.stride
+        return slot + views + (2 * tupleEntry + ctEntry) * 4 / 3
+    }
+
     /// Live (not yet emitted) flows.
     public var liveFlowCount: Int { stats.liveFlows }
 
@@ -48,7 +58,11 @@ public struct FlowCorrelator {
 
         if let ct {
             isReply = FlowCorrelator.isReply(o.tuple, ct)
-            let byID = byCt[ct.id] ?? -1
+            var byID = byCt[ct.id] ?? -1
+            if byID >= 0, let old = slots[byID].conntrack, old.original != ct.original {
+                finish(byID, .superseded)   // conntrack id reused by a new connection (entry freed and reallocated)
+                byID = -1
+            }
             let byT = byTuple[isReply ? o.tuple.flipped : o.tuple] ?? -1
             if byT >= 0, slots[byT].ctID != 0, slots[byT].ctID != ct.id {
                 finish(byT, .superseded)   // an older connection with the same tuple

@@ -12,11 +12,13 @@ public struct CorrelatorBenchmarkResult: Sendable, CustomStringConvertible {
     public var liveFlowsMeasured: Int
     /// Resident bytes per live flow (RSS growth while the flows were created), including the correlator's indexes.
     public var bytesPerLiveFlow: Double
+    /// The same from type layouts (`FlowCorrelator.estimatedBytesPerFlow`), without allocator overhead.
+    public var estimatedBytesPerLiveFlow: Int
 
     public var description: String {
         let mb = bytesPerLiveFlow * 100_000 / 1_000_000
         return "correlator: \(observations) observations in \(fmt(seconds)) s = \(Int(recordsPerSecond)) records/s, "
-            + "\(flowsEmitted) flows; memory \(Int(bytesPerLiveFlow)) B per live flow (\(fmt(mb)) MB per 100,000) over \(liveFlowsMeasured) live flows"
+            + "\(flowsEmitted) flows; memory \(Int(bytesPerLiveFlow)) B per live flow (\(fmt(mb)) MB per 100,000) over \(liveFlowsMeasured) live flows (layout estimate \(estimatedBytesPerLiveFlow) B)"
     }
 
     private func fmt(_ v: Double) -> String {
@@ -64,7 +66,8 @@ public enum CorrelatorBenchmark {
         let perFlow = live > 0 ? Double(after - empty) / Double(live) : 0
         withExtendedLifetime(c) {}
         return CorrelatorBenchmarkResult(observations: fed, seconds: seconds, recordsPerSecond: Double(fed) / max(seconds, 1e-9),
-                                         flowsEmitted: emitted, liveFlowsMeasured: live, bytesPerLiveFlow: perFlow)
+                                         flowsEmitted: emitted, liveFlowsMeasured: live, bytesPerLiveFlow: perFlow,
+                                         estimatedBytesPerLiveFlow: FlowCorrelator.estimatedBytesPerFlow())
     }
 
     static func monotonicSeconds() -> Double {

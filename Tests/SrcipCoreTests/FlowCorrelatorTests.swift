@@ -328,3 +328,15 @@ func permutations<T>(_ items: [T]) -> [[T]] {
         #expect(r.jsonLine().contains("\"xlat_src_ip\":\"fd00:10:244:1::1\""))
     }
 }
+
+@Suite struct ConntrackReuseTests {
+    @Test func reusedConntrackIDWithOtherTuplesStartsANewFlow() {
+        let a = Lab.tcpConnection(orig: Lab.tcp(Lab.external, 40201, Lab.node1IP, 30080), xlat: Lab.tcp(Lab.gw, 50201, Lab.backend, 8080),
+                                  inIf: Lab.eth0, outIf: Lab.vethBackend, ctID: 500)
+        let b = Lab.tcpConnection(orig: Lab.tcp(Lab.external, 40202, Lab.node1IP, 30080), xlat: Lab.tcp(Lab.gw, 50202, Lab.backend, 8080),
+                                  inIf: Lab.eth0, outIf: Lab.vethBackend, ctID: 500, t0: 7_000_000)
+        let (records, stats) = Lab.run(Array(a.prefix(5)) + b)
+        #expect(records.count == 2 && stats.flowsSuperseded == 1)
+        #expect(Set(records.map(\.original.srcPort)) == [40201, 40202])
+    }
+}
