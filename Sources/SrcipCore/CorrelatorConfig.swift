@@ -1,0 +1,54 @@
+/// Limits and windows of the flow correlator.
+public struct CorrelatorConfig: Sendable, Hashable {
+    /// Live flows kept at most; beyond it the least recently active flow is finished early (counted as evicted).
+    public var maxLiveFlows: Int
+    /// A flow with no record for this long (by observation time) is finished.
+    public var idleTimeoutNs: UInt64
+    /// Ingress and egress first packets with equal fingerprints join only if seen this close together.
+    public var fingerprintWindowNs: UInt64
+    /// Finished flows remembered to recognise late records (END repeated, trailing ACKs).
+    public var finishedMemory: Int
+    /// An ICMP error or RST from the node this close to a request marks it `rejected`.
+    public var rejectWindowNs: UInt64
+
+    public init(maxLiveFlows: Int = 262_144, idleTimeoutNs: UInt64 = 120_000_000_000, fingerprintWindowNs: UInt64 = 1_000_000_000,
+                finishedMemory: Int = 65_536, rejectWindowNs: UInt64 = 2_000_000_000) {
+        self.maxLiveFlows = max(1, maxLiveFlows)
+        self.idleTimeoutNs = idleTimeoutNs
+        self.fingerprintWindowNs = fingerprintWindowNs
+        self.finishedMemory = max(0, finishedMemory)
+        self.rejectWindowNs = rejectWindowNs
+    }
+}
+
+/// What the correlator did with its input; every dropped, evicted or unmatched record is counted here.
+public struct CorrelatorStats: Sendable, Hashable {
+    public var observations: UInt64 = 0
+    public var flowsCreated: UInt64 = 0
+    /// Flows emitted, for any reason (the sum of the next five).
+    public var flowsFinished: UInt64 = 0
+    public var flowsEnded: UInt64 = 0
+    public var flowsIdledOut: UInt64 = 0
+    public var flowsEvicted: UInt64 = 0
+    public var flowsSuperseded: UInt64 = 0
+    public var flowsFlushed: UInt64 = 0
+    /// Two partial flows found to be one connection and merged (out-of-order arrival).
+    public var flowsMerged: UInt64 = 0
+    public var fingerprintJoins: UInt64 = 0
+    /// Fingerprint matches refused (outside the window, or the partner already had that view).
+    public var fingerprintRejected: UInt64 = 0
+    public var conntrackChanged: UInt64 = 0
+    /// Records for a flow that had already been emitted (END repeated, trailing ACK after FIN); dropped.
+    public var lateRecords: UInt64 = 0
+    /// Records whose counters went backwards (arrived out of order); their counters were ignored.
+    public var staleRecords: UInt64 = 0
+    /// END/EXPIRED repeated for a view already ended.
+    public var duplicateEnds: UInt64 = 0
+    /// Flows emitted having only reply views (the request was never seen).
+    public var unmatchedReplies: UInt64 = 0
+    /// Finished-flow memory full: the oldest entry was forgotten.
+    public var finishedMemoryEvictions: UInt64 = 0
+    public var liveFlows: Int = 0
+
+    public init() {}
+}

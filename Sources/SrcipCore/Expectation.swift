@@ -1,0 +1,121 @@
+/// The client as kube-proxy's rules on the node that received the packet classify it.
+public enum ExpectationClient: String, Hashable, Sendable, CaseIterable {
+    /// Source in the cluster CIDR (`-s clusterCIDR` matches).
+    case pod
+    /// A process on this node (`--src-type LOCAL`).
+    case localHost
+    /// Another cluster node's address: neither LOCAL nor in the cluster CIDR, so treated like an external client.
+    case otherNode
+    /// Off-cluster.
+    case external
+}
+
+/// The facts the §4 truth table (docs/kube-proxy-nat.md) depends on.
+public struct ExpectationInput: Hashable, Sendable {
+    public var frontend: Frontend
+    public var externalTrafficPolicy: TrafficPolicy
+    public var internalTrafficPolicy: TrafficPolicy
+    public var client: ExpectationClient
+    /// The pod reached itself through the Service.
+    public var hairpin: Bool
+    /// The Service port has ready endpoints anywhere.
+    public var hasEndpoints: Bool
+    /// The receiving node has ready endpoints of the Service port.
+    public var hasLocalEndpoints: Bool
+    /// For LB IPs with loadBalancerSourceRanges: whether the source is inside them; nil when no ranges apply.
+    public var sourceAllowedByRanges: Bool?
+    /// LoadBalancer ingress `ipMode: Proxy` (kube-proxy installs nothing for the IP).
+    public var ipModeProxy: Bool
+    /// kube-proxy settings; the defaults are detect-local ClusterCIDR and masqueradeAll=false.
+    public var masqueradeAll: Bool
+    public var detectLocal: Bool
+
+    public init(frontend: Frontend, externalTrafficPolicy: TrafficPolicy = .cluster, internalTrafficPolicy: TrafficPolicy = .cluster,
+                client: ExpectationClient, hairpin: Bool = false, hasEndpoints: Bool = true, hasLocalEndpoints: Bool = true,
+                sourceAllowedByRanges: Bool? = nil, ipModeProxy: Bool = false, masqueradeAll: Bool = false, detectLocal: Bool = true) {
+        self.frontend = frontend
+        self.externalTrafficPolicy = externalTrafficPolicy
+        self.internalTrafficPolicy = internalTrafficPolicy
+        self.client = client
+        self.hairpin = hairpin
+        self.hasEndpoints = hasEndpoints
+        self.hasLocalEndpoints = hasLocalEndpoints
+        self.sourceAllowedByRanges = sourceAllowedByRanges
+        self.ipModeProxy = ipModeProxy
+        self.masqueradeAll = masqueradeAll
+        self.detectLocal = detectLocal
+    }
+}
+
+/// What Kubernetes documents for a flow: a verdict and the §4 row it comes from.
+public struct Expectation: Hashable, Sendable, CustomStringConvertible {
+    public var verdict: Verdict
+    public var row: Int
+    public var reason: String
+
+    public var description: String { "\(verdict) (row \(row): \(reason))" }
+
+    /// The documented outcome for `input`, per docs/kube-proxy-nat.md §4 rows 1–23 (iptables/nftables kube-proxy).
+    /// nil for row 22 (LB `ipMode: Proxy`): kube-proxy is not involved, the LB decides.
+    public static func expected(_ i: ExpectationInput) -> Expectation? {
+        if i.ipModeProxy && i.frontend == .loadBalancer { return nil }
+        if !i.hasEndpoints {
+            return Expectation(verdict: .rejected, row: 23, reason: "Service has no endpoints: REJECT")
+        }
+        if i.frontend == .loadBalancer, i.sourceAllowedByRanges == false {
+            return Expectation(verdict: .dropped, row: 21, reason: "source outside loadBalancerSourceRanges")
+        }
+        if i.hairpin {
+            return Expectation(verdict: .snat, row: 2, reason: "pod reached itself through its Service: hairpin masquerade")
+        }
+        switch i.frontend {
+        case .clusterIP:
+            if i.internalTrafficPolicy == .local && !i.hasLocalEndpoints {
+                return Expectation(verdict: .dropped, row: 7, reason: "internalTrafficPolicy Local and no local endpoints")
+            }
+            if i.masqueradeAll { return Expectation(verdict: .snat, row: 5, reason: "masqueradeAll") }
+            if !i.detectLocal {
+                return Expectation(verdict: .preserved, row: 6, reason: "no local-traffic detector: only hairpin is masqueraded")
+            }
+            switch i.client {
+            case .pod: return Expectation(verdict: .preserved, row: 1, reason: "pod to ClusterIP is never masqueraded")
+            case .localHost: return Expectation(verdict: .snat, row: 3, reason: "host to ClusterIP: source not in clusterCIDR")
+            case .otherNode, .external:
+                return Expectation(verdict: .snat, row: 4, reason: "off-cluster source to ClusterIP is masqueraded")
+            }
+        case .nodePort:
+            if i.externalTrafficPolicy == .cluster {
+                switch i.client {
+                case .pod: return Expectation(verdict: .snat, row: 9, reason: "NodePort eTP Cluster masquerades all traffic")
+                case .localHost: return Expectation(verdict: .snat, row: 10, reason: "NodePort eTP Cluster masquerades all traffic")
+                case .otherNode, .external:
+                    return Expectation(verdict: .snat, row: 8, reason: "NodePort eTP Cluster masquerades all traffic")
+                }
+            }
+            switch i.client {
+            case .pod: return Expectation(verdict: .preserved, row: 13, reason: "eTP Local: pod traffic short-circuits to the Service chain")
+            case .localHost: return Expectation(verdict: .snat, row: 14, reason: "eTP Local: host traffic is still masqueraded")
+            case .otherNode, .external:
+                if i.hasLocalEndpoints {
+                    return Expectation(verdict: .preserved, row: 11, reason: "eTP Local with a local endpoint keeps the client IP")
+                }
+                return Expectation(verdict: .dropped, row: 12, reason: "eTP Local and no endpoint on this node: DROP")
+            }
+        case .loadBalancer, .externalIP:
+            if i.client == .localHost {
+                return Expectation(verdict: .snat, row: 20, reason: "host to LB/external IP is masqueraded")
+            }
+            if i.externalTrafficPolicy == .cluster {
+                if i.client == .pod { return Expectation(verdict: .snat, row: 18, reason: "pod to LB/external IP with eTP Cluster") }
+                return Expectation(verdict: .snat, row: 15, reason: "LB/external IP with eTP Cluster masquerades")
+            }
+            if i.client == .pod {
+                return Expectation(verdict: .preserved, row: 19, reason: "eTP Local: pod traffic short-circuits to the Service chain")
+            }
+            if i.hasLocalEndpoints {
+                return Expectation(verdict: .preserved, row: 16, reason: "eTP Local with local endpoints keeps the client IP")
+            }
+            return Expectation(verdict: .dropped, row: 17, reason: "eTP Local and no local endpoints: DROP")
+        }
+    }
+}

@@ -1,0 +1,427 @@
+/// Turns one node's BPF observations into finished flow records.
+///
+/// Views of one connection (ingress/egress, request/reply, per interface) are joined by conntrack id, by tuple
+/// (a view's tuple equals another's original, translated or reversed tuple) or, without conntrack, by equal
+/// first-packet fingerprints at ingress and egress. Replies are folded into their flow. Memory is bounded by
+/// `CorrelatorConfig.maxLiveFlows` (LRU eviction) and the idle timeout. Pure: no I/O, no clocks.
+public struct FlowCorrelator {
+    public private(set) var context: NodeContext
+    public let config: CorrelatorConfig
+    public private(set) var stats = CorrelatorStats()
+
+    private var slots: [FlowState] = []
+    private var freeSlots: [Int32] = []
+    private var head: Int32 = -1
+    private var tail: Int32 = -1
+    private var byCt: [UInt64: Int32] = [:]
+    private var byTuple: [FiveTuple: Int32] = [:]
+    private var byFingerprint: [FingerprintKey: Int32] = [:]
+    private var finished = FinishedMemory(capacity: 0)
+    private var icmpFromNode: [IPAddress: UInt64] = [:]
+    private var output: [FlowRecord] = []
+    private var nowNs: UInt64 = 0
+    private var builder: FlowRecordBuilder
+
+    public init(context: NodeContext, config: CorrelatorConfig = CorrelatorConfig()) {
+        self.context = context
+        self.config = config
+        self.finished = FinishedMemory(capacity: config.finishedMemory)
+        self.builder = FlowRecordBuilder(context: context, rejectWindowNs: config.rejectWindowNs)
+    }
+
+    /// Replaces the node context (e.g. a refreshed Service catalog); flows finished from now on use it.
+    public mutating func update(context: NodeContext) {
+        self.context = context
+        builder = FlowRecordBuilder(context: context, rejectWindowNs: config.rejectWindowNs)
+    }
+
+    /// Estimated bytes per live flow from type layouts: slot, `segments` views (array header + elements),
+    /// two tuple-index entries and one conntrack-index entry at a 3/4 hash-table load factor.
+    public static func estimatedBytesPerFlow(segments: Int = 4) -> Int {
+        let slot = MemoryLayout<FlowState>.stride
+        let views = 32 + segments * MemoryLayout<FlowSegment>.stride
+        let tupleEntry = MemoryLayout<FiveTuple>.stride + MemoryLayout<Int32>.stride
+        let ctEntry = MemoryLayout<UInt64>.stride + MemoryLayout<Int32>.stride
+        return slot + views + (2 * tupleEntry + ctEntry) * 4 / 3
+    }
+
+    /// Live (not yet emitted) flows.
+    public var liveFlowCount: Int { stats.liveFlows }
+
+    /// Feeds one observation; finished flows accumulate until `drainFinished()`.
+    public mutating func add(_ o: Observation) {
+        stats.observations += 1
+        if o.timestampNs > nowNs { nowNs = o.timestampNs }
+        let ct = o.conntrack
+        var isReply = false
+        var slot: Int32 = -1
+
+        if let ct {
+            isReply = FlowCorrelator.isReply(o.tuple, ct)
+            var byID = byCt[ct.id] ?? -1
+            if byID >= 0, let old = slots[byID].conntrack, old.original != ct.original {
+                finish(byID, .superseded)   // conntrack id reused by a new connection (entry freed and reallocated)
+                byID = -1
+            }
+            let byT = byTuple[isReply ? o.tuple.flipped : o.tuple] ?? -1
+            if byT >= 0, slots[byT].ctID != 0, slots[byT].ctID != ct.id {
+                finish(byT, .superseded)   // an older connection with the same tuple
+                slot = byID
+            } else if byID >= 0, byT >= 0, byID != byT {
+                merge(byT, into: byID)
+                slot = byID
+            } else {
+                slot = byID >= 0 ? byID : byT
+            }
+        } else if let f = byTuple[o.tuple] {
+            slot = f
+        } else if let r = byTuple[o.tuple.flipped] {
+            slot = r
+            isReply = true
+        } else {
+            isReply = FlowCorrelator.looksLikeReply(o)
+        }
+
+        if slot >= 0, o.kind == .new, FlowCorrelator.opensConnection(o),
+           let seg = slots[slot].segments.first(where: { $0.ifindex == o.ifindex && $0.hook == o.hook && $0.isReply == isReply }),
+           seg.done, ct == nil || slots[slot].ctID == 0 {
+            finish(slot, .superseded)      // the same tuple reused by a new connection
+            slot = -1
+        }
+
+        if slot < 0 {
+            if !FlowCorrelator.opensConnection(o) || o.kind != .new, finished.contains(o, ct) {
+                stats.lateRecords += 1
+                return
+            }
+        }
+        if slot < 0 {
+            slot = allocate()
+            stats.flowsCreated += 1
+            if o.tuple.proto == .icmp || o.tuple.proto == .icmpv6, o.hook == .egress,
+               context.localAddresses.contains(o.tuple.src) {
+                if icmpFromNode.count >= 4096 { icmpFromNode.removeAll(keepingCapacity: true) }
+                icmpFromNode[o.tuple.dst] = o.timestampNs
+            }
+        }
+
+        apply(o, isReply: isReply, to: slot)
+        if let ct { attach(ct, from: o, to: slot) }
+        if ct == nil, !isReply, o.kind == .new { joinByFingerprint(o, slot) }
+        let key = isReply ? o.tuple.flipped : o.tuple
+        register(key, slot)
+        touch(slot)
+        if slots[slot].live, slots[slot].allDone { finish(slot, .ended) }
+        sweep()
+    }
+
+    /// Finishes flows idle at `nowNs` (CLOCK_MONOTONIC), for when no records arrive.
+    public mutating func advance(toNs now: UInt64) {
+        if now > nowNs { nowNs = now }
+        sweep()
+    }
+
+    /// The flows finished since the last call.
+    public mutating func drainFinished() -> [FlowRecord] {
+        defer { output.removeAll(keepingCapacity: true) }
+        return output
+    }
+
+    /// Finishes every live flow (at exit) and returns all pending records.
+    public mutating func flush() -> [FlowRecord] {
+        while tail >= 0 { finish(tail, .flushed) }
+        return drainFinished()
+    }
+
+    // MARK: - joining
+
+    static let zeroFingerprint = PacketFingerprint(tcpSeq: 0, tcpAck: 0, tcpTSval: 0, ipID: 0, length: 0)
+
+    /// Whether a packet tuple is the reply direction of a conntrack entry.
+    static func isReply(_ t: FiveTuple, _ ct: ConntrackMapping) -> Bool {
+        if t == ct.original || t == ct.forward { return false }
+        if t == ct.reply || t == ct.original.flipped { return true }
+        return ct.packetIsReply ?? false
+    }
+
+    /// Without conntrack, a flow first seen with SYN+ACK (or an ICMP echo reply-less guess) is a reply.
+    static func looksLikeReply(_ o: Observation) -> Bool {
+        o.tuple.proto == .tcp && o.tcpFlags & TCPFlags.syn != 0 && o.tcpFlags & TCPFlags.ack != 0
+    }
+
+    /// Whether a record can start a connection (anything but a TCP segment without SYN).
+    static func opensConnection(_ o: Observation) -> Bool {
+        o.tuple.proto != .tcp || o.tcpFlags & TCPFlags.syn != 0
+    }
+
+    /// Joins the request views of one packet at ingress and egress by equal fingerprints (no conntrack), or
+    /// registers this view's fingerprint for the partner still to come.
+    private mutating func joinByFingerprint(_ o: Observation, _ slot: Int32) {
+        guard o.fingerprint != FlowCorrelator.zeroFingerprint, slots[slot].live else { return }
+        let key = FingerprintKey(fp: o.fingerprint, proto: o.tuple.proto, v4: o.tuple.src.isIPv4)
+        let opposite: Hook = o.hook == .ingress ? .egress : .ingress
+        let hasOpposite = slots[slot].segments.contains { !$0.isReply && $0.hook == opposite }
+        if hasOpposite, let k = slots[slot].fingerprint {
+            if byFingerprint[k] == slot { byFingerprint[k] = nil }   // both views known: nothing left to join
+            slots[slot].fingerprint = nil
+            return
+        }
+        if let p = byFingerprint[key], p != slot {
+            let st = slots[p]
+            let near = st.fingerprintNs > o.firstSeenNs ? st.fingerprintNs - o.firstSeenNs : o.firstSeenNs - st.fingerprintNs
+            let a = slots[slot].ctID, b = st.ctID
+            guard st.fingerprintHook == opposite, near <= config.fingerprintWindowNs, !hasOpposite,
+                  !st.segments.contains(where: { !$0.isReply && $0.hook == o.hook }), a == 0 || b == 0 || a == b else {
+                stats.fingerprintRejected += 1
+                return
+            }
+            byFingerprint[key] = nil
+            slots[p].fingerprint = nil
+            merge(p, into: slot)
+            slots[slot].fingerprintJoined = true
+            stats.fingerprintJoins += 1
+        } else if byFingerprint[key] == nil, slots[slot].fingerprint == nil, !hasOpposite {
+            byFingerprint[key] = slot
+            slots[slot].fingerprint = key
+            slots[slot].fingerprintHook = o.hook
+            slots[slot].fingerprintNs = o.firstSeenNs
+        }
+    }
+
+    private mutating func apply(_ o: Observation, isReply: Bool, to slot: Int32) {
+        if o.join == .fingerprint { slots[slot].sawFingerprintRecords = true }
+        let ends = o.kind == .end || o.kind == .expired
+        if let i = slots[slot].segments.firstIndex(where: {
+            $0.ifindex == o.ifindex && $0.hook == o.hook && $0.isReply == isReply && $0.tuple == o.tuple
+        }) {
+            var s = slots[slot].segments[i]
+            if o.packets < s.packets { stats.staleRecords += 1 } else { s.packets = o.packets; s.bytes = o.bytes }
+            s.firstNs = min(s.firstNs, o.firstSeenNs)
+            s.lastNs = max(s.lastNs, o.timestampNs)
+            s.tcpFlags |= o.tcpFlags
+            if ends { if s.done { stats.duplicateEnds += 1 } else { s.done = true } }
+            slots[slot].segments[i] = s
+        } else {
+            slots[slot].segments.append(FlowSegment(
+                ifindex: o.ifindex, hook: o.hook, isReply: isReply, done: ends, tcpFlags: o.tcpFlags, tuple: o.tuple,
+                firstNs: o.firstSeenNs, lastNs: max(o.timestampNs, o.firstSeenNs), packets: o.packets, bytes: o.bytes))
+        }
+        if let ct = o.conntrack, isReply || ct.status & 2 != 0 { slots[slot].ctSeenReply = true }
+    }
+
+    private mutating func attach(_ ct: ConntrackMapping, from o: Observation, to slot: Int32) {
+        if let old = slots[slot].conntrack {
+            if old.original != ct.original || old.reply != ct.reply {
+                stats.conntrackChanged += 1
+                slots[slot].conntrack = ct
+            } else if old.status != ct.status {
+                slots[slot].conntrack?.status |= ct.status
+            }
+        } else {
+            slots[slot].conntrack = ct
+            slots[slot].ctIfindex = o.ifindex
+            slots[slot].ctHook = o.hook
+            if let k = slots[slot].fingerprint {       // conntrack joins from here on
+                if byFingerprint[k] == slot { byFingerprint[k] = nil }
+                slots[slot].fingerprint = nil
+            }
+        }
+        if ct.id != 0 {
+            if let other = byCt[ct.id], other != slot { merge(other, into: slot) }
+            byCt[ct.id] = slot
+        }
+        register(ct.original, slot)
+        register(ct.forward, slot)
+    }
+
+    /// Points an original-direction tuple at `slot`, merging or superseding whatever flow held it.
+    private mutating func register(_ t: FiveTuple, _ slot: Int32) {
+        guard let other = byTuple[t] else { byTuple[t] = slot; return }
+        if other == slot { return }
+        let a = slots[slot].ctID, b = slots[other].ctID
+        if a != 0, b != 0, a != b {
+            finish(other, .superseded)
+        } else {
+            merge(other, into: slot)
+        }
+        byTuple[t] = slot
+    }
+
+    /// Moves every view of flow `b` into flow `a` and frees `b`.
+    private mutating func merge(_ b: Int32, into a: Int32) {
+        guard a != b, slots[b].live else { return }
+        let other = slots[b]
+        for s in other.segments {
+            if let i = slots[a].segments.firstIndex(where: {
+                $0.ifindex == s.ifindex && $0.hook == s.hook && $0.isReply == s.isReply && $0.tuple == s.tuple
+            }) {
+                var m = slots[a].segments[i]
+                if s.packets > m.packets { m.packets = s.packets; m.bytes = s.bytes }
+                m.firstNs = min(m.firstNs, s.firstNs)
+                m.lastNs = max(m.lastNs, s.lastNs)
+                m.tcpFlags |= s.tcpFlags
+                m.done = m.done || s.done
+                slots[a].segments[i] = m
+            } else {
+                slots[a].segments.append(s)
+            }
+        }
+        if slots[a].conntrack == nil, let ct = other.conntrack {
+            slots[a].conntrack = ct
+            slots[a].ctIfindex = other.ctIfindex
+            slots[a].ctHook = other.ctHook
+        }
+        slots[a].ctSeenReply = slots[a].ctSeenReply || other.ctSeenReply
+        slots[a].fingerprintJoined = slots[a].fingerprintJoined || other.fingerprintJoined
+        slots[a].sawFingerprintRecords = slots[a].sawFingerprintRecords || other.sawFingerprintRecords
+        if let k = other.fingerprint, byFingerprint[k] == b {
+            if slots[a].fingerprint == nil {
+                byFingerprint[k] = a
+                slots[a].fingerprint = k
+                slots[a].fingerprintHook = other.fingerprintHook
+                slots[a].fingerprintNs = other.fingerprintNs
+            } else {
+                byFingerprint[k] = nil
+            }
+        }
+        for t in other.indexTuples where byTuple[t] == b { byTuple[t] = a }
+        if other.ctID != 0, byCt[other.ctID] == b { byCt[other.ctID] = a }
+        slots[a].lastActivityNs = max(slots[a].lastActivityNs, other.lastActivityNs)
+        release(b)
+        stats.flowsMerged += 1
+    }
+
+    // MARK: - finishing
+
+    enum FinishReason { case ended, idle, evicted, superseded, flushed }
+
+    private mutating func finish(_ slot: Int32, _ why: FinishReason) {
+        guard slots[slot].live else { return }
+        let st = slots[slot]
+        var rec = builder.record(st, icmpFromNode: icmpFromNode)
+        if why == .evicted {
+            rec.reason = (rec.reason.map { $0 + "; " } ?? "") + "evicted early: live-flow limit \(config.maxLiveFlows) reached"
+        }
+        output.append(rec)
+        if !st.segments.contains(where: { !$0.isReply }) { stats.unmatchedReplies += 1 }
+        let tuples = st.indexTuples
+        for t in tuples where byTuple[t] == slot { byTuple[t] = nil }
+        if st.ctID != 0, byCt[st.ctID] == slot { byCt[st.ctID] = nil }
+        if let k = st.fingerprint, byFingerprint[k] == slot { byFingerprint[k] = nil }
+        stats.finishedMemoryEvictions += finished.remember(tuples: tuples, ctID: st.ctID)
+        release(slot)
+        stats.flowsFinished += 1
+        switch why {
+        case .ended: stats.flowsEnded += 1
+        case .idle: stats.flowsIdledOut += 1
+        case .evicted: stats.flowsEvicted += 1
+        case .superseded: stats.flowsSuperseded += 1
+        case .flushed: stats.flowsFlushed += 1
+        }
+    }
+
+    private mutating func sweep() {
+        while tail >= 0, slots[tail].lastActivityNs &+ config.idleTimeoutNs < nowNs { finish(tail, .idle) }
+        while stats.liveFlows > config.maxLiveFlows, tail >= 0 { finish(tail, .evicted) }
+    }
+
+    // MARK: - slots and LRU
+
+    private mutating func allocate() -> Int32 {
+        let s: Int32
+        if let f = freeSlots.popLast() {
+            s = f
+            slots[Int(s)] = FlowState()
+        } else {
+            s = Int32(slots.count)
+            slots.append(FlowState())
+        }
+        slots[s].live = true
+        slots[s].lastActivityNs = nowNs
+        linkFront(s)
+        stats.liveFlows += 1
+        return s
+    }
+
+    private mutating func release(_ s: Int32) {
+        unlink(s)
+        slots[s] = FlowState()
+        freeSlots.append(s)
+        stats.liveFlows -= 1
+    }
+
+    private mutating func touch(_ s: Int32) {
+        slots[s].lastActivityNs = max(slots[s].lastActivityNs, nowNs)
+        guard head != s else { return }
+        unlink(s)
+        linkFront(s)
+    }
+
+    private mutating func linkFront(_ s: Int32) {
+        slots[s].prev = -1
+        slots[s].next = head
+        if head >= 0 { slots[head].prev = s }
+        head = s
+        if tail < 0 { tail = s }
+    }
+
+    private mutating func unlink(_ s: Int32) {
+        let p = slots[s].prev, n = slots[s].next
+        if p >= 0 { slots[p].next = n } else if head == s { head = n }
+        if n >= 0 { slots[n].prev = p } else if tail == s { tail = p }
+        slots[s].prev = -1
+        slots[s].next = -1
+    }
+}
+
+private extension Array where Element == FlowState {
+    subscript(i: Int32) -> FlowState {
+        get { self[Int(i)] }
+        set { self[Int(i)] = newValue }
+        _modify { yield &self[Int(i)] }
+    }
+}
+
+/// Bounded memory of recently finished flows (tuples and conntrack ids), to recognise late records.
+struct FinishedMemory {
+    private var ring: [(FiveTuple?, UInt64)]
+    private var tuples: [FiveTuple: Int] = [:]
+    private var cts: [UInt64: Int] = [:]
+    private var nextSeq = 0
+    let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        ring = []
+        ring.reserveCapacity(Swift.min(capacity, 1 << 16))
+    }
+
+    func contains(_ o: Observation, _ ct: ConntrackMapping?) -> Bool {
+        if let ct, ct.id != 0, cts[ct.id] != nil { return true }
+        return tuples[o.tuple] != nil || tuples[o.tuple.flipped] != nil
+    }
+
+    /// Remembers a finished flow; returns how many older entries were forgotten to make room.
+    mutating func remember(tuples ts: [FiveTuple], ctID: UInt64) -> UInt64 {
+        guard capacity > 0 else { return 0 }
+        var forgotten: UInt64 = 0
+        var items: [(FiveTuple?, UInt64)] = ts.map { ($0, 0) }
+        if ctID != 0 { items.append((nil, ctID)) }
+        for item in items {
+            let seq = nextSeq
+            nextSeq += 1
+            let pos = seq % capacity
+            if ring.count < capacity {
+                ring.append(item)
+            } else {
+                let old = ring[pos]
+                if let t = old.0, tuples[t] == seq - capacity { tuples[t] = nil }
+                if old.1 != 0, cts[old.1] == seq - capacity { cts[old.1] = nil }
+                ring[pos] = item
+                forgotten += 1
+            }
+            if let t = item.0 { tuples[t] = seq } else { cts[item.1] = seq }
+        }
+        return forgotten
+    }
+}

@@ -1,0 +1,191 @@
+/// What happened to a flow's source IP, observed or expected.
+public enum Verdict: String, Hashable, Sendable, Codable, CaseIterable, CustomStringConvertible {
+    /// The backend saw the client's own address.
+    case preserved
+    /// The source was rewritten (MASQUERADE / SNAT).
+    case snat
+    /// The request entered and was silently discarded (no egress, no reply).
+    case dropped
+    /// The node answered in place of the Service (ICMP port-unreachable or TCP RST).
+    case rejected
+    /// Not enough was observed to say.
+    case unknown
+
+    public var description: String { rawValue }
+}
+
+/// Who opened a flow, as kube-proxy's rules classify it.
+public enum ClientKind: String, Hashable, Sendable, Codable, CaseIterable {
+    /// Source inside a cluster CIDR (pod network).
+    case pod
+    /// Source is an address of this node or of another cluster node.
+    case node
+    /// Anything else.
+    case external
+}
+
+/// The Service a flow was attributed to, as written in a flow record.
+public struct ServiceRef: Hashable, Sendable, Codable {
+    public var namespace: String
+    public var name: String
+    public var portName: String?
+    public var port: UInt16
+    public var type: ServiceType
+    public var frontend: Frontend
+    public var externalTrafficPolicy: TrafficPolicy
+    public var internalTrafficPolicy: TrafficPolicy
+    public var resolvedFrom: ServiceResolution
+
+    public init(namespace: String, name: String, portName: String?, port: UInt16, type: ServiceType, frontend: Frontend,
+                externalTrafficPolicy: TrafficPolicy, internalTrafficPolicy: TrafficPolicy, resolvedFrom: ServiceResolution) {
+        self.namespace = namespace
+        self.name = name
+        self.portName = portName
+        self.port = port
+        self.type = type
+        self.frontend = frontend
+        self.externalTrafficPolicy = externalTrafficPolicy
+        self.internalTrafficPolicy = internalTrafficPolicy
+        self.resolvedFrom = resolvedFrom
+    }
+
+    public init(_ m: ServiceMatch) {
+        self.init(namespace: m.service.namespace, name: m.service.name, portName: m.port.name, port: m.port.port,
+                  type: m.service.type, frontend: m.frontend, externalTrafficPolicy: m.service.externalTrafficPolicy,
+                  internalTrafficPolicy: m.service.internalTrafficPolicy, resolvedFrom: m.resolvedFrom)
+    }
+
+    /// `namespace/name`.
+    public var id: String { "\(namespace)/\(name)" }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case namespace, name, port, type, frontend
+        case portName = "port_name"
+        case externalTrafficPolicy = "external_traffic_policy"
+        case internalTrafficPolicy = "internal_traffic_policy"
+        case resolvedFrom = "resolved_from"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        namespace = try c.decode(String.self, forKey: .namespace)
+        name = try c.decode(String.self, forKey: .name)
+        portName = try c.decode(String?.self, forKey: .portName)
+        port = try c.decode(UInt16.self, forKey: .port)
+        type = try c.decode(ServiceType.self, forKey: .type)
+        frontend = try c.decode(Frontend.self, forKey: .frontend)
+        externalTrafficPolicy = try c.decode(TrafficPolicy.self, forKey: .externalTrafficPolicy)
+        internalTrafficPolicy = try c.decode(TrafficPolicy.self, forKey: .internalTrafficPolicy)
+        resolvedFrom = try c.decode(ServiceResolution.self, forKey: .resolvedFrom)
+    }
+}
+
+/// Flow record v1: one flow as it crossed one node, with its translation, Service and verdict.
+/// The JSON field names (`FlowRecord.CodingKeys`) are a contract; fields may be added, never renamed.
+public struct FlowRecord: Hashable, Sendable {
+    public static let currentVersion = 1
+
+    public var version: Int = FlowRecord.currentVersion
+    public var node: String
+    /// Unix-epoch nanoseconds.
+    public var startNs: Int64
+    public var endNs: Int64
+    /// Original tuple, as the flow entered this node.
+    public var original: FiveTuple
+    /// As it left this node toward the backend; nil if it never left.
+    public var translated: FiveTuple?
+    public var snat: Bool
+    public var dnat: Bool
+    public var snatInterface: String?
+    public var snatHook: Hook?
+    public var dnatInterface: String?
+    public var dnatHook: Hook?
+    public var inInterface: String?
+    public var outInterface: String?
+    public var service: ServiceRef?
+    public var clientKind: ClientKind
+    public var hairpin: Bool
+    public var verdict: Verdict
+    public var expected: Verdict?
+    public var expectationMet: Bool?
+    /// The §4 truth-table row the expectation came from, when one applied.
+    public var expectedRow: Int?
+    /// Node that hosts the serving endpoint, when the catalog knows it.
+    public var endpointNode: String?
+    /// Why a verdict or expectation was chosen when it is not obvious (drop reason, missing evidence).
+    public var reason: String?
+    public var packets: UInt64
+    public var bytes: UInt64
+    public var replyPackets: UInt64
+    public var replyBytes: UInt64
+    public var join: JoinMethod
+
+    public init(node: String, startNs: Int64, endNs: Int64, original: FiveTuple, translated: FiveTuple?,
+                snat: Bool, dnat: Bool, snatInterface: String? = nil, snatHook: Hook? = nil,
+                dnatInterface: String? = nil, dnatHook: Hook? = nil, inInterface: String? = nil, outInterface: String? = nil,
+                service: ServiceRef? = nil, clientKind: ClientKind, hairpin: Bool = false, verdict: Verdict,
+                expected: Verdict? = nil, expectationMet: Bool? = nil, expectedRow: Int? = nil, endpointNode: String? = nil,
+                reason: String? = nil, packets: UInt64 = 0, bytes: UInt64 = 0, replyPackets: UInt64 = 0,
+                replyBytes: UInt64 = 0, join: JoinMethod) {
+        self.node = node
+        self.startNs = startNs
+        self.endNs = endNs
+        self.original = original
+        self.translated = translated
+        self.snat = snat
+        self.dnat = dnat
+        self.snatInterface = snatInterface
+        self.snatHook = snatHook
+        self.dnatInterface = dnatInterface
+        self.dnatHook = dnatHook
+        self.inInterface = inInterface
+        self.outInterface = outInterface
+        self.service = service
+        self.clientKind = clientKind
+        self.hairpin = hairpin
+        self.verdict = verdict
+        self.expected = expected
+        self.expectationMet = expectationMet
+        self.expectedRow = expectedRow
+        self.endpointNode = endpointNode
+        self.reason = reason
+        self.packets = packets
+        self.bytes = bytes
+        self.replyPackets = replyPackets
+        self.replyBytes = replyBytes
+        self.join = join
+    }
+
+    /// `tcp`, `udp` or `icmp` (ICMPv6 is `icmp` with family `ipv6`).
+    public var protocolName: String {
+        switch original.proto {
+        case .tcp: return "tcp"
+        case .udp: return "udp"
+        case .icmp, .icmpv6: return "icmp"
+        }
+    }
+
+    /// `ipv4` or `ipv6`.
+    public var familyName: String { original.src.isIPv4 ? "ipv4" : "ipv6" }
+
+    /// The v1 field names in output order (CSV header order; `service` flattened there).
+    public static let fieldNames: [String] = CodingKeys.allCases.map(\.rawValue)
+
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case version, node, start, end, `protocol`, family
+        case srcIP = "src_ip", srcPort = "src_port", dstIP = "dst_ip", dstPort = "dst_port"
+        case xlatSrcIP = "xlat_src_ip", xlatSrcPort = "xlat_src_port", xlatDstIP = "xlat_dst_ip", xlatDstPort = "xlat_dst_port"
+        case snat, dnat
+        case snatInterface = "snat_interface", snatHook = "snat_hook"
+        case inInterface = "in_interface", outInterface = "out_interface"
+        case service
+        case clientKind = "client_kind"
+        case hairpin, verdict, expected
+        case expectationMet = "expectation_met"
+        case packets, bytes
+        case replyPackets = "reply_packets", replyBytes = "reply_bytes"
+        case join
+        case dnatInterface = "dnat_interface", dnatHook = "dnat_hook"
+        case expectedRow = "expected_row", endpointNode = "endpoint_node", reason
+    }
+}

@@ -1,0 +1,157 @@
+/// Turns the views collected for one flow into a v1 record: tuples, translation points, Service, verdict, expectation.
+struct FlowRecordBuilder {
+    let context: NodeContext
+    let rejectWindowNs: UInt64
+
+    func record(_ st: FlowState, icmpFromNode: [IPAddress: UInt64]) -> FlowRecord {
+        let ordered = st.segments.sorted { $0.precedes($1) }
+        let requests = ordered.filter { !$0.isReply }
+        let replies = ordered.filter(\.isReply)
+        let ingress = requests.first { $0.hook == .ingress }
+        let egress = requests.last { $0.hook == .egress }
+        let ct = st.conntrack
+        var notes: [String] = []
+
+        // The tuple as it entered the node: first ingress view; for host-originated flows what the socket sent
+        // (conntrack original), else the first egress view; with replies only, the reversed reply.
+        let original: FiveTuple
+        let hostOriginated = ingress == nil && egress != nil
+        if let ingress {
+            original = ingress.tuple
+        } else if let ct {
+            original = ct.original
+        } else if let egress {
+            original = egress.tuple
+        } else {
+            original = replies.last?.tuple.flipped ?? ordered[0].tuple
+            notes.append("only replies observed")
+        }
+        var translated = egress?.tuple
+        if translated == nil, let ct, replies.contains(where: { $0.hook == .ingress }) { translated = ct.forward }
+
+        let snat: Bool, dnat: Bool
+        if let t = translated {
+            snat = t.src != original.src || t.srcPort != original.srcPort
+            dnat = t.dst != original.dst || t.dstPort != original.dstPort
+        } else {
+            snat = false
+            dnat = false
+        }
+        let (snatAt, dnatAt) = translationPoints(requests, original, st, snat: snat, dnat: dnat)
+
+        // Service attribution: the address the client used, else the backend it reached.
+        let local = context.localAddresses
+        var match = context.catalog.frontend(ip: original.dst, port: original.dstPort, proto: original.proto, localAddresses: local)
+        if match == nil, let t = translated {
+            match = context.catalog.endpoint(ip: t.dst, port: t.dstPort, proto: t.proto)
+        }
+        if match == nil { match = context.catalog.endpoint(ip: original.dst, port: original.dstPort, proto: original.proto) }
+
+        let client = context.classify(original.src)
+        let serving = translated ?? ct?.forward
+        let hairpin = match != nil && serving.map { $0.dst == original.src } == true
+        let endpoint = match.flatMap { m in serving.flatMap { s in m.port.endpoints.first { $0.ip == s.dst && $0.port == s.dstPort } } }
+        let replyFlags = replies.reduce(UInt8(0)) { $0 | $1.tcpFlags }
+
+        // Observed verdict.
+        var verdict: Verdict
+        if !replies.isEmpty, egress == nil, original.proto == .tcp,
+           replyFlags & TCPFlags.rst != 0, replyFlags & TCPFlags.syn == 0 {
+            verdict = .rejected
+            notes.append("TCP RST from the node instead of the backend")
+        } else if translated != nil || !replies.isEmpty || st.ctSeenReply {
+            verdict = snat ? .snat : .preserved
+            if hostOriginated, ct == nil {
+                verdict = .unknown
+                notes.append("host-originated: translated before any tc hook and no conntrack mapping")
+            } else if match?.resolvedFrom == .endpoint, ingress != nil, !snat {
+                notes.append("already translated upstream (Service resolved from endpoint)")
+            }
+        } else if let t = icmpFromNode[original.src], t + rejectWindowNs >= ordered[0].firstNs,
+                  t <= (ordered.map(\.lastNs).max() ?? 0) + rejectWindowNs, ingress != nil {
+            verdict = .rejected
+            notes.append("ICMP from the node to the client instead of a forwarded request")
+        } else if match?.resolvedFrom == .vip, ingress != nil {
+            verdict = .dropped
+        } else {
+            verdict = .unknown
+            if ingress != nil { notes.append("request entered and did not leave; not addressed to a known Service") }
+        }
+
+        // Expected behaviour for traffic addressed to a Service at this node.
+        var expectation: Expectation?
+        if let m = match, m.resolvedFrom == .vip {
+            let ready = m.port.endpoints.filter(\.ready)
+            let input = ExpectationInput(
+                frontend: m.frontend, externalTrafficPolicy: m.service.externalTrafficPolicy,
+                internalTrafficPolicy: m.service.internalTrafficPolicy, client: client, hairpin: hairpin,
+                hasEndpoints: !ready.isEmpty, hasLocalEndpoints: ready.contains { $0.nodeName == context.node },
+                sourceAllowedByRanges: sourceAllowed(m, original.src))
+            expectation = Expectation.expected(input)
+            if verdict == .dropped {
+                notes.append("likely reason: " + dropReason(m, input, expectation))
+            }
+            if verdict == .dropped, expectation?.verdict == .rejected {
+                notes.append("no ICMP port-unreachable or RST from the node was observed")
+            }
+        }
+        let met: Bool? = verdict == .unknown ? nil : expectation.map { $0.verdict == verdict }
+
+        let all = ordered
+        let packets = requests.map(\.packets).max() ?? 0
+        let bytes = requests.max { $0.packets < $1.packets }?.bytes ?? 0
+        let replyPackets = replies.map(\.packets).max() ?? 0
+        let replyBytes = replies.max { $0.packets < $1.packets }?.bytes ?? 0
+        let start = all.map(\.firstNs).min() ?? 0
+        let end = max(all.map(\.lastNs).max() ?? 0, start)
+        let join: JoinMethod = ct != nil ? .conntrack : (st.fingerprintJoined || st.sawFingerprintRecords ? .fingerprint : .conntrack)
+
+        return FlowRecord(
+            node: context.node, startNs: context.unixNs(start), endNs: context.unixNs(end),
+            original: original, translated: translated, snat: snat, dnat: dnat,
+            snatInterface: snatAt.map { context.interfaceName($0.0) }, snatHook: snatAt?.1,
+            dnatInterface: dnatAt.map { context.interfaceName($0.0) }, dnatHook: dnatAt?.1,
+            inInterface: ingress.map { context.interfaceName($0.ifindex) },
+            outInterface: egress.map { context.interfaceName($0.ifindex) },
+            service: match.map(ServiceRef.init), clientKind: client.clientKind, hairpin: hairpin, verdict: verdict,
+            expected: expectation?.verdict, expectationMet: met, expectedRow: expectation?.row,
+            endpointNode: endpoint?.nodeName, reason: notes.isEmpty ? nil : notes.joined(separator: "; "),
+            packets: packets, bytes: bytes, replyPackets: replyPackets, replyBytes: replyBytes, join: join)
+    }
+
+    /// Where SNAT and DNAT first showed: the first request view carrying the rewritten address, else where the
+    /// conntrack mapping that shows it was first attached.
+    private func translationPoints(_ requests: [FlowSegment], _ original: FiveTuple, _ st: FlowState,
+                                   snat: Bool, dnat: Bool) -> ((UInt32, Hook)?, (UInt32, Hook)?) {
+        var s: (UInt32, Hook)?
+        var d: (UInt32, Hook)?
+        for seg in requests {
+            if s == nil, seg.tuple.src != original.src || seg.tuple.srcPort != original.srcPort { s = (seg.ifindex, seg.hook) }
+            if d == nil, seg.tuple.dst != original.dst || seg.tuple.dstPort != original.dstPort { d = (seg.ifindex, seg.hook) }
+        }
+        if let hook = st.ctHook {
+            if s == nil, snat { s = (st.ctIfindex, hook) }
+            if d == nil, dnat { d = (st.ctIfindex, hook) }
+        }
+        return (snat ? s : nil, dnat ? d : nil)
+    }
+
+    private func sourceAllowed(_ m: ServiceMatch, _ src: IPAddress) -> Bool? {
+        guard m.frontend == .loadBalancer, !m.service.loadBalancerSourceRanges.isEmpty else { return nil }
+        let ranges = m.service.loadBalancerSourceRanges.compactMap { IPPrefix($0) }
+        guard !ranges.isEmpty else { return nil }
+        return ranges.contains { $0.contains(src) }
+    }
+
+    private func dropReason(_ m: ServiceMatch, _ i: ExpectationInput, _ e: Expectation?) -> String {
+        if !i.hasEndpoints { return "Service \(m.service.id) has no endpoints" }
+        if i.sourceAllowedByRanges == false { return "source outside loadBalancerSourceRanges" }
+        if m.frontend != .clusterIP, m.service.externalTrafficPolicy == .local, !i.hasLocalEndpoints {
+            return "externalTrafficPolicy Local and no local endpoint on \(context.node)"
+        }
+        if m.frontend == .clusterIP, m.service.internalTrafficPolicy == .local, !i.hasLocalEndpoints {
+            return "internalTrafficPolicy Local and no local endpoint on \(context.node)"
+        }
+        return "not explained by the Service's policies" + (e.map { " (expected \($0.verdict), row \($0.row))" } ?? "")
+    }
+}

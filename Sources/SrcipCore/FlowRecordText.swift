@@ -1,0 +1,35 @@
+extension FlowRecord {
+    /// One line readable at a glance, e.g.
+    /// `default/nodeport node_port 203.0.113.10:40001 → 192.168.10.11:30080 ⇒ SNAT at node1/eth0 egress to 192.168.10.11:51234 → 10.244.1.2:8080  snat (expected snat ✓)`.
+    public var textLine: String {
+        var s = service.map { "\($0.id) \($0.frontend.rawValue)" } ?? "-"
+        if hairpin { s += " hairpin" }
+        s += " " + FlowRecord.endpoints(original)
+        if original.proto != .tcp { s += " " + protocolName }
+        if let t = translated {
+            if snat {
+                let at = [snatInterface.map { "\(node)/\($0)" } ?? node, snatHook?.description].compactMap { $0 }
+                s += " ⇒ SNAT at " + at.joined(separator: " ") + " to " + FlowRecord.endpoints(t)
+            } else if dnat {
+                s += " ⇒ DNAT at \(node) to " + FlowRecord.endpoints(t)
+            } else {
+                s += " ⇒ unchanged via \(node)/\(outInterface ?? "?")"
+            }
+        } else {
+            s += " ⇒ did not leave \(node)"
+        }
+        s += "  " + verdict.rawValue
+        if let e = expected {
+            s += " (expected \(e.rawValue) \(expectationMet == true ? "✓" : "✗"))"
+        } else {
+            s += " (no expectation)"
+        }
+        if let r = reason { s += " — " + r }
+        return s
+    }
+
+    static func endpoints(_ t: FiveTuple) -> String {
+        if t.proto.hasPorts { return "\(Endpoint.format(t.src, t.srcPort)) → \(Endpoint.format(t.dst, t.dstPort))" }
+        return "\(t.src) → \(t.dst) id \(t.srcPort)"
+    }
+}

@@ -1,0 +1,72 @@
+/// A flow as seen at one (interface, hook, direction): the unit the BPF side counts.
+struct FlowSegment {
+    var ifindex: UInt32
+    var hook: Hook
+    var isReply: Bool
+    var done: Bool
+    var tcpFlags: UInt8
+    var tuple: FiveTuple
+    var firstNs: UInt64
+    var lastNs: UInt64
+    var packets: UInt64
+    var bytes: UInt64
+
+    /// Order of appearance along the packet path: earlier first, ingress before egress on ties.
+    func precedes(_ o: FlowSegment) -> Bool {
+        if firstNs != o.firstNs { return firstNs < o.firstNs }
+        return hook == .ingress && o.hook == .egress
+    }
+}
+
+/// Fingerprint of a flow's first packet, for joining ingress and egress views without conntrack.
+struct FingerprintKey: Hashable {
+    var fp: PacketFingerprint
+    var proto: L4Protocol
+    var v4: Bool
+}
+
+/// Mutable state of one live flow inside the correlator.
+struct FlowState {
+    var segments: [FlowSegment] = []
+    var conntrack: ConntrackMapping?
+    /// Where the conntrack mapping was first attached (interface, hook).
+    var ctIfindex: UInt32 = 0
+    var ctHook: Hook?
+    var ctSeenReply = false
+    var fingerprint: FingerprintKey?
+    var fingerprintHook: Hook = .ingress
+    var fingerprintNs: UInt64 = 0
+    var fingerprintJoined = false
+    var sawFingerprintRecords = false
+    var lastActivityNs: UInt64 = 0
+    /// LRU links (slot indexes, -1 = none); head is most recently used.
+    var prev: Int32 = -1
+    var next: Int32 = -1
+    var live = false
+
+    var ctID: UInt64 { conntrack?.id ?? 0 }
+
+    /// Every original-direction tuple that identifies this flow (index keys).
+    var indexTuples: [FiveTuple] {
+        var out: [FiveTuple] = []
+        out.reserveCapacity(segments.count + 2)
+        for s in segments { out.append(s.isReply ? s.tuple.flipped : s.tuple) }
+        if let ct = conntrack { out.append(ct.original); out.append(ct.forward) }
+        return out
+    }
+
+    var allDone: Bool { !segments.isEmpty && segments.allSatisfy(\.done) }
+}
+
+extension FiveTuple {
+    /// The other direction of the same flow. ICMP echo keeps its identifier in `srcPort` both ways (srcip_abi.h),
+    /// so only the addresses swap.
+    var flipped: FiveTuple {
+        proto.hasPorts ? reversed : FiveTuple(src: dst, dst: src, srcPort: srcPort, dstPort: dstPort, proto: proto)
+    }
+}
+
+extension ConntrackMapping {
+    /// The original direction after NAT (what the backend sees as the request), ICMP-aware.
+    var forward: FiveTuple { reply.flipped }
+}

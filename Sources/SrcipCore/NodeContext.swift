@@ -1,0 +1,52 @@
+/// What the correlator knows about the node it runs on: names, addresses, pod networks, Services, clock offset.
+public struct NodeContext: Sendable {
+    public var node: String
+    /// ifindex → interface name.
+    public var interfaces: [UInt32: String]
+    /// Addresses of this node (all interfaces).
+    public var localAddresses: Set<IPAddress>
+    /// Pod networks (kube-proxy's --cluster-cidr); a source inside is a `pod` client.
+    public var clusterCIDRs: [IPPrefix]
+    /// Addresses of the other cluster nodes, when known; a source there is a `node` client.
+    public var nodeAddresses: Set<IPAddress>
+    public var catalog: ServiceCatalog
+    /// Added to CLOCK_MONOTONIC nanoseconds to get Unix-epoch nanoseconds.
+    public var monotonicToUnixNs: Int64
+
+    public init(node: String, interfaces: [UInt32: String] = [:], localAddresses: Set<IPAddress> = [],
+                clusterCIDRs: [IPPrefix] = [], nodeAddresses: Set<IPAddress> = [], catalog: ServiceCatalog = ServiceCatalog(services: []),
+                monotonicToUnixNs: Int64 = 0) {
+        self.node = node
+        self.interfaces = interfaces
+        self.localAddresses = localAddresses
+        self.clusterCIDRs = clusterCIDRs
+        self.nodeAddresses = nodeAddresses
+        self.catalog = catalog
+        self.monotonicToUnixNs = monotonicToUnixNs
+    }
+
+    /// The interface name, or `if<N>` when unknown.
+    public func interfaceName(_ ifindex: UInt32) -> String { interfaces[ifindex] ?? "if\(ifindex)" }
+
+    /// How kube-proxy on this node classifies a source address.
+    public func classify(_ src: IPAddress) -> ExpectationClient {
+        if clusterCIDRs.contains(where: { $0.contains(src) }) { return .pod }
+        if localAddresses.contains(src) { return .localHost }
+        if nodeAddresses.contains(src) { return .otherNode }
+        return .external
+    }
+
+    /// Unix-epoch nanoseconds of a CLOCK_MONOTONIC timestamp.
+    public func unixNs(_ monotonic: UInt64) -> Int64 { Int64(bitPattern: monotonic) &+ monotonicToUnixNs }
+}
+
+extension ExpectationClient {
+    /// The record's coarser `client_kind`.
+    public var clientKind: ClientKind {
+        switch self {
+        case .pod: return .pod
+        case .localHost, .otherNode: return .node
+        case .external: return .external
+        }
+    }
+}

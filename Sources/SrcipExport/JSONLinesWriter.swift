@@ -1,0 +1,29 @@
+import SrcipCore
+
+/// Writes flow records as JSON Lines: one v1 record object per line.
+public final class JSONLinesWriter: FlowRecordWriter {
+    private let sink: FileSink
+
+    public init(sink: FileSink) { self.sink = sink }
+    public convenience init(path: String) throws(ExportError) { self.init(sink: try FileSink(path: path)) }
+
+    public func write(_ record: FlowRecord) throws(ExportError) {
+        try sink.write(record.jsonLine() + "\n")
+    }
+
+    public func close() throws(ExportError) { try sink.close() }
+}
+
+/// Writes flow records as human-readable text, one line per flow.
+public final class TextWriter: FlowRecordWriter {
+    private let sink: FileSink
+
+    public init(sink: FileSink) { self.sink = sink }
+    public convenience init(path: String) throws(ExportError) { self.init(sink: try FileSink(path: path)) }
+
+    public func write(_ record: FlowRecord) throws(ExportError) {
+        try sink.write(RFC3339.format(unixNs: record.startNs) + " " + record.textLine + "\n")
+    }
+
+    public func close() throws(ExportError) { try sink.close() }
+}

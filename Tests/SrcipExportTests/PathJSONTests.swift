@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+import SrcipCore
+@testable import SrcipExport
+
+@Suite struct PathJSONTests {
+    @Test func mergedPathIsValidJSONWithTheEndToEndFacts() throws {
+        let hop1 = Fixtures.snatRecord
+        var hop2 = Fixtures.snatRecord
+        hop2.node = "node2"
+        hop2.original = try #require(hop1.translated)
+        hop2.startNs += 1_000
+        hop2.snat = false
+        hop2.dnat = false
+        hop2.snatInterface = nil
+        hop2.snatHook = nil
+        hop2.verdict = .preserved
+        let result = FlowPathMerger.merge([hop1, hop2])
+        let path = try #require(result.paths.first)
+        #expect(result.paths.count == 1)
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(path.jsonLine().utf8)) as? [String: Any])
+        #expect(obj["backend_saw_ip"] as? String == "192.168.10.11" && obj["verdict"] as? String == "snat")
+        #expect((obj["snat_written_at"] as? [String: Any])?["node"] as? String == "node1")
+        #expect((obj["hops"] as? [[String: Any]])?.map { $0["node"] as? String } == ["node1", "node2"])
+        #expect(obj["complete"] as? Bool == true)
+        let lonely = FlowPathMerger.merge([hop1]).unmatched
+        #expect(lonely.count == 1)
+        let u = try #require(try JSONSerialization.jsonObject(with: Data(lonely[0].jsonLine().utf8)) as? [String: Any])
+        #expect(u["kind"] as? String == "unmatched" && (u["record"] as? [String: Any])?["node"] as? String == "node1")
+    }
+
+    @Test func formatNamesMapToWriters() throws {
+        #expect(FlowRecordFormat(name: "jsonl") == .json && FlowRecordFormat(name: "IPFIX") == .ipfix && FlowRecordFormat(name: "xml") == nil)
+        let path = NSTemporaryDirectory() + "srcip-fmt-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).txt"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let w = try FlowRecordFormat.text.writer(path: path)
+        try w.write(Fixtures.snatRecord)
+        try w.close()
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.hasPrefix("2026-11-18T11:08:43.456789Z default/nodeport node_port 203.0.113.10:40001 → 192.168.10.11:30080 ⇒ SNAT at node1/eth0 egress"))
+    }
+}
