@@ -29,7 +29,8 @@ public final class FileSink {
     private var fd: Int32
     private var buffer: [UInt8] = []
     private let ownsFD: Bool
-    private let flushAt = 1 << 16
+    /// Files are written in 64 KiB batches; standard output line by line, so people see records as they come.
+    private let flushAt: Int
 
     /// Opens (creates or truncates) `path`; `-` means standard output.
     public init(path: String) throws(ExportError) {
@@ -37,10 +38,12 @@ public final class FileSink {
         if path == "-" {
             fd = 1
             ownsFD = false
+            flushAt = 1
         } else {
             fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw .cannotOpen(path: path, errno: errno) }
             ownsFD = true
+            flushAt = 1 << 16
         }
         buffer.reserveCapacity(flushAt * 2)
     }

@@ -1,29 +1,29 @@
 import ArgumentParser
 import Foundation
 import SrcipCore
+import SrcipExport
 import SrcipKernel
 
-/// `srcip trace`: attach to interfaces and print what the BPF programs record.
+/// `srcip trace`: attach to interfaces, correlate what the BPF programs record into flows, write them out.
 struct TraceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trace",
-        abstract: "Trace flows at tc ingress and egress and show the NAT the kernel applied to them.",
+        abstract: "Trace flows at tc ingress and egress and show where their source IP was rewritten.",
         discussion: """
         srcip attaches BPF programs to the ingress and egress hooks of the interfaces of the current network \
-        namespace and prints one line per record: time, interface, hook, event, the tuple as seen there, and \
-        the conntrack original ⇒ translated mapping with SNAT/DNAT marked. Records follow flows, not packets: \
-        a flow is reported when first seen at a hook, when its NAT mapping becomes known, and when it ends.
+        namespace, joins what they see before and after NAT (from the kernel's conntrack entry, or packet \
+        fingerprints), attributes each flow to a Kubernetes Service and writes one record per flow when it \
+        ends: the tuple as it entered the node, the tuple as it left toward the backend, where SNAT happened \
+        (interface, hook), the verdict (preserved, snat, dropped, rejected) and what Kubernetes documents for \
+        that Service and client.
 
         Run it on a node, or inside any network namespace:
-          srcip trace --interface eth0 --port 30080
+          srcip trace --port 30080
           ip netns exec NODE srcip trace --format jsonl --output flows.jsonl --duration 30
+          srcip trace --raw -i eth0          # one line per BPF record instead of per flow
 
-        Stop with Ctrl-C; srcip detaches everything and prints its loss counters on exit.
+        Stop with Ctrl-C; srcip detaches everything, writes the flows still open and prints its counters.
         """)
-
-    enum Format: String, ExpressibleByArgument, CaseIterable {
-        case text, jsonl
-    }
 
     @Option(name: [.short, .customLong("interface")],
             help: "Interface to attach to (repeatable). Default: every non-loopback interface of this network namespace.")
@@ -32,7 +32,7 @@ struct TraceCommand: AsyncParsableCommand {
     @Option(help: "Stop after this many seconds.")
     var duration: Double?
 
-    @Option(help: "Stop after this many records.")
+    @Option(help: "Stop after this many records written (flows, or BPF records with --raw).")
     var count: Int?
 
     @Option(name: .customLong("host"), help: "Only flows to or from this address, before or after NAT (repeatable).")
@@ -44,17 +44,23 @@ struct TraceCommand: AsyncParsableCommand {
     @Option(name: .customLong("protocol"), help: "Only this protocol: tcp, udp, icmp or icmpv6 (repeatable).")
     var protocols: [String] = []
 
-    @Option(help: "Output format: text (one line per record) or jsonl (one JSON object per record).")
-    var format: Format = .text
+    @Option(help: "Output format: text, jsonl, csv or ipfix (with --raw: text or jsonl).")
+    var format: String = "text"
 
-    @Option(name: .shortAndLong, help: "Write records to this file instead of standard output.")
+    @Option(name: .shortAndLong, help: "Write to this file instead of standard output.")
     var output: String?
 
-    @Option(help: "Node name written into JSON records. Default: the network namespace's name, else the host name.")
+    @Option(help: "Where Services come from: auto, iptables, nftables, none, or a file (iptables-save output, nft -j list ruleset, kubectl get svc,endpointslices -A -o json).")
+    var services: String = "auto"
+
+    @Option(help: "Node name written into records. Default: the network namespace's name, else the host name.")
     var node: String?
 
     @Option(help: "End flows idle for this many seconds (UDP, ICMP, TCP without FIN).")
     var idleTimeout: Double = 30
+
+    @Flag(help: "Write one line per BPF record instead of one per flow.")
+    var raw = false
 
     @Flag(help: "Never use conntrack; join pre- and post-NAT views by packet fingerprints only.")
     var fingerprint = false
@@ -72,79 +78,69 @@ struct TraceCommand: AsyncParsableCommand {
         for p in protocols where L4Protocol(name: p) == nil {
             throw ValidationError("--protocol \(p) is not one of tcp, udp, icmp, icmpv6")
         }
+        if raw {
+            guard format == "text" || format == "jsonl" else {
+                throw ValidationError("--format \(format) with --raw: use text or jsonl")
+            }
+        } else if FlowRecordFormat(name: format) == nil {
+            throw ValidationError("--format \(format): use text, jsonl, csv or ipfix")
+        }
+        if format == "ipfix" && output == nil { throw ValidationError("--format ipfix is binary: name a file with --output") }
         if let d = duration, d <= 0 { throw ValidationError("--duration must be positive") }
         if let c = count, c <= 0 { throw ValidationError("--count must be positive") }
         if idleTimeout <= 0 { throw ValidationError("--idle-timeout must be positive") }
     }
 
     func run() async throws {
-        let filter = ObservationFilter(hosts: Set(hosts.compactMap { IPAddress($0) }), ports: Set(ports),
-                                       protocols: Set(protocols.compactMap { L4Protocol(name: $0) }))
+        let filter = FlowFilter(hosts: Set(hosts.compactMap { IPAddress($0) }), ports: Set(ports),
+                                protocols: Set(protocols.compactMap { L4Protocol(name: $0) }))
         let names = interfaces.isEmpty ? Interfaces.list().map(\.name) : interfaces
         guard !names.isEmpty else {
             throw ValidationError("this network namespace has no interface besides loopback; name one with --interface")
         }
+        let context = try NodeContextBuilder.build(node: node, services: raw ? "none" : services)
         var options = Tracer.Options(interfaces: names)
         options.preferTCX = !clsact
         options.load.forceFingerprint = fingerprint
         options.load.verbose = verbose
         let tracer = try Tracer(options: options)
-        let sink = try OutputSink(path: output)
-        let nodeName = node ?? NodeIdentity.current()
-        let ifnames = Dictionary(Interfaces.list(includeLoopback: true).map { ($0.index, $0.name) },
-                                 uniquingKeysWith: { a, _ in a })
-        let clock = WallClock()
+        let out = try TraceOutput(raw: raw, format: format, path: output ?? "-", context: context, filter: filter,
+                                  idleTimeoutNs: UInt64(idleTimeout * 1e9))
         let start = try tracer.counters()
 
-        Diagnostics.note("tracing \(names.joined(separator: ", ")) (\(tracer.attachments.first?.mode.description ?? "-"), "
-                         + "\(tracer.flavour) join); Ctrl-C to stop")
+        Diagnostics.note("tracing \(names.joined(separator: ", ")) on \(context.node) (\(tracer.attachments.first?.mode.description ?? "-"), "
+                         + "\(tracer.flavour) join; services: \(context.catalog.source)); Ctrl-C to stop")
         let stop = StopSignal(tracer: tracer)
         stop.install(duration: duration)
-        let (stream, continuation) = AsyncStream<Observation>.makeStream()
-        let sweeper = FlowSweepTimer(tracer: tracer, idleNs: UInt64(idleTimeout * 1e9)) { expired in
-            for o in expired { continuation.yield(o) }
+        let (events, continuation) = AsyncStream<TraceEvent>.makeStream()
+        let sweeper = FlowSweepTimer(tracer: tracer, idleNs: UInt64(idleTimeout * 1e9)) { expired, now in
+            for o in expired { continuation.yield(.observation(o)) }
+            continuation.yield(.tick(now))
         }
         let forward = Task {
-            for await o in tracer.observations() { continuation.yield(o) }
+            for await o in tracer.observations() { continuation.yield(.observation(o)) }
             continuation.finish()
         }
 
-        var written = 0
-        for await o in stream {
-            guard filter.matches(o) else { continue }
-            let ifname = ifnames[o.ifindex] ?? "if\(o.ifindex)"
-            let unix = clock.unixNs(monotonic: o.timestampNs)
-            switch format {
-            case .text: sink.write(ObservationFormat.text(o, interface: ifname, unixNs: unix))
-            case .jsonl: sink.write(ObservationFormat.json(o, node: nodeName, interface: ifname, unixNs: unix))
+        for await event in events {
+            switch event {
+            case .observation(let o): try out.add(o)
+            case .tick(let now): try out.tick(nowNs: now)
             }
-            written += 1
-            if let count, written >= count { stop.fire() }
+            if let count, out.written >= count { stop.fire() }
         }
         sweeper.cancel()
         await forward.value
-        sink.close()
+        try out.finish()
         let end = try tracer.counters()
         tracer.close()
-        Diagnostics.note(TraceSummary.line(records: written, counters: end.since(start),
-                                           received: tracer.recordsReceived))
+        Diagnostics.note(TraceSummary.line(written: out.written, unit: raw ? "records" : "flows", counters: end.since(start),
+                                           received: tracer.recordsReceived, correlator: raw ? nil : out.correlatorStats))
     }
 }
 
-/// Which observations `trace` prints.
-struct ObservationFilter {
-    var hosts: Set<IPAddress>
-    var ports: Set<UInt16>
-    var protocols: Set<L4Protocol>
-
-    func matches(_ o: Observation) -> Bool {
-        if !protocols.isEmpty && !protocols.contains(o.tuple.proto) { return false }
-        var tuples = [o.tuple]
-        if let ct = o.conntrack { tuples += [ct.original, ct.reply] }
-        if !hosts.isEmpty && !tuples.contains(where: { hosts.contains($0.src) || hosts.contains($0.dst) }) { return false }
-        if !ports.isEmpty && !tuples.contains(where: { ports.contains($0.srcPort) || ports.contains($0.dstPort) }) {
-            return false
-        }
-        return true
-    }
+/// What reaches the trace loop: a BPF observation, or a clock tick to finish idle flows.
+enum TraceEvent {
+    case observation(Observation)
+    case tick(UInt64)
 }

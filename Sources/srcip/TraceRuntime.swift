@@ -9,45 +9,6 @@ enum Diagnostics {
     }
 }
 
-/// Buffered line output to a file or standard output.
-final class OutputSink {
-    private let handle: FileHandle
-    private let owned: Bool
-    private var buffer = Data()
-
-    init(path: String?) throws {
-        if let path, path != "-" {
-            guard FileManager.default.createFile(atPath: path, contents: nil),
-                  let h = FileHandle(forWritingAtPath: path) else {
-                throw SrcipError.cannotWrite(path: path, reason: String(cString: strerror(errno)))
-            }
-            handle = h
-            owned = true
-        } else {
-            handle = FileHandle.standardOutput
-            owned = false
-        }
-    }
-
-    func write(_ line: String) {
-        buffer.append(contentsOf: line.utf8)
-        buffer.append(0x0a)
-        // Standard output is flushed per line so a person sees records as they come; files are batched.
-        if !owned || buffer.count >= 64 * 1024 { flush() }
-    }
-
-    func flush() {
-        guard !buffer.isEmpty else { return }
-        handle.write(buffer)
-        buffer.removeAll(keepingCapacity: true)
-    }
-
-    func close() {
-        flush()
-        if owned { try? handle.close() }
-    }
-}
-
 /// Converts CLOCK_MONOTONIC nanoseconds (BPF timestamps) to Unix nanoseconds.
 struct WallClock {
     let offsetNs: Int64
@@ -123,15 +84,18 @@ final class StopSignal: @unchecked Sendable {
     }
 }
 
-/// Periodically ends idle flows in the BPF flow map; the resulting `.expired` observations go to `sink`.
+/// Periodically ends idle flows in the BPF flow map; the resulting `.expired` observations and the
+/// current CLOCK_MONOTONIC time go to `sink`.
 final class FlowSweepTimer: @unchecked Sendable {
     private let timer: DispatchSourceTimer
 
-    init(tracer: Tracer, idleNs: UInt64, interval: Double = 1, sink: @escaping @Sendable ([Observation]) -> Void) {
+    init(tracer: Tracer, idleNs: UInt64, interval: Double = 1,
+         sink: @escaping @Sendable (_ expired: [Observation], _ nowNs: UInt64) -> Void) {
         timer = DispatchSource.makeTimerSource(queue: .global())
         timer.schedule(deadline: .now() + interval, repeating: interval)
         timer.setEventHandler {
-            if let expired = try? tracer.sweep(idleNs: idleNs), !expired.isEmpty { sink(expired) }
+            let expired = (try? tracer.sweep(idleNs: idleNs)) ?? []
+            sink(expired, monotonicNanoseconds())
         }
         timer.resume()
     }
@@ -141,11 +105,17 @@ final class FlowSweepTimer: @unchecked Sendable {
 
 /// The closing line of a trace: what was written, and every loss.
 enum TraceSummary {
-    static func line(records: Int, counters c: CounterSnapshot, received: UInt64) -> String {
-        "\(records) records written (\(received) received); ring buffer full: \(c.ringbufLost) lost; "
-            + "flows: \(c.flowsCreated) created, \(c.flowsEnded) ended, \(c.flowInsertFailed) not tracked (map full); "
+    static func line(written: Int, unit: String, counters c: CounterSnapshot, received: UInt64,
+                     correlator s: CorrelatorStats?) -> String {
+        var text = "\(written) \(unit) written (\(received) BPF records received); ring buffer full: \(c.ringbufLost) lost; "
+            + "BPF flows: \(c.flowsCreated) created, \(c.flowsEnded) ended, \(c.flowInsertFailed) not tracked (map full); "
             + "packets: \(c.packets) seen, \(c.notIP) not IP, \(c.truncated + c.badHeader) malformed, "
             + "\(c.fragment) fragments, \(c.unknownProto) other protocols"
+        if let s {
+            text += "; correlator: \(s.flowsEvicted) evicted (memory bound), \(s.lateRecords) late records, "
+                + "\(s.unmatchedReplies) replies without request"
+        }
+        return text
     }
 }
 

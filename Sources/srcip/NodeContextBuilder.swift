@@ -1,0 +1,23 @@
+import Foundation
+import SrcipCore
+import SrcipKernel
+import SrcipServices
+
+/// Gathers what the correlator needs to know about this node: its name, interfaces, addresses and Services.
+enum NodeContextBuilder {
+    static func build(node: String?, services: String) throws -> NodeContext {
+        let name = node ?? NodeIdentity.current()
+        let interfaces = Dictionary(Interfaces.list(includeLoopback: true).map { ($0.index, $0.name) },
+                                    uniquingKeysWith: { a, _ in a })
+        let local = Set(Interfaces.localAddresses().values.joined())
+        var catalog = ServiceCatalog(services: [], source: "none")
+        if services != "none" {
+            let (mode, file) = ServiceSourceMode.parse(services)
+            let found = try ServiceDiscovery.discover(mode: mode, file: file, localNodeName: name)
+            for w in found.warnings { Diagnostics.note("warning: \(w)") }
+            catalog = found.catalog()
+        }
+        return NodeContext(node: name, interfaces: interfaces, localAddresses: local, clusterCIDRs: catalog.clusterCIDRs,
+                           catalog: catalog, monotonicToUnixNs: WallClock().offsetNs)
+    }
+}
