@@ -42,6 +42,9 @@ struct JSONNode {
         value is NSNumber && String(describing: type(of: value)).contains("Bool")
     }
 
+    /// `true`/`false`; nil for null or anything else.
+    var boolValue: Bool? { isBool ? value as? Bool : nil }
+
     subscript(key: String) -> JSONNode? {
         guard let d = dictValue, let v = d[key] else { return nil }
         return JSONNode(value: v, path: path.isEmpty ? key : "\(path).\(key)", file: file)
