@@ -55,6 +55,7 @@ struct IPTablesInterpreter {
             warnings.append("\(file): nat table \(nat == nil ? "missing" : "has no KUBE-SERVICES chain"); "
                             + "only Services without endpoints (filter table) are visible")
         }
+        try requireTargets()
         // filter first: its "has no local endpoints" rules tell Local policies that nat rules may not show.
         if let filter { try readFilter(filter) }
         if let nat {
@@ -62,6 +63,20 @@ struct IPTablesInterpreter {
             try readNodePorts(nat)
             readClusterCIDRs(nat)
             for hash in ownerOrder { try readServiceChains(nat, hash: hash, spn: owner[hash]!) }
+        }
+    }
+
+    /// Every kube-proxy rule that srcip reads ends in `-j`; one without (a line cut before its target) would silently
+    /// drop an endpoint or frontend. KUBE-FW's "other traffic … will be dropped" rule is the one legitimate exception.
+    private func requireTargets() throws {
+        let prefixes = ["KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-XLB-", "KUBE-SEP-"]
+        let fixed: Set<String> = ["KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-EXTERNAL-SERVICES", "KUBE-PROXY-FIREWALL"]
+        for table in [nat, filter].compactMap({ $0 }) {
+            for (chain, rules) in table.rules where fixed.contains(chain) || prefixes.contains(where: { chain.hasPrefix($0) }) {
+                if let bad = rules.first(where: { $0.target == nil }) {
+                    throw ServiceSourceError.malformedLine(file: file, line: bad.line, problem: "rule in \(chain) has no -j target (line cut?)")
+                }
+            }
         }
     }
 
