@@ -36,7 +36,8 @@ public struct ServiceCollision: Hashable, Sendable, CustomStringConvertible {
 /// Lookups are deterministic: on collisions the Service listed first wins (and the collision is recorded).
 public struct ServiceCatalog: Sendable {
     private struct Key: Hashable { var ip: IPAddress; var port: UInt16; var proto: L4Protocol }
-    private struct PortKey: Hashable { var port: UInt16; var proto: L4Protocol }
+    /// NodePorts are per address family: a dual-stack Service is one `Service` per family with the same NodePort.
+    private struct PortKey: Hashable { var port: UInt16; var proto: L4Protocol; var v4: Bool }
     private struct Ref: Hashable { var service: Int; var port: Int; var frontend: Frontend }
 
     public let services: [Service]
@@ -72,9 +73,16 @@ public struct ServiceCatalog: Sendable {
                     }
                 }
                 if let np = port.nodePort {
-                    let key = PortKey(port: np, proto: port.proto)
+                    let families = svc.clusterIP.map { [$0.isIPv4] } ?? [true, false]
                     let ref = Ref(service: si, port: pi, frontend: .nodePort)
-                    if let have = byNodePort[key] { note("nodePort \(np)/\(port.proto)", have, ref) } else { byNodePort[key] = ref }
+                    for v4 in families {
+                        let key = PortKey(port: np, proto: port.proto, v4: v4)
+                        if let have = byNodePort[key] {
+                            if families.count == 1 || v4 { note("nodePort \(np)/\(port.proto)", have, ref) }
+                        } else {
+                            byNodePort[key] = ref
+                        }
+                    }
                 }
                 for ep in port.endpoints {
                     let ref = Ref(service: si, port: pi, frontend: .clusterIP)
@@ -90,7 +98,7 @@ public struct ServiceCatalog: Sendable {
     public func frontend(ip: IPAddress, port: UInt16, proto: L4Protocol,
                          localAddresses: Set<IPAddress> = []) -> ServiceMatch? {
         if let r = byVIP[Key(ip: ip, port: port, proto: proto)] { return match(r, .vip) }
-        if localAddresses.contains(ip), let r = byNodePort[PortKey(port: port, proto: proto)] { return match(r, .vip) }
+        if localAddresses.contains(ip), let r = byNodePort[PortKey(port: port, proto: proto, v4: ip.isIPv4)] { return match(r, .vip) }
         return nil
     }
 
