@@ -83,33 +83,35 @@ struct IPTablesRule {
 
     /// Shell-like splitting as iptables-restore does it: whitespace separates, `"…"` groups, `\"` escapes a quote.
     static func split(_ text: Substring, line: Int, file: String) throws -> [String] {
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\"), space = UInt8(ascii: " "), tab = UInt8(ascii: "\t")
         var words: [String] = []
-        var cur = ""
+        var cur: [UInt8] = []
         var inWord = false
         var quoted = false
-        var it = text.makeIterator()
-        while let ch = it.next() {
-            if ch == "\\" {
-                if let nx = it.next() {
-                    if nx == "\"" || nx == "\\" { cur.append(nx) } else { cur.append(ch); cur.append(nx) }
-                } else {
-                    cur.append(ch)
-                }
+        var escaped = false
+        for b in text.utf8 {
+            if escaped {
+                if b != quote && b != backslash { cur.append(backslash) }
+                cur.append(b)
+                escaped = false
+            } else if b == backslash {
+                escaped = true
                 inWord = true
-            } else if ch == "\"" {
+            } else if b == quote {
                 quoted.toggle()
                 inWord = true
-            } else if !quoted && (ch == " " || ch == "\t") {
-                if inWord { words.append(cur); cur = ""; inWord = false }
+            } else if !quoted && (b == space || b == tab) {
+                if inWord { words.append(String(decoding: cur, as: UTF8.self)); cur.removeAll(keepingCapacity: true); inWord = false }
             } else {
-                cur.append(ch)
+                cur.append(b)
                 inWord = true
             }
         }
+        if escaped { cur.append(backslash) }
         if quoted {
             throw ServiceSourceError.truncated(file: file, line: line, problem: "unterminated quote")
         }
-        if inWord { words.append(cur) }
+        if inWord { words.append(String(decoding: cur, as: UTF8.self)) }
         return words
     }
 }

@@ -21,9 +21,10 @@ struct IPTablesSaveReader {
         var open: (name: String, line: Int)?
         var table = IPTablesTable(name: "")
         var lineNo = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for rawBytes in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNo += 1
-            let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
+            let raw = Substring(rawBytes)
+            let line = raw.utf8.last == UInt8(ascii: "\r") ? raw.dropLast() : raw
             let trimmed = line.drop { $0 == " " || $0 == "\t" }
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
             if trimmed.hasPrefix("*") {
