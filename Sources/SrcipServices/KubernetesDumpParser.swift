@@ -100,7 +100,12 @@ struct KubernetesJoin {
         }
         guard let type = ServiceType(rawValue: typeText) else { throw (spec["type"] ?? spec).fail("unknown Service type \(typeText)") }
         var clusterIPs: [IPAddress] = []
-        let ipTexts = try spec["clusterIPs"]?.array().map { try $0.string() } ?? spec["clusterIP"].map { [try $0.string()] } ?? []
+        var ipTexts = try spec["clusterIPs"]?.array().map { try $0.string() } ?? []
+        if ipTexts.isEmpty, let one = spec["clusterIP"] { ipTexts = [try one.string()] }
+        if ipTexts.allSatisfy(\.isEmpty) {
+            warnings.append("\(id): no cluster IP allocated; kube-proxy skips it; skipped")
+            return []
+        }
         for t in ipTexts {
             if t == "None" {
                 warnings.append("\(id): headless Service (clusterIP None) is not proxied; skipped")

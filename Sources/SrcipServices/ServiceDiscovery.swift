@@ -76,9 +76,16 @@ public enum ServiceDiscovery {
         return d
     }
 
-    /// `iptables-save` for nat and filter, IPv4 then IPv6 (ip6tables failures only warn).
+    /// `iptables-save` for nat and filter, IPv4 then IPv6 (ip6tables failures only warn). When the default
+    /// iptables backend shows no kube-proxy chains, the other backend (`iptables-legacy-save` / `iptables-nft-save`) is tried.
     static func fromIPTables(_ tools: Tools) throws -> DiscoveredServices {
         var d = try IPTablesRulesParser.parse(save("iptables-save", tools), file: "iptables-save")
+        if d.services.isEmpty, d.warnings.contains(where: { $0.contains("no kube-proxy chains") || $0.contains("no nat or filter") }),
+           let other = otherBackend(tools), CommandRunner.locate(other) != nil,
+           let alt = try? IPTablesRulesParser.parse(save(other, tools), file: other), !alt.services.isEmpty {
+            d = alt
+            d.warnings.append("iptables-save shows no kube-proxy rules; read them with \(other)")
+        }
         do {
             d.merge(try IPTablesRulesParser.parse(save("ip6tables-save", tools), file: "ip6tables-save"))
         } catch ServiceSourceError.toolMissing {
@@ -130,6 +137,18 @@ public enum ServiceDiscovery {
                                       warnings: notes + ["no kube-proxy rules in this network namespace; flows will not be attributed to Services "
                                                          + "(pass --services FILE with a kubectl or rules dump)"])
         }
+    }
+
+    /// The iptables backend that is not the default, when it is worth a look: `iptables-nft-save` when the default is
+    /// legacy; `iptables-legacy-save` only when legacy tables exist in this namespace (listing them could otherwise
+    /// load legacy kernel modules as a side effect).
+    private static func otherBackend(_ tools: Tools) -> String? {
+        guard let version = try? CommandRunner.run("iptables-save", ["--version"], aptPackage: "iptables") else { return nil }
+        if String(decoding: version, as: UTF8.self).contains("legacy") { return "iptables-nft-save" }
+        guard tools.netns == nil, let names = FileManager.default.contents(atPath: "/proc/net/ip_tables_names"), !names.isEmpty else {
+            return nil
+        }
+        return "iptables-legacy-save"
     }
 
     /// `tool -t nat` + `tool -t filter`, concatenated.

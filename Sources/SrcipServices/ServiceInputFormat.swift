@@ -7,13 +7,15 @@ public enum ServiceInputFormat: String, Sendable, Equatable {
     case kubectlJSON = "kubectl"
 
     /// JSON with an `nftables` key → nft; JSON with `kind`/`items` → kubectl; text with `*nat`/`*filter`/`-A KUBE-` → iptables-save.
+    /// JSON that does not parse is a `malformedJSON` error naming the file.
     public static func detect(_ data: Data, file: String) throws -> ServiceInputFormat {
         let head = data.prefix(64 * 1024)
         let text = String(decoding: head, as: UTF8.self)
         let trimmed = text.drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" || $0 == "\u{FEFF}" }
         if trimmed.hasPrefix("{") || trimmed.hasPrefix("[") {
-            if text.contains("\"nftables\"") { return .nftablesJSON }
-            if text.contains("\"kind\"") || text.contains("\"items\"") { return .kubectlJSON }
+            let root = try JSONNode.parse(data, file: file)
+            if root["nftables"] != nil { return .nftablesJSON }
+            if root["kind"] != nil || root["items"] != nil { return .kubectlJSON }
             throw ServiceSourceError.unrecognizedFormat(file: file, problem: "JSON without an `nftables` array or Kubernetes `kind`/`items`")
         }
         for line in text.split(separator: "\n").prefix(20_000) {

@@ -40,7 +40,8 @@ import Testing
       "addressType":"IPv4","ports":[{"name":"web","protocol":"TCP","port":8080}],"endpoints":[{"addresses":["10.180.9.1"],"nodeName":"node-a"}]},
      {"kind":"EndpointSlice","metadata":{"namespace":"ns9","name":"dual-v6","labels":{"kubernetes.io/service-name":"dual"}},
       "addressType":"IPv6","ports":[{"name":"web","protocol":"TCP","port":8080}],"endpoints":[{"addresses":["fd00:180::9:1"],"nodeName":"node-b"}]},
-     {"kind":"Pod","metadata":{"namespace":"ns9","name":"p"}}
+     {"kind":"Pod","metadata":{"namespace":"ns9","name":"p"}},
+     {"kind":"Service","metadata":{"namespace":"ns9","name":"pending"},"spec":{"type":"ClusterIP","clusterIP":"","ports":[{"port":80}]}}
     ]}
     """#
 
@@ -78,7 +79,8 @@ import Testing
         #expect(d.warnings.contains { $0.contains("ns8/headless") && $0.contains("headless") })
         #expect(d.warnings.contains { $0.contains("ns8/ext") && $0.contains("ExternalName") })
         #expect(d.warnings.contains { $0.contains("items[10]") && $0.contains("Pod") })
-        #expect(d.warnings.count == 4)
+        #expect(d.warnings.contains { $0.contains("ns9/pending") && $0.contains("no cluster IP") })
+        #expect(d.warnings.count == 5)
     }
 
     @Test("separate files for Services and EndpointSlices; no node name leaves isLocal unknown")

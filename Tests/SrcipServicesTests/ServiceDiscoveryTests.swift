@@ -59,6 +59,14 @@ import Testing
         #expect(throws: ServiceSourceError.unrecognizedFormat(file: otherJSON, problem: "JSON without an `nftables` array or Kubernetes `kind`/`items`")) {
             try ServiceDiscovery.discover(mode: .file, file: otherJSON)
         }
+        let cut = try Self.tempFile(String(KubernetesDumpParserTests.dump.prefix(300)), "json")
+        defer { try? FileManager.default.removeItem(atPath: cut) }
+        do {
+            _ = try ServiceDiscovery.discover(mode: .file, file: cut)
+            Issue.record("a truncated JSON file was accepted")
+        } catch let ServiceSourceError.malformedJSON(file, path, problem) {
+            #expect(file == cut && path == "" && problem.contains("not valid JSON"))
+        }
         #expect(throws: ServiceSourceError.unreadable(file: "(none)", reason: "--services file mode needs a path")) {
             try ServiceDiscovery.discover(mode: .file)
         }
