@@ -115,6 +115,7 @@ struct IPTablesInterpreter {
 
     /// `! -s <cidr> -j KUBE-MARK-MASQ` (cluster-IP masquerade) and `-s <cidr>` in "pod traffic for" short-circuits.
     private mutating func readClusterCIDRs(_ nat: IPTablesTable) {
+        var interfaceDetector = false
         for chain in nat.rules.keys.sorted() {
             for rule in nat.rules(chain) {
                 var text: String?
@@ -123,6 +124,11 @@ struct IPTablesInterpreter {
                 } else if let c = rule.comment, c.hasPrefix("pod traffic for ") || c.hasPrefix("Redirect pods trying to reach external loadbalancer VIP"),
                           let s = rule.value("-s") {
                     text = s
+                }
+                if text == nil, rule.target == "KUBE-MARK-MASQ", rule.negatedValue("-i") != nil, !interfaceDetector {
+                    interfaceDetector = true
+                    warnings.append("\(file):\(rule.line): kube-proxy tells pods by interface (`! -i \(rule.negatedValue("-i")!)`), "
+                                    + "not by cluster CIDR; pod clients cannot be told by address")
                 }
                 guard let text else { continue }
                 guard let prefix = IPPrefix(text) else {

@@ -64,7 +64,13 @@ struct IPTablesSaveReader {
                 table.chains[String(chain)] = lineNo
             } else if trimmed.hasPrefix("-A ") || trimmed.hasPrefix("-I ") {
                 guard wantedTables.contains(o.name) else { continue }
-                let rule = try IPTablesRule(table: o.name, text: trimmed.dropFirst(3), line: lineNo, file: file)
+                var body = trimmed.dropFirst(3)
+                if trimmed.hasPrefix("-I ") {
+                    // `-I CHAIN [position] rule…`: drop the position.
+                    let words = body.split(separator: " ", maxSplits: 2)
+                    if words.count >= 2, Int(words[1]) != nil { body = words[0] + " " + (words.count == 3 ? words[2] : "") }
+                }
+                let rule = try IPTablesRule(table: o.name, text: body, line: lineNo, file: file)
                 guard table.chains[rule.chain] != nil else {
                     throw ServiceSourceError.malformedLine(file: file, line: lineNo,
                                                            problem: "rule for chain \(rule.chain), which is not declared in table \(o.name)")

@@ -24,6 +24,9 @@ public enum ServiceInputFormat: String, Sendable, Equatable {
                 return .iptablesSave
             }
         }
+        if text.contains("table ip kube-proxy {") || text.contains("table ip6 kube-proxy {") || trimmed.hasPrefix("table ") {
+            throw ServiceSourceError.unrecognizedFormat(file: file, problem: "this is `nft list` text; dump the rules as JSON with `nft -j list ruleset`")
+        }
         if data.isEmpty { throw ServiceSourceError.unrecognizedFormat(file: file, problem: "the file is empty") }
         throw ServiceSourceError.unrecognizedFormat(file: file, problem: "neither JSON nor iptables-save text (no `*nat`/`*filter` table line)")
     }

@@ -184,3 +184,42 @@ import Testing
         ])
     }
 }
+
+/// Small pieces of the iptables reader.
+@Suite struct IPTablesReaderPiecesTests {
+    @Test func servicePortNames() {
+        #expect(ServicePortName("ns/svc:p80", proto: .tcp)?.description == "ns/svc:p80")
+        #expect(ServicePortName("ns/svc", proto: .tcp)?.port == "")
+        #expect(ServicePortName("ns/svc:", proto: .udp).map { ($0.name, $0.port) } ?? ("", "x") == ("svc", ""))
+        #expect(ServicePortName("kubernetes forwarding rules", proto: .tcp) == nil)
+        #expect(ServicePortName("nsonly", proto: .tcp) == nil)
+        #expect(ServicePortName("a/b/c:d", proto: .tcp) == nil)
+    }
+
+    @Test func tokenizer() throws {
+        #expect(try IPTablesRule.split(#"-m comment --comment "a \"b\" c" -j X"#, line: 1, file: "f") == ["-m", "comment", "--comment", #"a "b" c"#, "-j", "X"])
+        let r = try IPTablesRule(table: "nat", text: "C -s ! 10.0.0.0/8 ! -d 1.2.3.4 --destination-port 80 -j Y", line: 1, file: "f")
+        #expect(r.negatedValue("-s") == "10.0.0.0/8" && r.negatedValue("-d") == "1.2.3.4" && r.value("--dport") == "80" && r.target == "Y")
+        let unquoted = try IPTablesRule(table: "filter", text: "INPUT -m comment --comment kubernetes health check service ports -j KUBE-NODEPORTS", line: 1, file: "f")
+        #expect(unquoted.comment == "kubernetes health check service ports")
+    }
+
+    @Test("`-I CHAIN N` restore lines, interface-based local detection")
+    func insertAndInterfaceDetector() throws {
+        let text = """
+        *nat
+        :KUBE-SERVICES - [0:0]
+        :KUBE-SVC-IIIIIIIIIIIIIIII - [0:0]
+        :KUBE-SEP-JJJJJJJJJJJJJJJJ - [0:0]
+        -I KUBE-SERVICES 1 -m comment --comment "a/b:c cluster IP" -m tcp -p tcp -d 10.96.0.1 --dport 443 -j KUBE-SVC-IIIIIIIIIIIIIIII
+        -A KUBE-SVC-IIIIIIIIIIIIIIII -m comment --comment "a/b:c cluster IP" -m tcp -p tcp -d 10.96.0.1 --dport 443 ! -i cni0 -j KUBE-MARK-MASQ
+        -A KUBE-SVC-IIIIIIIIIIIIIIII -j KUBE-SEP-JJJJJJJJJJJJJJJJ
+        -A KUBE-SEP-JJJJJJJJJJJJJJJJ -m tcp -p tcp -j DNAT --to-destination 192.168.10.11:6443
+        COMMIT
+        """
+        let d = try IPTablesRulesParser.parse(text, file: "i.txt")
+        #expect(d.services.first?.ports.first?.endpoints.first?.port == 6443)
+        #expect(d.clusterCIDRs == [])
+        #expect(d.warnings == ["i.txt:6: kube-proxy tells pods by interface (`! -i cni0`), not by cluster CIDR; pod clients cannot be told by address"])
+    }
+}

@@ -54,6 +54,11 @@ import Testing
         #expect(throws: ServiceSourceError.unrecognizedFormat(file: yaml, problem: "neither JSON nor iptables-save text (no `*nat`/`*filter` table line)")) {
             try ServiceDiscovery.discover(mode: .file, file: yaml)
         }
+        let nftText = try Self.tempFile("table ip kube-proxy {\n\tcomment \"rules for kube-proxy\"\n}\n", "nft")
+        defer { try? FileManager.default.removeItem(atPath: nftText) }
+        #expect(throws: ServiceSourceError.unrecognizedFormat(file: nftText, problem: "this is `nft list` text; dump the rules as JSON with `nft -j list ruleset`")) {
+            try ServiceDiscovery.discover(mode: .file, file: nftText)
+        }
         let otherJSON = try Self.tempFile("{\"hello\": 1}", "json")
         defer { try? FileManager.default.removeItem(atPath: otherJSON) }
         #expect(throws: ServiceSourceError.unrecognizedFormat(file: otherJSON, problem: "JSON without an `nftables` array or Kubernetes `kind`/`items`")) {
