@@ -26,12 +26,16 @@ public struct ServiceEndpoint: Hashable, Sendable, Codable {
     /// The node that hosts the endpoint; nil when unknown (counts as non-local, as in kube-proxy).
     public var nodeName: String?
     public var ready: Bool
+    /// Whether the endpoint runs on the node whose rules were read: known from kube-proxy's local-policy
+    /// chains (KUBE-SVL / `local-…`) or from a dump read for a named node; nil when it cannot be told.
+    public var isLocal: Bool?
 
-    public init(ip: IPAddress, port: UInt16, nodeName: String? = nil, ready: Bool = true) {
+    public init(ip: IPAddress, port: UInt16, nodeName: String? = nil, ready: Bool = true, isLocal: Bool? = nil) {
         self.ip = ip
         self.port = port
         self.nodeName = nodeName
         self.ready = ready
+        self.isLocal = isLocal
     }
 }
 

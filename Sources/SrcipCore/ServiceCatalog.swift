@@ -21,59 +21,108 @@ public struct ServiceMatch: Hashable, Sendable {
     }
 }
 
+/// Two Service ports that claim the same frontend (`ip:port/proto`, or a NodePort); the first one listed wins lookups.
+public struct ServiceCollision: Hashable, Sendable, CustomStringConvertible {
+    /// `172.30.0.41:80/tcp` or `nodePort 30080/tcp`.
+    public var frontend: String
+    /// `ns/name:port` of the winner and of the one that was shadowed.
+    public var kept: String
+    public var shadowed: String
+
+    public var description: String { "\(frontend) is claimed by \(kept) and \(shadowed); using \(kept)" }
+}
+
 /// An index over Services for attributing flows: by frontend address and by endpoint.
+/// Lookups are deterministic: on collisions the Service listed first wins (and the collision is recorded).
 public struct ServiceCatalog: Sendable {
     private struct Key: Hashable { var ip: IPAddress; var port: UInt16; var proto: L4Protocol }
-    private struct PortKey: Hashable { var port: UInt16; var proto: L4Protocol }
-    private struct Ref { var service: Int; var port: Int; var frontend: Frontend }
+    /// NodePorts are per address family: a dual-stack Service is one `Service` per family with the same NodePort.
+    private struct PortKey: Hashable { var port: UInt16; var proto: L4Protocol; var v4: Bool }
+    private struct Ref: Hashable { var service: Int; var port: Int; var frontend: Frontend }
 
     public let services: [Service]
     /// Where the catalog came from (`iptables`, `nftables`, a file name), for messages.
     public let source: String
+    /// The pod network(s) (kube-proxy's cluster CIDR); empty when unknown.
+    public let clusterCIDRs: [IPPrefix]
+    /// Frontends claimed more than once, in input order.
+    public private(set) var collisions: [ServiceCollision] = []
     private var byVIP: [Key: Ref] = [:]
     private var byNodePort: [PortKey: Ref] = [:]
-    private var byEndpoint: [Key: Ref] = [:]
+    private var byEndpoint: [Key: [Ref]] = [:]
 
-    public init(services: [Service], source: String = "") {
+    public init(services: [Service], source: String = "", clusterCIDRs: [IPPrefix] = []) {
         self.services = services
         self.source = source
+        self.clusterCIDRs = clusterCIDRs
         for (si, svc) in services.enumerated() {
             for (pi, port) in svc.ports.enumerated() {
-                if let cip = svc.clusterIP {
-                    byVIP[Key(ip: cip, port: port.port, proto: port.proto)] = Ref(service: si, port: pi, frontend: .clusterIP)
-                }
-                for ip in svc.externalIPs {
-                    byVIP[Key(ip: ip, port: port.port, proto: port.proto)] = Ref(service: si, port: pi, frontend: .externalIP)
-                }
-                for ip in svc.loadBalancerIPs {
-                    byVIP[Key(ip: ip, port: port.port, proto: port.proto)] = Ref(service: si, port: pi, frontend: .loadBalancer)
+                var vips: [(IPAddress, Frontend)] = []
+                if let cip = svc.clusterIP { vips.append((cip, .clusterIP)) }
+                vips += svc.externalIPs.map { ($0, .externalIP) }
+                vips += svc.loadBalancerIPs.map { ($0, .loadBalancer) }
+                for (ip, fe) in vips {
+                    let key = Key(ip: ip, port: port.port, proto: port.proto)
+                    let ref = Ref(service: si, port: pi, frontend: fe)
+                    if let have = byVIP[key] {
+                        if have.service != si || have.port != pi {
+                            note("\(Endpoint.format(ip, port.port))/\(port.proto)", have, ref)
+                        }
+                    } else {
+                        byVIP[key] = ref
+                    }
                 }
                 if let np = port.nodePort {
-                    byNodePort[PortKey(port: np, proto: port.proto)] = Ref(service: si, port: pi, frontend: .nodePort)
+                    let families = svc.clusterIP.map { [$0.isIPv4] } ?? [true, false]
+                    let ref = Ref(service: si, port: pi, frontend: .nodePort)
+                    for v4 in families {
+                        let key = PortKey(port: np, proto: port.proto, v4: v4)
+                        if let have = byNodePort[key] {
+                            if families.count == 1 || v4 { note("nodePort \(np)/\(port.proto)", have, ref) }
+                        } else {
+                            byNodePort[key] = ref
+                        }
+                    }
                 }
                 for ep in port.endpoints {
+                    let ref = Ref(service: si, port: pi, frontend: .clusterIP)
                     let k = Key(ip: ep.ip, port: ep.port, proto: port.proto)
-                    if byEndpoint[k] == nil { byEndpoint[k] = Ref(service: si, port: pi, frontend: .clusterIP) }
+                    if !(byEndpoint[k]?.contains(ref) ?? false) { byEndpoint[k, default: []].append(ref) }
                 }
             }
         }
     }
 
     /// The Service port addressed by `ip:port`. NodePorts match only when `ip` is one of `localAddresses`
-    /// (the addresses of the node the packet arrived at).
+    /// (the addresses of the node the packet arrived at); a Service address wins over a NodePort.
     public func frontend(ip: IPAddress, port: UInt16, proto: L4Protocol,
                          localAddresses: Set<IPAddress> = []) -> ServiceMatch? {
         if let r = byVIP[Key(ip: ip, port: port, proto: proto)] { return match(r, .vip) }
-        if localAddresses.contains(ip), let r = byNodePort[PortKey(port: port, proto: proto)] { return match(r, .vip) }
+        if localAddresses.contains(ip), let r = byNodePort[PortKey(port: port, proto: proto, v4: ip.isIPv4)] { return match(r, .vip) }
         return nil
     }
 
-    /// The Service port whose endpoint is `ip:port`.
+    /// The Service port whose endpoint is `ip:port` (the first listed one when several Services share the endpoint).
     public func endpoint(ip: IPAddress, port: UInt16, proto: L4Protocol) -> ServiceMatch? {
-        byEndpoint[Key(ip: ip, port: port, proto: proto)].map { match($0, .endpoint) }
+        byEndpoint[Key(ip: ip, port: port, proto: proto)]?.first.map { match($0, .endpoint) }
+    }
+
+    /// Every Service port that has `ip:port` as an endpoint, in catalog order.
+    public func endpoints(ip: IPAddress, port: UInt16, proto: L4Protocol) -> [ServiceMatch] {
+        (byEndpoint[Key(ip: ip, port: port, proto: proto)] ?? []).map { match($0, .endpoint) }
+    }
+
+    /// Whether `ip` is in the pod network (nil when the cluster CIDR is unknown).
+    public func isPodAddress(_ ip: IPAddress) -> Bool? {
+        clusterCIDRs.isEmpty ? nil : clusterCIDRs.contains { $0.contains(ip) }
     }
 
     public var isEmpty: Bool { services.isEmpty }
+
+    private mutating func note(_ frontend: String, _ kept: Ref, _ shadowed: Ref) {
+        func name(_ r: Ref) -> String { services[r.service].servicePortName(services[r.service].ports[r.port]) }
+        collisions.append(ServiceCollision(frontend: frontend, kept: name(kept), shadowed: name(shadowed)))
+    }
 
     private func match(_ r: Ref, _ how: ServiceResolution) -> ServiceMatch {
         let svc = services[r.service]

@@ -1,0 +1,117 @@
+/// One `-A CHAIN …` line of iptables-save / iptables-restore text, split into options.
+struct IPTablesRule {
+    /// One match or target option: `! -s 10.0.0.0/8` is name `-s`, negated, values `["10.0.0.0/8"]`.
+    struct Option {
+        var name: String
+        var negated: Bool
+        var values: [String]
+    }
+
+    let table: String
+    let chain: String
+    /// 1-based line number in the input.
+    let line: Int
+    let options: [Option]
+
+    /// The value of the first non-negated option `name` (multi-word unquoted values joined by spaces).
+    func value(_ name: String) -> String? {
+        options.first { $0.name == name && !$0.negated }.map { $0.values.joined(separator: " ") }
+    }
+
+    func negatedValue(_ name: String) -> String? {
+        options.first { $0.name == name && $0.negated }.map { $0.values.joined(separator: " ") }
+    }
+
+    func has(_ name: String) -> Bool { options.contains { $0.name == name } }
+
+    /// `-j` or `-g` target.
+    var target: String? { value("-j") ?? value("-g") }
+    var comment: String? { value("--comment") }
+
+    /// Long option spellings iptables accepts, mapped to the short ones iptables-save prints.
+    private static let aliases = ["--destination": "-d", "--source": "-s", "--protocol": "-p", "--jump": "-j",
+                                  "--goto": "-g", "--match": "-m", "--in-interface": "-i", "--out-interface": "-o",
+                                  "--destination-port": "--dport", "--source-port": "--sport"]
+    /// Options that are meaningless without a value; a rule that ends right after one was cut.
+    private static let needsValue: Set<String> = ["-d", "-s", "-p", "-j", "-g", "-m", "-i", "-o", "--comment", "--dport",
+                                                   "--sport", "--to-destination", "--seconds", "--name", "--probability",
+                                                   "--mode", "--dst-type", "--src-type", "--mark", "--set-xmark"]
+
+    /// Parses the words after `-A` (the chain name first). Throws on an unterminated quote or a valueless option.
+    init(table: String, text: Substring, line: Int, file: String) throws {
+        let words = try IPTablesRule.split(text, line: line, file: file)
+        guard let chain = words.first, !chain.isEmpty else {
+            throw ServiceSourceError.truncated(file: file, line: line, problem: "`-A` without a chain name")
+        }
+        var options: [Option] = []
+        var negateNext = false
+        for word in words.dropFirst() {
+            if word == "!" {
+                if let last = options.last, last.values.isEmpty, !negateNext {
+                    options[options.count - 1].negated = true   // old style: `-s ! 10.0.0.0/8`
+                } else {
+                    negateNext = true
+                }
+            } else if IPTablesRule.isOptionName(word) {
+                options.append(Option(name: IPTablesRule.aliases[word] ?? word, negated: negateNext, values: []))
+                negateNext = false
+            } else if !options.isEmpty {
+                options[options.count - 1].values.append(word)
+            } else {
+                throw ServiceSourceError.malformedLine(file: file, line: line, problem: "unexpected word `\(word)` after the chain name")
+            }
+        }
+        if negateNext {
+            throw ServiceSourceError.truncated(file: file, line: line, problem: "rule ends with `!`")
+        }
+        if let bad = options.first(where: { $0.values.isEmpty && IPTablesRule.needsValue.contains($0.name) }) {
+            throw ServiceSourceError.truncated(file: file, line: line, problem: "option \(bad.name) has no value")
+        }
+        self.table = table
+        self.chain = chain
+        self.line = line
+        self.options = options
+    }
+
+    /// `-x` or `--word`; `->` (inside unquoted comments) and negative numbers are values.
+    private static func isOptionName(_ w: String) -> Bool {
+        let u = Array(w.utf8)
+        guard u.count >= 2, u[0] == UInt8(ascii: "-") else { return false }
+        let c = u[1] == UInt8(ascii: "-") ? (u.count > 2 ? u[2] : 0) : u[1]
+        return (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
+    }
+
+    /// Shell-like splitting as iptables-restore does it: whitespace separates, `"…"` groups, `\"` escapes a quote.
+    static func split(_ text: Substring, line: Int, file: String) throws -> [String] {
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\"), space = UInt8(ascii: " "), tab = UInt8(ascii: "\t")
+        var words: [String] = []
+        var cur: [UInt8] = []
+        var inWord = false
+        var quoted = false
+        var escaped = false
+        for b in text.utf8 {
+            if escaped {
+                if b != quote && b != backslash { cur.append(backslash) }
+                cur.append(b)
+                escaped = false
+            } else if b == backslash {
+                escaped = true
+                inWord = true
+            } else if b == quote {
+                quoted.toggle()
+                inWord = true
+            } else if !quoted && (b == space || b == tab) {
+                if inWord { words.append(String(decoding: cur, as: UTF8.self)); cur.removeAll(keepingCapacity: true); inWord = false }
+            } else {
+                cur.append(b)
+                inWord = true
+            }
+        }
+        if escaped { cur.append(backslash) }
+        if quoted {
+            throw ServiceSourceError.truncated(file: file, line: line, problem: "unterminated quote")
+        }
+        if inWord { words.append(String(decoding: cur, as: UTF8.self)) }
+        return words
+    }
+}

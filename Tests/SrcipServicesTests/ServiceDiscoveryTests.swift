@@ -1,0 +1,137 @@
+import Foundation
+import SrcipCore
+import Testing
+@testable import SrcipServices
+
+/// `--services auto|iptables|nftables|FILE`: argument parsing, file format detection, tool errors.
+@Suite struct ServiceDiscoveryTests {
+    static func tempFile(_ contents: String, _ ext: String) throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("srcip-svc-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).\(ext)")
+        try contents.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    @Test func modeArgument() {
+        #expect(ServiceSourceMode.parse("auto") == (.auto, nil))
+        #expect(ServiceSourceMode.parse("nftables") == (.nftables, nil))
+        #expect(ServiceSourceMode.parse("iptables") == (.iptables, nil))
+        #expect(ServiceSourceMode.parse("/tmp/dump.json") == (.file, "/tmp/dump.json"))
+        #expect(ServiceSourceMode.parse("file") == (.file, "file"))
+    }
+
+    @Test("files are read in the format their content shows")
+    func fileFormats() throws {
+        let ipt = try ServiceDiscovery.discover(mode: .file, file: Fixtures.path(Fixtures.iptablesSave))
+        #expect(ipt.source == "iptables (\(Fixtures.path(Fixtures.iptablesSave)))")
+        #expect(ipt.services == OverallFixture.services)
+        let nftPath = try Self.tempFile(NFTablesSnippetTests.snippet, "json")
+        defer { try? FileManager.default.removeItem(atPath: nftPath) }
+        let nft = try ServiceDiscovery.discover(mode: .file, file: nftPath)
+        #expect(nft.source.hasPrefix("nftables") && nft.services.map(\.id) == ["ns7/svc7", "ns8/svc8"])
+        let kubePath = try Self.tempFile(KubernetesDumpParserTests.dump, "json")
+        defer { try? FileManager.default.removeItem(atPath: kubePath) }
+        let kube = try ServiceDiscovery.discover(mode: .file, file: kubePath, localNodeName: "node-a")
+        #expect(kube.source.hasPrefix("kubectl") && kube.services.named("ns2/svc2")?.ports[0].endpoints[0].isLocal == true)
+        #expect(try ServiceInputFormat.detect(Data("  \n{\"items\": []}".utf8), file: "k") == .kubectlJSON)
+        #expect(try ServiceInputFormat.detect(Data("-A KUBE-SERVICES -j X\n".utf8), file: "i") == .iptablesSave)
+    }
+
+    @Test("unreadable, empty and foreign files are typed errors")
+    func badFiles() throws {
+        #expect(throws: ServiceSourceError.self) { try ServiceDiscovery.discover(mode: .file, file: "/nonexistent/srcip-services.json") }
+        do {
+            _ = try ServiceDiscovery.discover(mode: .file, file: "/nonexistent/srcip-services.json")
+        } catch let e as ServiceSourceError {
+            #expect(e.description.contains("/nonexistent/srcip-services.json"))
+        }
+        let empty = try Self.tempFile("", "txt")
+        defer { try? FileManager.default.removeItem(atPath: empty) }
+        #expect(throws: ServiceSourceError.unrecognizedFormat(file: empty, problem: "the file is empty")) {
+            try ServiceDiscovery.discover(mode: .file, file: empty)
+        }
+        let yaml = try Self.tempFile("apiVersion: v1\nkind: Service\n", "yaml")
+        defer { try? FileManager.default.removeItem(atPath: yaml) }
+        #expect(throws: ServiceSourceError.unrecognizedFormat(file: yaml, problem: "neither JSON nor iptables-save text (no `*nat`/`*filter` table line)")) {
+            try ServiceDiscovery.discover(mode: .file, file: yaml)
+        }
+        let nftText = try Self.tempFile("table ip kube-proxy {\n\tcomment \"rules for kube-proxy\"\n}\n", "nft")
+        defer { try? FileManager.default.removeItem(atPath: nftText) }
+        #expect(throws: ServiceSourceError.unrecognizedFormat(file: nftText, problem: "this is `nft list` text; dump the rules as JSON with `nft -j list ruleset`")) {
+            try ServiceDiscovery.discover(mode: .file, file: nftText)
+        }
+        let otherJSON = try Self.tempFile("{\"hello\": 1}", "json")
+        defer { try? FileManager.default.removeItem(atPath: otherJSON) }
+        #expect(throws: ServiceSourceError.unrecognizedFormat(file: otherJSON, problem: "JSON without an `nftables` array or Kubernetes `kind`/`items`")) {
+            try ServiceDiscovery.discover(mode: .file, file: otherJSON)
+        }
+        let cut = try Self.tempFile(String(KubernetesDumpParserTests.dump.prefix(300)), "json")
+        defer { try? FileManager.default.removeItem(atPath: cut) }
+        do {
+            _ = try ServiceDiscovery.discover(mode: .file, file: cut)
+            Issue.record("a truncated JSON file was accepted")
+        } catch let ServiceSourceError.malformedJSON(file, path, problem) {
+            #expect(file == cut && path == "" && problem.contains("not valid JSON"))
+        }
+        #expect(throws: ServiceSourceError.unreadable(file: "(none)", reason: "--services file mode needs a path")) {
+            try ServiceDiscovery.discover(mode: .file)
+        }
+    }
+
+    @Test("a missing tool names its apt package")
+    func missingTool() {
+        #expect(throws: ServiceSourceError.toolMissing(tool: "srcip-no-such-tool", aptPackage: "iptables")) {
+            try CommandRunner.run("srcip-no-such-tool", [], aptPackage: "iptables")
+        }
+        #expect(ServiceSourceError.toolMissing(tool: "nft", aptPackage: "nftables").description.contains("apt-get install nftables"))
+    }
+}
+
+/// `auto` / `iptables` / `nftables` against real rules loaded into throw-away network namespaces.
+@Suite(.serialized, .enabled(if: NetnsLab.enabled, "needs root (always runs under CI)"))
+struct ServiceDiscoveryNetnsTests {
+    /// The TestOverall fixture without `-m nfacct` (those matches need nfacct objects to load).
+    static func loadableIPTablesFixture() throws -> String {
+        try Fixtures.text(Fixtures.iptablesRestore).replacingOccurrences(
+            of: #" -m nfacct --nfacct-name [A-Za-z_]+"#, with: "", options: .regularExpression)
+    }
+
+    @Test("auto in a namespace without kube-proxy: no Services, a warning")
+    func emptyNamespace() throws {
+        try NetnsLab.with { ns in
+            let d = try ServiceDiscovery.discover(mode: .auto, netns: ns)
+            #expect(d.source == "none (auto)" && d.services == [])
+            #expect(d.warnings.contains { $0.contains("no kube-proxy rules in this network namespace") })
+        }
+    }
+
+    @Test("auto and iptables modes read iptables rules loaded with iptables-restore")
+    func iptablesNamespace() throws {
+        try NetnsLab.with { ns in
+            let file = try ServiceDiscoveryTests.tempFile(try Self.loadableIPTablesFixture(), "rules")
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            _ = try NetnsLab.exec(ns, ["iptables-restore", "--noflush", file])
+            let auto = try ServiceDiscovery.discover(mode: .auto, netns: ns)
+            #expect(auto.source == "iptables (auto)")
+            #expect(auto.services == OverallFixture.services)
+            #expect(auto.clusterCIDRs == [IPPrefix("10.0.0.0/8")!])
+            #expect(auto.warnings == [])
+            let explicit = try ServiceDiscovery.discover(mode: .iptables, netns: ns)
+            #expect(explicit.services == auto.services)
+        }
+    }
+
+    @Test("auto and nftables modes read kube-proxy's nft table")
+    func nftablesNamespace() throws {
+        try NetnsLab.with { ns in
+            let file = try ServiceDiscoveryTests.tempFile(try NetnsLab.loadableNFTFixture(), "nft")
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            _ = try NetnsLab.exec(ns, ["nft", "-f", file])
+            let auto = try ServiceDiscovery.discover(mode: .auto, netns: ns)
+            #expect(auto.source == "nftables (auto)")
+            #expect(auto.services.map(\.id) == OverallFixture.services.map(\.id))
+            let explicit = try ServiceDiscovery.discover(mode: .nftables, netns: ns)
+            #expect(explicit.services == auto.services)
+            #expect(explicit.catalog().frontend(ip: ip("172.30.0.44"), port: 80, proto: .tcp)?.port.endpoints.count == 2)
+        }
+    }
+}
