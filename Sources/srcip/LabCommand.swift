@@ -11,7 +11,7 @@ struct LabCommand: ParsableCommand {
         programs kube-proxy's iptables or nftables rules in every node and runs a small echo server in every pod.
         It needs root. `srcip lab demo` reproduces the "source IP of Services" experiment in one go.
         """,
-        subcommands: [LabDownCommand.self, LabStatusCommand.self, LabExecCommand.self,
+        subcommands: [LabUpCommand.self, LabDownCommand.self, LabStatusCommand.self, LabExecCommand.self,
                       LabLoadBalancerCommand.self,
                       LabEchoCommand.self, LabGetCommand.self, LabHealthCheckCommand.self, LabProxyCommand.self])
 }
