@@ -60,7 +60,7 @@ public enum LabController {
         try record.save(naming)
         do {
             try build(topology)
-            try KubeProxyLoader.load(record)
+            try KubeProxyLoader.load(record, naming: naming)
             record.daemons = try LabDaemons.startCluster(record, naming: naming, srcip: options.srcipExecutable)
             try record.save(naming)
             try LabDaemons.waitReady(naming: naming, roles: record.daemons.map(\.role))
@@ -78,7 +78,7 @@ public enum LabController {
     static func build(_ topology: LabTopology) throws {
         try CommandRunner.check("ip", ["-batch", "-"], input: topology.rootBatch.joined(separator: "\n") + "\n")
         let batches = topology.namespaceBatches
-        let errors = ErrorList()
+        let errors = ErrorCollector()
         DispatchQueue.concurrentPerform(iterations: batches.count) { i in
             do {
                 try CommandRunner.check("ip", ["-n", batches[i].namespace, "-batch", "-"],
@@ -130,12 +130,5 @@ public enum LabController {
         if record.state.nodes.contains(where: { $0.name == target }) { return naming.nodeNamespace(target) }
         if let pod = record.state.pods.first(where: { $0.name == target }) { return naming.podNamespace(pod) }
         throw LabError.unknownTarget(name: target, known: ["client", "router"] + record.state.nodes.map(\.name) + record.state.pods.map(\.name))
-    }
-
-    private final class ErrorList: @unchecked Sendable {
-        private let lock = NSLock()
-        private var errors: [Error] = []
-        func append(_ e: Error) { lock.withLock { errors.append(e) } }
-        var first: Error? { lock.withLock { errors.first } }
     }
 }

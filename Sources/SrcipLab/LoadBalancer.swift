@@ -14,8 +14,14 @@ public enum LoadBalancer {
             }
             var ok = Set<String>()
             for node in record.state.nodes {
-                let outcome = HTTPProbe.get(in: naming.routerNamespace, ip: node.ip.description, port: hc, path: "/healthz", timeout: 1)
-                if case .response(200, _) = outcome { ok.insert(node.name) }
+                // A fresh lab may lose the very first ARP exchange: retry unanswered probes, not 503s.
+                for _ in 0..<3 {
+                    let outcome = HTTPProbe.get(in: naming.routerNamespace, ip: node.ip.description, port: hc, path: "/healthz", timeout: 1)
+                    if case let .response(status, _) = outcome {
+                        if status == 200 { ok.insert(node.name) }
+                        break
+                    }
+                }
             }
             result[fe.service] = ok
         }
