@@ -39,23 +39,23 @@ public enum CommandRunner {
         let inPipe = Pipe()
         process.standardInput = input == nil ? FileHandle.nullDevice : inPipe
         try process.run()
+        // Plain threads, not GCD: callers run this from concurrentPerform, and queued GCD work could starve there.
         if let input {
             let data = Data(input.utf8)
-            DispatchQueue.global().async {
+            Thread {
                 inPipe.fileHandleForWriting.write(data)
                 try? inPipe.fileHandleForWriting.close()
-            }
+            }.start()
         }
         // Read both pipes concurrently so a chatty command can't block on a full pipe.
         let errBox = DataBox()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
+        let errDone = DispatchSemaphore(value: 0)
+        Thread {
             errBox.data = errPipe.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
+            errDone.signal()
+        }.start()
         let outData = outPipe.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
+        errDone.wait()
         let errData = errBox.data
         process.waitUntilExit()
         return CommandResult(status: process.terminationStatus,

@@ -58,13 +58,17 @@ public enum LabController {
                                entryNode: try LabTopology.entryNode(options.entryNode, in: state).name,
                                namespaces: topology.namespaces, daemons: [], complete: false, createdAt: Date())
         try record.save(naming)
+        let timing = LabTiming()
         do {
-            try build(topology)
+            try build(topology, timing: timing)
             try KubeProxyLoader.load(record, naming: naming)
+            timing.mark("kube-proxy rules")
             record.daemons = try LabDaemons.startCluster(record, naming: naming, srcip: options.srcipExecutable)
             try record.save(naming)
             try LabDaemons.waitReady(naming: naming, roles: record.daemons.map(\.role))
+            timing.mark("daemons ready")
             record.daemons += try LoadBalancer.configure(record, naming: naming, srcip: options.srcipExecutable)
+            timing.mark("load balancer")
             record.complete = true
             try record.save(naming)
             return record
@@ -74,9 +78,22 @@ public enum LabController {
         }
     }
 
+    /// Phase timings on stderr when SRCIP_LAB_TIMING is set.
+    final class LabTiming {
+        private var last = Date()
+        private let enabled = ProcessInfo.processInfo.environment["SRCIP_LAB_TIMING"] != nil
+        func mark(_ phase: String) {
+            guard enabled else { return }
+            let now = Date()
+            FileHandle.standardError.write(Data("lab up: \(phase) \(Int(now.timeIntervalSince(last) * 1000)) ms\n".utf8))
+            last = now
+        }
+    }
+
     /// Runs the topology's `ip` batches and sysctls.
-    static func build(_ topology: LabTopology) throws {
+    static func build(_ topology: LabTopology, timing: LabTiming) throws {
         try CommandRunner.check("ip", ["-batch", "-"], input: topology.rootBatch.joined(separator: "\n") + "\n")
+        timing.mark("namespaces+veths")
         let batches = topology.namespaceBatches
         let errors = ErrorCollector()
         DispatchQueue.concurrentPerform(iterations: batches.count) { i in
@@ -88,9 +105,11 @@ public enum LabController {
             }
         }
         if let first = errors.first { throw first }
+        timing.mark("addresses+bridges+routes")
         for (ns, settings) in topology.sysctls {
             try NetnsExecutor.sysctl(in: ns, settings)
         }
+        timing.mark("sysctls")
     }
 
     /// Removes everything of lab `naming`: processes in its namespaces, the namespaces (recorded or found by prefix), state and logs.
