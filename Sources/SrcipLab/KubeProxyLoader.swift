@@ -11,7 +11,7 @@ public enum KubeProxyLoader {
             return ("iptables-restore", ["--noflush"],
                     KubeProxyIPTables.render(state, node: node) + KubeProxyIPTables.baseChainJumpsRestore())
         case .nftables:
-            throw LabError.unsupported("nftables mode is not available yet in this build; use --proxy-mode iptables")
+            return ("nft", ["-f", "-"], KubeProxyNFTables.render(state, node: node))
         }
     }
 
