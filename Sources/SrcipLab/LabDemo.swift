@@ -84,14 +84,14 @@ public final class LabDemo {
             let s = svc("clusterip")
             let node = state.nodes.first { $0.name == client.node }!
             rows.append(probe(record, s, .clusterIP, .pod(client), naming.podNamespace(client), s.clusterIP!, s.ports[0].port,
-                              entry: node, steer: 1, path: "pod \(client.name) (\(client.node)) → \(backend.node)"))
+                              entry: node, steer: 1, path: "pod on \(client.node) → \(client.node) → \(backend.node)"))
         }
         // NodePort on every node from outside, Cluster and Local.
         for name in ["nodeport", "nodeport-local"] {
             let s = svc(name)
             for (i, node) in state.nodes.enumerated() {
                 rows.append(probe(record, s, .nodePort, .external(LabNaming.clientIP), naming.clientNamespace, node.ip, s.ports[0].nodePort!,
-                                  entry: node, steer: i + 1, path: "client → \(node.name):\(s.ports[0].nodePort!) → \(backend.node)"))
+                                  entry: node, steer: i + 1, path: "client → \(node.name) → \(backend.node)"))
             }
         }
         // LoadBalancer in both LB modes, aimed at every node.
@@ -131,7 +131,7 @@ public final class LabDemo {
             } else {
                 expected = .dropped(row: 17)
             }
-            shownPath = "client → LB(\(lbMode.rawValue), aim \(entry.name)) → \(lbNode?.name ?? "none") → \(backend?.node ?? "-")"
+            shownPath = "client → \(lbMode == .passthrough ? "NLB" : "proxy LB")→\(entry.name)? → \(lbNode?.name ?? "none") → \(backend?.node ?? "-")"
         } else {
             expected = SourceIPExpectation.expect(service: service, frontend: frontend, client: client, entry: entry,
                                                   backend: backend, state: record.state)

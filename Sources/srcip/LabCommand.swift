@@ -7,8 +7,8 @@ struct LabCommand: ParsableCommand {
         commandName: "lab",
         abstract: "Run an emulated Kubernetes cluster (netns nodes, pods, kube-proxy NAT, load balancer) on this machine.",
         discussion: """
-        The lab builds one network namespace per node, pod, router and external client (all named srcip-<lab>-*),
-        programs kube-proxy's iptables or nftables rules in every node and runs a small echo server in every pod.
+        The lab builds one network namespace per node, pod, router and external client (all named srcip-<lab>-*), \
+        programs kube-proxy's iptables or nftables rules in every node and runs a small echo server in every pod. \
         It needs root. `srcip lab demo` reproduces the "source IP of Services" experiment in one go.
         """,
         subcommands: [LabUpCommand.self, LabDownCommand.self, LabStatusCommand.self, LabExecCommand.self,

@@ -11,9 +11,9 @@ struct LabDemoCommand: ParsableCommand {
         commandName: "demo",
         abstract: "Reproduce the 'source IP of Services' experiment on a fresh lab and print what each pod saw.",
         discussion: """
-        Brings up the seed manifest (echo pod on node1, ClusterIP/NodePort/LoadBalancer Services and their
-        externalTrafficPolicy: Local twins) plus client pods on node1 and node2, sends one request per path, compares the
-        client_address the echo pod reports with what Kubernetes documents, and tears the lab down (also on Ctrl-C).
+        Brings up the seed manifest (echo pod on node1, ClusterIP/NodePort/LoadBalancer Services and their \
+        externalTrafficPolicy: Local twins) plus client pods on node1 and node2, sends one request per path, compares the \
+        client_address the echo pod reports with what Kubernetes documents, and tears the lab down (also on Ctrl-C). \
         Exits 1 if any observation differs.
         """)
 

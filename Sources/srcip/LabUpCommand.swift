@@ -8,10 +8,13 @@ struct LabUpCommand: ParsableCommand {
         commandName: "up",
         abstract: "Create a lab cluster from a manifest (default: the seed experiment) and program kube-proxy's rules.",
         discussion: """
-        Topology: nodes node1…nodeN (192.168.10.11…) on a bridged node network, pods on each node's cni0 (10.244.i.0/24),
+        Topology: nodes node1…nodeN (192.168.10.11…) on a bridged node network, pods on each node's cni0 (10.244.i.0/24), \
         a router (192.168.10.1 / 203.0.113.1) with the load balancer, and an external client (203.0.113.10, `client`).
-        Routed ClusterIP/externalIP traffic from outside enters at --entry-node. LoadBalancer IPs (198.51.100.x) are served by
-        the LB in --lb-mode: passthrough (client IP kept, health-checked for externalTrafficPolicy Local) or proxy (LB's own IP).
+
+        Routed ClusterIP/externalIP traffic from outside enters at --entry-node. LoadBalancer IPs (198.51.100.x) are served by \
+        the LB in --lb-mode: passthrough (DNAT to the NodePorts, client IP kept, health-checked for externalTrafficPolicy Local) \
+        or proxy (TCP proxy reconnecting from 192.168.10.2). Client source ports 20N00-20N99 make the LB pick nodeN when healthy.
+
         State: /run/srcip/labs/<name>.json; logs: /run/srcip/labs/<name>/.
         """)
 
