@@ -65,7 +65,7 @@ public enum LabController {
             timing.mark("kube-proxy rules")
             record.daemons = try LabDaemons.startCluster(record, naming: naming, srcip: options.srcipExecutable)
             try record.save(naming)
-            try LabDaemons.waitReady(naming: naming, roles: record.daemons.map(\.role))
+            try LabDaemons.waitReady(naming: naming, daemons: record.daemons)
             timing.mark("daemons ready")
             record.daemons += try LoadBalancer.configure(record, naming: naming, srcip: options.srcipExecutable)
             timing.mark("load balancer")

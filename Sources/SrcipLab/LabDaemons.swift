@@ -37,15 +37,19 @@ public enum LabDaemons {
         return daemons
     }
 
-    /// Waits until every daemon in `roles` created its ready file (they do so after binding their sockets).
-    static func waitReady(naming: LabNaming, roles: [String], timeout: Double = 10) throws {
+    /// Waits until every daemon created its ready file (they do so after binding their sockets); fails early when one exits.
+    static func waitReady(naming: LabNaming, daemons: [LabDaemon], timeout: Double = 10) throws {
         let deadline = Date().addingTimeInterval(timeout)
-        var pending = roles
+        var pending = daemons
         while !pending.isEmpty {
-            pending = pending.filter { !FileManager.default.fileExists(atPath: readyFile(naming, $0)) }
+            pending = pending.filter { !FileManager.default.fileExists(atPath: readyFile(naming, $0.role)) }
             if pending.isEmpty { break }
+            if let dead = pending.first(where: { !NamespaceProcesses.isAlive($0.pid) }) {
+                let log = (try? String(contentsOfFile: "\(naming.runDirectory)/\(dead.role).log", encoding: .utf8)) ?? ""
+                throw LabError.unsupported("lab daemon \(dead.role) exited during start-up: \(log.suffix(400).trimmingCharacters(in: .whitespacesAndNewlines))")
+            }
             guard Date() < deadline else {
-                throw LabError.unsupported("lab daemons did not start: \(pending.joined(separator: ", ")); see their logs in \(naming.runDirectory)")
+                throw LabError.unsupported("lab daemons did not start: \(pending.map(\.role).joined(separator: ", ")); see their logs in \(naming.runDirectory)")
             }
             usleep(5_000)
         }

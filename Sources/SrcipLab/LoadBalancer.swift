@@ -43,7 +43,7 @@ public enum LoadBalancer {
                                     input: vips.map { "addr add \($0)/32 dev lo" }.joined(separator: "\n") + "\n")
             let daemon = try LabDaemons.start("lb-proxy", namespace: naming.routerNamespace, args: ["lb-proxy", "--name", naming.lab],
                                               naming: naming, srcip: srcip)
-            try LabDaemons.waitReady(naming: naming, roles: [daemon.role])
+            try LabDaemons.waitReady(naming: naming, daemons: [daemon])
             return [daemon]
         }
     }

@@ -2,6 +2,9 @@ import Foundation
 import SrcipCore
 @testable import SrcipLab
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Privileged: `up` builds namespaces, links and echo pods; pods reach each other across nodes; `down` removes everything.
 @Suite("Lab lifecycle (privileged)", .serialized, .enabled(if: LabTestSupport.privilegedEnabled, "needs root (runs on CI)"))
@@ -32,7 +35,6 @@ struct LabLifecycleTests {
         var downDone = false
         defer { if !downDone { _ = try? LabController.down(naming: naming) } }
         print("lab up: \(Int(upTime * 1000)) ms")
-        if ProcessInfo.processInfo.environment["SRCIP_LAB_KEEP"] != nil { downDone = true; return }
         #expect(record.complete)
         #expect(NamespaceProcesses.namespaces(withPrefix: naming.prefix).count == 3 + 3 + 9)
 
@@ -55,5 +57,41 @@ struct LabLifecycleTests {
         #expect(!FileManager.default.fileExists(atPath: naming.stateFile))
         #expect(daemonPids.allSatisfy { !NamespaceProcesses.isAlive($0) })
         #expect(upTime < 5)
+    }
+
+    @Test("a failing up removes everything it created")
+    func failedUpCleansUp() throws {
+        let naming = try LabNaming(lab: LabTestSupport.uniqueLabName("f"))
+        defer { _ = try? LabController.down(naming: naming) }
+        // /bin/false as "srcip": the echo daemons exit at once, so up fails after building the topology.
+        #expect(throws: LabError.self) {
+            try LabController.up(state: Self.plainState(nodes: 1, podsPerNode: 1),
+                                 options: LabUpOptions(naming: naming, srcipExecutable: "/bin/false"))
+        }
+        #expect(NamespaceProcesses.namespaces(withPrefix: naming.prefix).isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: naming.stateFile))
+    }
+
+    @Test("down after a killed up: leftover namespaces found by prefix are removed and their processes killed")
+    func downAfterKilledUp() throws {
+        let naming = try LabNaming(lab: LabTestSupport.uniqueLabName("k"))
+        let leftovers = [naming.nodeNamespace("node1"), naming.podNamespace(Self.plainState().pods[0])]
+        defer { for ns in leftovers { _ = try? CommandRunner.run("ip", ["netns", "del", ns]) } }
+        try CommandRunner.check("ip", ["-batch", "-"], input: leftovers.map { "netns add \($0)" }.joined(separator: "\n") + "\n")
+        let ip = try CommandRunner.locate("ip")
+        let pid = try CommandRunner.spawnDetached(ip, ["netns", "exec", leftovers[1], "sleep", "60"], log: "/dev/null")
+        defer { kill(pid, SIGKILL); _ = NamespaceProcesses.isAlive(pid) }
+        for _ in 0..<100 where NamespaceProcesses.pids(in: [leftovers[1]]).isEmpty { usleep(10_000) }
+        #expect(NamespaceProcesses.pids(in: [leftovers[1]]) == [pid])
+
+        #expect(throws: LabError.self) {
+            try LabController.up(state: Self.plainState(), options: LabUpOptions(naming: naming, srcipExecutable: "/bin/true"))
+        }
+        let report = try LabController.down(naming: naming)
+        #expect(Set(report.namespaces) == Set(leftovers))
+        #expect(report.killedProcesses == 1)
+        #expect(!NamespaceProcesses.isAlive(pid))
+        #expect(NamespaceProcesses.namespaces(withPrefix: naming.prefix).isEmpty)
+        #expect(throws: LabError.self) { try LabController.down(naming: naming) }
     }
 }
