@@ -50,34 +50,39 @@ public enum ExpectedSource: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// The documented source-IP outcome of one request, for netfilter kube-proxy (iptables or nftables, same results),
-/// with the defaults of §4 (detect-local = clusterCIDR, masqueradeAll off, bridge CNI, LB ipMode VIP).
-///
-/// "Node IP" is the address MASQUERADE picks on the SNATing node toward the backend: the node's `cni0` address
-/// when the backend is on that node, else its node-network address.
+/// The documented source-IP outcome of one lab request: `LabExpectation` (derived from kube-proxy's rules, §4) narrowed to
+/// the endpoint that answered, and labelled with the §4 row it illustrates.
 public enum SourceIPExpectation {
     /// - Parameters:
-    ///   - frontend: which address of `service` the client sent to.
-    ///   - entry: the node where the packet first meets kube-proxy's rules with that destination (for a NodePort: the node
-    ///     addressed; for a pod/host client using ClusterIP/LB/externalIP: its own node; for routed external traffic: the node it was routed to).
-    ///   - backend: the endpoint pod that will answer (nil if none could).
+    ///   - entry: the node whose address is targeted (NodePort) or that receives routed external traffic; pod and host
+    ///     clients reach ClusterIP/LB/externalIP through their own node.
+    ///   - backend: the endpoint pod that answered, if known (picks among several possible deliveries).
     public static func expect(service: Service, frontend: Frontend, client: ScenarioClient, entry: LabNode,
                               backend: LabPod?, state: ClusterState) -> ExpectedSource {
-        let endpoints = service.ports.flatMap(\.endpoints).filter(\.ready)
-        guard !endpoints.isEmpty else { return .rejected(row: 23) }
-        let local = service.externalTrafficPolicy == .local && frontend != .clusterIP
-        let localEndpoints = endpoints.filter { $0.nodeName == entry.name }
-        func nodeIP(_ row: Int) -> ExpectedSource {
-            guard let backend else { return .dropped(row: row) }
-            return .address(backend.node == entry.name ? entry.bridgeIP : entry.ip, row: row)
+        let row = self.row(service: service, frontend: frontend, client: client, entry: entry, backend: backend)
+        let labClient: LabClient
+        switch client {
+        case let .pod(p): labClient = .pod(namespace: p.namespace, name: p.name)
+        case let .host(n): labClient = .host(node: n.name)
+        case let .external(ip): labClient = .external(ip)
         }
-        func original(_ row: Int) -> ExpectedSource {
-            switch client {
-            case let .pod(p): return .address(p.ip, row: row)
-            case let .host(n): return .address(n.ip, row: row)
-            case let .external(ip): return .address(ip, row: row)
-            }
+        guard let outcome = try? LabExpectation.expect(state: state, service: service, frontend: frontend,
+                                                       client: labClient, entryNode: entry.name) else { return .dropped(row: row) }
+        switch outcome {
+        case let .delivered(deliveries):
+            let chosen = deliveries.first { $0.endpoint.ip == backend?.ip } ?? deliveries.first
+            guard let chosen else { return .dropped(row: row) }
+            return .address(chosen.sourceIP, row: row)
+        case .dropped, .notProgrammed:
+            return .dropped(row: row)
+        case .rejected:
+            return .rejected(row: row)
         }
+    }
+
+    /// Which row of the §4 truth table a request illustrates (a label only; the outcome comes from `LabExpectation`).
+    public static func row(service: Service, frontend: Frontend, client: ScenarioClient, entry: LabNode, backend: LabPod?) -> Int {
+        if !service.ports.flatMap(\.endpoints).contains(where: \.ready) { return 23 }
         if frontend == .loadBalancer, !service.loadBalancerSourceRanges.isEmpty {
             let source: IPAddress
             switch client {
@@ -85,30 +90,20 @@ public enum SourceIPExpectation {
             case let .host(n): source = n.ip
             case let .external(ip): source = ip
             }
-            let allowed = service.loadBalancerSourceRanges.compactMap { IPPrefix($0) }.contains { $0.contains(source) }
-            if !allowed { return .dropped(row: 21) }
+            if !service.loadBalancerSourceRanges.compactMap({ IPPrefix($0) }).contains(where: { $0.contains(source) }) { return 21 }
         }
+        let local = service.externalTrafficPolicy == .local
+        let hasLocal = service.ports.flatMap(\.endpoints).contains { $0.ready && $0.nodeName == entry.name }
         switch (frontend, client) {
-        case (.clusterIP, .pod(let p)):
-            return backend?.name == p.name ? nodeIP(2) : original(1)
-        case (.clusterIP, .host):
-            return nodeIP(3)
-        case (.clusterIP, .external):
-            return nodeIP(4)
-        case (.nodePort, .external):
-            guard local else { return nodeIP(8) }
-            return localEndpoints.isEmpty ? .dropped(row: 12) : original(11)
-        case (.nodePort, .pod):
-            return local ? original(13) : nodeIP(9)
-        case (.nodePort, .host):
-            return local ? nodeIP(14) : nodeIP(10)
-        case (.loadBalancer, .external), (.externalIP, .external):
-            guard local else { return nodeIP(15) }
-            return localEndpoints.isEmpty ? .dropped(row: 17) : original(16)
-        case (.loadBalancer, .pod), (.externalIP, .pod):
-            return local ? original(19) : nodeIP(18)
-        case (.loadBalancer, .host), (.externalIP, .host):
-            return nodeIP(20)
+        case (.clusterIP, .pod(let p)): return backend?.name == p.name ? 2 : 1
+        case (.clusterIP, .host): return 3
+        case (.clusterIP, .external): return 4
+        case (.nodePort, .external): return !local ? 8 : (hasLocal ? 11 : 12)
+        case (.nodePort, .pod): return local ? 13 : 9
+        case (.nodePort, .host): return local ? 14 : 10
+        case (.loadBalancer, .external), (.externalIP, .external): return !local ? 15 : (hasLocal ? 16 : 17)
+        case (.loadBalancer, .pod), (.externalIP, .pod): return local ? 19 : 18
+        case (.loadBalancer, .host), (.externalIP, .host): return 20
         }
     }
 }
