@@ -17,7 +17,7 @@ public final class LabDemo {
     public let naming: LabNaming
     public let proxyMode: ProxyMode
     public let srcip: String
-    public weak var observer: DemoObserver?
+    public var observer: DemoObserver?
     private var nextPort: [Int: UInt16] = [:]
 
     public init(naming: LabNaming, proxyMode: ProxyMode, srcip: String = CommandRunner.selfExecutable(), observer: DemoObserver? = nil) {
@@ -53,6 +53,7 @@ public final class LabDemo {
 
     /// Brings the lab up (not torn down here; the caller owns `down`).
     public func up() throws -> LabRecord {
+        _ = try CommandRunner.locate("conntrack")   // finds the node the passthrough LB picked
         let text = try Self.manifest()
         let (objects, _) = try LabManifest.parse(text, source: "demo")
         let state = try ClusterState.build(from: objects)

@@ -12,7 +12,7 @@ struct LabCommand: ParsableCommand {
         It needs root. `srcip lab demo` reproduces the "source IP of Services" experiment in one go.
         """,
         subcommands: [LabUpCommand.self, LabDownCommand.self, LabStatusCommand.self, LabExecCommand.self,
-                      LabDemoCommand.self, LabLoadBalancerCommand.self,
+                      LabDemoCommand.self, LabLoadBalancerCommand.self, LabEntryCommand.self,
                       LabEchoCommand.self, LabGetCommand.self, LabHealthCheckCommand.self, LabProxyCommand.self])
 }
 

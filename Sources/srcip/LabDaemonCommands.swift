@@ -114,3 +114,19 @@ struct LabLoadBalancerCommand: ParsableCommand {
         print("lab '\(lab.name)': load balancer is now \(mode.rawValue)")
     }
 }
+
+struct LabEntryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "entry",
+        abstract: "Route the service CIDR and all externalIPs from the router to NODE (where outside ClusterIP/externalIP traffic enters).",
+        discussion: "§4 rows 4 and 15–17 depend on the entry node: e.g. `srcip lab entry node2` makes external requests to an externalIP of an externalTrafficPolicy: Local Service arrive at a node without a local endpoint.")
+
+    @OptionGroup var lab: LabNameOption
+    @Argument(help: "Node name, e.g. node2.")
+    var node: String
+
+    func run() throws {
+        try LabRouting.setEntryNode(node, naming: try lab.naming())
+        print("lab '\(lab.name)': routed ClusterIP/externalIP traffic from outside now enters at \(node)")
+    }
+}
