@@ -23,10 +23,17 @@ public struct LabTopology: Sendable {
         namespaceBatches = []
         sysctls = []
 
+        // Both ends of a veth get distinct interface indexes: with equal ones (2 and 2 in two fresh namespaces) the kernel
+        // treats their carrier-up as non-urgent and may leave the link without a qdisc (dropping packets) for up to 1 s.
+        var nextIndex = 100
+        func veth(_ a: String, in nsA: String, _ b: String, in nsB: String) -> String {
+            defer { nextIndex += 2 }
+            return "link add \(a) index \(nextIndex) netns \(nsA) type veth peer name \(b) index \(nextIndex + 1) netns \(nsB)"
+        }
         var netLines = ["link set lo up", "link add \(LabNaming.nodeBridge) type bridge", "link set \(LabNaming.nodeBridge) up"]
         // Router <-> node network, router <-> client.
-        rootBatch.append("link add \(uplink) netns \(router) type veth peer name \(LabNaming.netRouterPort) netns \(net)")
-        rootBatch.append("link add \(LabNaming.routerExternal) netns \(router) type veth peer name \(uplink) netns \(client)")
+        rootBatch.append(veth(uplink, in: router, LabNaming.netRouterPort, in: net))
+        rootBatch.append(veth(LabNaming.routerExternal, in: router, uplink, in: client))
         netLines.append("link set \(LabNaming.netRouterPort) master \(LabNaming.nodeBridge) up")
 
         let nodeLen = LabNaming.nodeNetwork.length
@@ -44,7 +51,7 @@ public struct LabTopology: Sendable {
         for (i, node) in state.nodes.enumerated() {
             let nodeNS = naming.nodeNamespace(node.name)
             namespaces.append(nodeNS)
-            rootBatch.append("link add \(uplink) netns \(nodeNS) type veth peer name \(LabNaming.netPort(nodeIndex: i + 1)) netns \(net)")
+            rootBatch.append(veth(uplink, in: nodeNS, LabNaming.netPort(nodeIndex: i + 1), in: net))
             netLines.append("link set \(LabNaming.netPort(nodeIndex: i + 1)) master \(LabNaming.nodeBridge) up")
             let gateway = Self.host(node.podCIDR, 1)
             var lines = [
@@ -63,7 +70,7 @@ public struct LabTopology: Sendable {
                 let podNS = naming.podNamespace(pod)
                 let port = LabNaming.podPort(podIndex: k + 1)
                 namespaces.append(podNS)
-                rootBatch.append("link add \(uplink) netns \(podNS) type veth peer name \(port) netns \(nodeNS)")
+                rootBatch.append(veth(uplink, in: podNS, port, in: nodeNS))
                 lines.append("link set \(port) master \(LabNaming.podBridge)")
                 lines.append("link set \(port) type bridge_slave hairpin on")
                 lines.append("link set \(port) up")

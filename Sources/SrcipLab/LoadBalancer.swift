@@ -14,7 +14,7 @@ public enum LoadBalancer {
             }
             var ok = Set<String>()
             for node in record.state.nodes {
-                // A fresh lab may lose the very first ARP exchange: retry unanswered probes, not 503s.
+                // Retry unanswered probes (a node still coming up), not 503s.
                 for _ in 0..<8 {
                     let outcome = HTTPProbe.get(in: naming.routerNamespace, ip: node.ip.description, port: hc, path: "/healthz", timeout: 0.25)
                     if case let .response(status, _) = outcome {
