@@ -31,6 +31,9 @@ public enum LabStatusReport {
                           ports, policy, String(endpoints)])
         }
         out += ["", services.render()]
+        let running = record.daemons.filter { NamespaceProcesses.isAlive($0.pid) }.count
+        out += ["", "processes: \(running) of \(record.daemons.count) lab daemons running (echo pods, health checks, LB proxy); "
+                + "state \(naming.stateFile), logs \(naming.runDirectory)/"]
         return out.joined(separator: "\n")
     }
 }
