@@ -1,0 +1,35 @@
+import SrcipCore
+
+/// The demo's one-screen table and legend.
+public enum DemoReport {
+    public static func render(_ rows: [DemoRow], proxyMode: ProxyMode) -> String {
+        var table = TextTable(["SERVICE", "TYPE", "eTP", "PATH: CLIENT → ENTRY NODE → POD'S NODE", "POD SAW",
+                               "DOCUMENTED (§4 ROW)", "SRCIP SAW", ""])
+        for row in rows {
+            let s = row.demoCase.service
+            let saw: String
+            switch row.outcome {
+            case .response: saw = row.outcome.clientAddress ?? "?"
+            default: saw = row.outcome.description
+            }
+            table.add([s.name, s.type.rawValue, s.externalTrafficPolicy.rawValue, row.path, saw,
+                       "\(row.expected) (\(row.expected.row))", row.observed ?? "-", row.matches ? "ok" : "MISMATCH"])
+        }
+        let mismatches = rows.filter { !$0.matches }.count
+        return """
+        Source IP of Services — kube-proxy \(proxyMode.rawValue) mode, echo pod source-ip-app-0 on node1 (10.244.1.2)
+
+        \(table.render())
+
+        Legend: client = external client 203.0.113.10; nodes 192.168.10.11-13 (cni0 10.244.N.1); NLB = passthrough load balancer
+        (keeps the client IP), proxy LB = TCP proxy from 192.168.10.2; "→node2?" is the node the LB was asked for, the next hop the one it used.
+        • ClusterIP is never SNATed inside the cluster: the pod sees the client pod's own IP, from any node.
+        • NodePort/LoadBalancer with externalTrafficPolicy=Cluster: the entry node SNATs to its own address (node1 uses its
+          cni0 address 10.244.1.1 because the pod is local), so the client IP is lost on every node.
+        • externalTrafficPolicy=Local keeps the client IP, but only nodes with a local endpoint answer (others drop: timeout);
+          the passthrough LB health-checks healthCheckNodePort and sends everything to node1.
+        • A proxying LB terminates the connection: the pod sees the LB's address (192.168.10.2), even with Local.
+        \(mismatches == 0 ? "All \(rows.count) observations match the documented behaviour." : "\(mismatches) of \(rows.count) observations DIFFER from the documented behaviour.")
+        """
+    }
+}

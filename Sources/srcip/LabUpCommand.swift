@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import SrcipCore
+import SrcipLab
+
+struct LabUpCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up",
+        abstract: "Create a lab cluster from a manifest (default: the seed experiment) and program kube-proxy's rules.",
+        discussion: """
+        Topology: nodes node1…nodeN (192.168.10.11…) on a bridged node network, pods on each node's cni0 (10.244.i.0/24), \
+        a router (192.168.10.1 / 203.0.113.1) with the load balancer, and an external client (203.0.113.10, `client`).
+
+        Routed ClusterIP/externalIP traffic from outside enters at --entry-node. LoadBalancer IPs (198.51.100.x) are served by \
+        the LB in --lb-mode: passthrough (DNAT to the NodePorts, client IP kept, health-checked for externalTrafficPolicy Local) \
+        or proxy (TCP proxy reconnecting from 192.168.10.2). Client source ports 20N00-20N99 make the LB pick nodeN when healthy.
+
+        State: /run/srcip/labs/<name>.json; logs: /run/srcip/labs/<name>/.
+        """)
+
+    @OptionGroup var lab: LabNameOption
+    @Option(name: .long, help: "Kubernetes YAML with Deployments, Pods and Services (default: the bundled seed manifest).")
+    var manifest: String?
+    @Option(name: .long, help: "Number of nodes.")
+    var nodes: Int = LabAddressing.defaultNodeCount
+    @Option(name: .long, help: "kube-proxy mode: iptables or nftables.")
+    var proxyMode: ProxyMode = .iptables
+    @Option(name: .long, help: "Load balancer: passthrough (network LB, keeps the client IP) or proxy (TCP proxy from 192.168.10.2).")
+    var lbMode: LoadBalancerMode = .passthrough
+    @Option(name: .long, help: "Node that receives ClusterIP/externalIP traffic routed from outside (default: node1).")
+    var entryNode: String?
+
+    func run() throws {
+        let naming = try lab.naming()
+        let (text, state) = try LabManifestLoader.load(path: manifest, nodes: nodes)
+        let start = Date()
+        let record = try LabController.up(state: state, options: LabUpOptions(
+            naming: naming, proxyMode: proxyMode, loadBalancerMode: lbMode, manifest: text, entryNode: entryNode))
+        let ms = Int(Date().timeIntervalSince(start) * 1000)
+        print("lab '\(lab.name)' is up in \(ms) ms (\(record.state.nodes.count) nodes, \(record.state.pods.count) pods, "
+              + "\(record.state.services.count) services)\n")
+        print(LabStatusReport.render(record, naming: naming, aliveNamespaces: Set(record.namespaces)))
+        print("\nTry: srcip lab exec --name \(lab.name) client -- srcip lab get http://\(record.state.nodes[0].ip):<nodePort>/")
+    }
+}
+
+/// Reads a manifest file (or the bundled seed manifest) and builds the lab's ClusterState, printing manifest warnings.
+enum LabManifestLoader {
+    static func load(path: String?, nodes: Int) throws -> (text: String, state: ClusterState) {
+        let text: String
+        if let path {
+            guard let contents = FileManager.default.contents(atPath: path) else {
+                throw ValidationError("cannot read manifest \(path)")
+            }
+            text = String(decoding: contents, as: UTF8.self)
+        } else {
+            text = try LabManifest.loadDefaultManifest()
+        }
+        let (objects, warnings) = try LabManifest.parse(text, source: path ?? "seed.yaml")
+        for w in warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
+        return (text, try ClusterState.build(from: objects, nodeCount: nodes))
+    }
+}
