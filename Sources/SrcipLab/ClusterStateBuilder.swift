@@ -75,3 +75,16 @@ struct LabPodPlacer {
         return map
     }
 }
+
+extension ClusterState {
+    /// The node called `name`.
+    public func node(named name: String) -> LabNode? { nodes.first { $0.name == name } }
+
+    /// The service `namespace/name`.
+    public func service(namespace: String = "default", name: String) -> Service? {
+        services.first { $0.namespace == namespace && $0.name == name }
+    }
+
+    /// The pods placed on `node`.
+    public func pods(on node: String) -> [LabPod] { pods.filter { $0.node == node } }
+}

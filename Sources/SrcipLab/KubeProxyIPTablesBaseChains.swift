@@ -63,3 +63,11 @@ extension KubeProxyIPTables {
 
     static func quoteIfNeeded(_ s: String) -> String { s.contains(" ") ? "\"\(s)\"" : s }
 }
+
+extension KubeProxyIPTables {
+    /// Sysctls kube-proxy itself sets on a node in iptables mode: `route_localnet=1` when localhost NodePorts are on
+    /// (IPv4). Forwarding (`net.ipv4.ip_forward=1`) is the CNI's/kubelet's job and is not included.
+    public static func requiredSysctls(options: KubeProxyOptions = .lab) -> [(key: String, value: String)] {
+        options.localhostNodePorts ? [("net.ipv4.conf.all.route_localnet", "1")] : []
+    }
+}

@@ -39,7 +39,7 @@ struct KubeProxyServicePlan {
         var out: [KubeProxyServicePlan] = []
         for service in state.services {
             guard let cip = service.clusterIP, cip.isIPv4 else { continue }
-            for port in service.ports {
+            for port in service.ports where port.proto.hasPorts {
                 out.append(KubeProxyServicePlan(service: service, port: port, clusterIP: cip, node: node))
             }
         }

@@ -10,8 +10,12 @@ struct LabServiceAllocator {
         var usedLBIPs: Set<IPAddress> = []
 
         // Explicit values first, so allocation never hands out something a later object asked for.
+        var names: Set<String> = []
         for m in manifests {
             let object = "Service \(m.namespace)/\(m.name)"
+            guard names.insert(object).inserted else {
+                throw ClusterStateBuildError.invalid(object: object, field: "metadata.name", problem: "the service is defined more than once")
+            }
             if let ip = m.clusterIP {
                 guard serviceCIDR.contains(ip), ip != serviceCIDR.address,
                       ip != LabAddressing.offset(serviceCIDR.address, (1 << (32 - serviceCIDR.length)) - 1) else {

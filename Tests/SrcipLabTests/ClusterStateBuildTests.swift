@@ -63,7 +63,7 @@ import Testing
         #expect(eps.map(\.nodeName) == ["node1", "node2", "node3", "node1"])
     }
 
-    @Test func validationErrors() {
+    @Test func validationErrors() throws {
         let pinned = ManifestObjects(pods: [ManifestPod(namespace: "default", name: "p", labels: [:], ports: [], nodeName: "node9")])
         #expect(throws: ClusterStateBuildError.self) { try ClusterState.build(from: pinned, nodeCount: 3) }
         #expect(throws: ClusterStateBuildError.invalidNodeCount(0)) { try ClusterState.build(from: ManifestObjects(), nodeCount: 0) }
@@ -84,5 +84,15 @@ import Testing
             deployments: [ManifestDeployment(namespace: "default", name: "x", replicas: 1, selector: ["a": "b"], templateLabels: ["a": "b"], ports: [], nodeName: nil)],
             pods: [ManifestPod(namespace: "default", name: "x-0", labels: [:], ports: [], nodeName: nil)])
         #expect(throws: ClusterStateBuildError.self) { try ClusterState.build(from: dupPods) }
+        var twice = try LabManifest.parse(LabManifest.defaultManifest, source: "a").objects
+        twice.services.append(twice.services[0])
+        #expect(throws: ClusterStateBuildError.self) { try ClusterState.build(from: twice) }
+    }
+
+    @Test func lookups() throws {
+        let state = try seedState()
+        #expect(state.node(named: "node2")?.ip == IPAddress("192.168.10.12"))
+        #expect(state.service(name: "nodeport")?.ports.first?.nodePort == 30080)
+        #expect(state.pods(on: "node1").map(\.name) == ["source-ip-app-0"] && state.pods(on: "node2").isEmpty)
     }
 }
