@@ -21,7 +21,7 @@ public enum NFTablesRulesParser {
         var families: [String] = []
         for item in try list.array() {
             let obj = try item.dict()
-            guard let (kind, body) = obj.dictValue?.first.map({ ($0.key, obj[$0.key]!) }), obj.dictValue!.count == 1 else {
+            guard let o = obj.object, o.count == 1, let kind = o.keys.first, let body = obj[kind] else {
                 throw item.fail("expected an object with one key (table, chain, rule, set, map, …)")
             }
             guard ["table", "chain", "rule", "set", "map"].contains(kind) else { continue }
@@ -74,9 +74,10 @@ struct NFTablesKubeProxyTable {
         return try elem.array().map { e in
             var key = e
             var value: JSONNode?
-            if let pair = e.arrayValue, pair.count == 2, obj?["map"] != nil {
-                key = e.elements[0]
-                value = e.elements[1]
+            let pair = e.elements
+            if pair.count == 2, obj?["map"] != nil {
+                key = pair[0]
+                value = pair[1]
             }
             var comment: String?
             if let wrapped = key["elem"] {
@@ -347,21 +348,30 @@ struct NFTablesInterpreter {
     }
 
     /// Every `goto`/`jump` target anywhere inside a rule (verdict maps included).
-    static func targets(in value: Any) -> [String] {
-        if let d = value as? [String: Any] {
+    static func targets(in value: JSONValue) -> [String] {
+        switch value {
+        case .object(let d):
             var out: [String] = []
             for (k, v) in d {
-                if k == "goto" || k == "jump", let t = (v as? [String: Any])?["target"] as? String { out.append(t) } else { out += targets(in: v) }
+                if k == "goto" || k == "jump", case .object(let t) = v, case .string(let name)? = t["target"] {
+                    out.append(name)
+                } else {
+                    out += targets(in: v)
+                }
             }
             return out
+        case .array(let a):
+            return a.flatMap { targets(in: $0) }
+        default:
+            return []
         }
-        if let a = value as? [Any] { return a.flatMap { targets(in: $0) } }
-        return []
     }
 
-    static func contains(key: String, in value: Any) -> Bool {
-        if let d = value as? [String: Any] { return d[key] != nil || d.values.contains { contains(key: key, in: $0) } }
-        if let a = value as? [Any] { return a.contains { contains(key: key, in: $0) } }
-        return false
+    static func contains(key: String, in value: JSONValue) -> Bool {
+        switch value {
+        case .object(let d): return d[key] != nil || d.values.contains { contains(key: key, in: $0) }
+        case .array(let a): return a.contains { contains(key: key, in: $0) }
+        default: return false
+        }
     }
 }
