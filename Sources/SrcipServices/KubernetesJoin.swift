@@ -100,7 +100,7 @@ struct KubernetesJoin {
                 guard let v = UInt16(exactly: try x.int()) else { throw x.fail("not a port number") }
                 return v
             }
-            specPorts.append((p["name"]?.stringValue ?? "", p["protocol"]?.stringValue ?? "TCP", port, np))
+            specPorts.append((p["name"]?.stringValue ?? "", p["protocol"]?.stringValue ?? "TCP", port, np == 0 ? nil : np))
         }
         var out: [Service] = []
         for cip in clusterIPs.isEmpty ? [nil] : clusterIPs.map(Optional.some) {
@@ -117,7 +117,7 @@ struct KubernetesJoin {
             out.append(Service(namespace: ns, name: name, type: type, clusterIP: cip,
                                externalIPs: externalIPs.filter { $0.isIPv4 == v4 }, loadBalancerIPs: lbIPs.filter { $0.isIPv4 == v4 },
                                loadBalancerSourceRanges: ranges, ports: ports, externalTrafficPolicy: etp,
-                               internalTrafficPolicy: itp, healthCheckNodePort: hc, sessionAffinityTimeout: affinity))
+                               internalTrafficPolicy: itp, healthCheckNodePort: hc == 0 ? nil : hc, sessionAffinityTimeout: affinity))
         }
         return out
     }
