@@ -47,12 +47,12 @@ struct IPTablesInterpreter {
     private func requireTargets() throws {
         let prefixes = ["KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-XLB-", "KUBE-SEP-"]
         let fixed: Set<String> = ["KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-EXTERNAL-SERVICES", "KUBE-PROXY-FIREWALL"]
-        for table in [nat, filter].compactMap({ $0 }) {
-            for (chain, rules) in table.rules where fixed.contains(chain) || prefixes.contains(where: { chain.hasPrefix($0) }) {
-                if let bad = rules.first(where: { $0.target == nil }) {
-                    throw ServiceSourceError.malformedLine(file: file, line: bad.line, problem: "rule in \(chain) has no -j target (line cut?)")
-                }
-            }
+        let bad = [nat, filter].compactMap { $0 }.flatMap { table in
+            table.rules.filter { chain, _ in fixed.contains(chain) || prefixes.contains { chain.hasPrefix($0) } }
+                .flatMap { $0.value.filter { $0.target == nil } }
+        }
+        if let first = bad.min(by: { $0.line < $1.line }) {
+            throw ServiceSourceError.malformedLine(file: file, line: first.line, problem: "rule in \(first.chain) has no -j target (line cut?)")
         }
     }
 
