@@ -1,7 +1,7 @@
 import SrcipCore
 
 /// Services rebuilt from one source, with the pod network(s) kube-proxy uses to tell pods from other clients.
-public struct DiscoveredServices: Sendable, Equatable {
+public struct DiscoveredServices: Sendable, Equatable, Codable {
     public var services: [Service]
     /// kube-proxy's `--cluster-cidr`, read from its masquerade rules (`! -s <cidr> -j KUBE-MARK-MASQ`); empty when unknown.
     public var clusterCIDRs: [IPPrefix]
@@ -20,6 +20,14 @@ public struct DiscoveredServices: Sendable, Equatable {
     /// The lookup index the flow code uses.
     public func catalog() -> ServiceCatalog {
         ServiceCatalog(services: services, source: source, clusterCIDRs: clusterCIDRs)
+    }
+
+    /// One line for logs: `6 Services (6 ports, 6 endpoints) from iptables (auto); cluster CIDR 10.0.0.0/8; 0 warnings`.
+    public var summary: String {
+        let ports = services.reduce(0) { $0 + $1.ports.count }
+        let eps = services.reduce(0) { $0 + $1.ports.reduce(0) { $0 + $1.endpoints.count } }
+        let cidr = clusterCIDRs.isEmpty ? "cluster CIDR unknown" : "cluster CIDR " + clusterCIDRs.map(\.description).joined(separator: ",")
+        return "\(services.count) Services (\(ports) ports, \(eps) endpoints) from \(source); \(cidr); \(warnings.count) warnings"
     }
 
     /// Appends another family's or file's services (e.g. iptables-save followed by ip6tables-save).

@@ -1,67 +1,88 @@
 import Foundation
 
-/// A value inside parsed JSON (from `JSONSerialization`) with its path, so shape errors can name where they are.
+/// A value inside parsed JSON with its path, so shape errors can name where they are (`items[3].spec.ports[0].port`).
 struct JSONNode {
-    let value: Any
-    /// `nftables[12].rule.expr[0]`; empty at the top level.
-    let path: String
+    let value: JSONValue
+    private let parent: PathLink?
     let file: String
 
-    static func parse(_ data: Data, file: String) throws -> JSONNode {
-        do {
-            let v = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-            return JSONNode(value: v, path: "", file: file)
-        } catch {
-            let n = (error as NSError).userInfo["NSJSONSerializationErrorIndex"] as? Int
-            let at = n.map { " near byte \($0)" } ?? ""
-            throw ServiceSourceError.malformedJSON(file: file, path: "", problem: "not valid JSON\(at) (truncated or not JSON?)")
+    /// One step of a path, shared by siblings; the string is only built when a message needs it.
+    final class PathLink: @unchecked Sendable {
+        let parent: PathLink?
+        let key: String?
+        let index: Int
+
+        init(parent: PathLink?, key: String?, index: Int) {
+            self.parent = parent
+            self.key = key
+            self.index = index
+        }
+
+        var rendered: String {
+            let head = parent?.rendered ?? ""
+            if let key { return head.isEmpty ? key : head + "." + key }
+            return head + "[\(index)]"
         }
     }
+
+    init(value: JSONValue, parent: PathLink?, file: String) {
+        self.value = value
+        self.parent = parent
+        self.file = file
+    }
+
+    /// Parses UTF-8 JSON; syntax errors name line, column and the enclosing value.
+    static func parse(_ data: Data, file: String) throws -> JSONNode {
+        do {
+            return JSONNode(value: try JSONTextParser.parse([UInt8](data)), parent: nil, file: file)
+        } catch {
+            throw ServiceSourceError.malformedJSON(file: file, path: error.path,
+                                                   problem: "not valid JSON at line \(error.line) column \(error.column): \(error.problem)")
+        }
+    }
+
+    /// `nftables[12].rule.expr[0]`; empty at the top level.
+    var path: String { parent?.rendered ?? "" }
 
     func fail(_ problem: String) -> ServiceSourceError {
         .malformedJSON(file: file, path: path, problem: problem)
     }
 
-    var isNull: Bool { value is NSNull }
-    var dictValue: [String: Any]? { value as? [String: Any] }
-    var arrayValue: [Any]? { value as? [Any] }
+    var isNull: Bool { if case .null = value { return true } else { return false } }
 
-    /// A string (and not a number or bool bridged from JSON).
-    var stringValue: String? { value as? String }
+    var object: [String: JSONValue]? { if case .object(let o) = value { return o } else { return nil } }
 
-    /// An integer; JSON numbers only (not bools).
+    var stringValue: String? { if case .string(let s) = value { return s } else { return nil } }
+
+    /// `true`/`false`; nil for null or anything else.
+    var boolValue: Bool? { if case .bool(let b) = value { return b } else { return nil } }
+
+    /// An integral JSON number.
     var intValue: Int? {
-        guard let n = value as? NSNumber, !isBool else { return nil }
-        let d = n.doubleValue
-        guard d == d.rounded(), abs(d) < 1e15 else { return nil }
+        guard case .number(let d) = value, d == d.rounded(), abs(d) < 1e15 else { return nil }
         return Int(d)
     }
 
-    /// JSON `true`/`false` (Foundation hands them out as a boolean NSNumber subclass).
-    var isBool: Bool {
-        value is NSNumber && String(describing: type(of: value)).contains("Bool")
-    }
-
-    /// `true`/`false`; nil for null or anything else.
-    var boolValue: Bool? { isBool ? value as? Bool : nil }
-
     subscript(key: String) -> JSONNode? {
-        guard let d = dictValue, let v = d[key] else { return nil }
-        return JSONNode(value: v, path: path.isEmpty ? key : "\(path).\(key)", file: file)
+        guard case .object(let o) = value, let v = o[key] else { return nil }
+        return JSONNode(value: v, parent: PathLink(parent: parent, key: key, index: 0), file: file)
     }
 
     /// The children of an array (empty for anything else).
     var elements: [JSONNode] {
-        (arrayValue ?? []).enumerated().map { JSONNode(value: $1, path: "\(path)[\($0)]", file: file) }
+        guard case .array(let a) = value else { return [] }
+        return a.enumerated().map { JSONNode(value: $1, parent: PathLink(parent: parent, key: nil, index: $0), file: file) }
     }
 
+    var isArray: Bool { if case .array = value { return true } else { return false } }
+
     func dict() throws -> JSONNode {
-        guard dictValue != nil else { throw fail("expected an object") }
+        guard object != nil else { throw fail("expected an object") }
         return self
     }
 
     func array() throws -> [JSONNode] {
-        guard arrayValue != nil else { throw fail("expected an array") }
+        guard isArray else { throw fail("expected an array") }
         return elements
     }
 
@@ -76,7 +97,7 @@ struct JSONNode {
     }
 
     func require(_ key: String) throws -> JSONNode {
-        guard dictValue != nil else { throw fail("expected an object") }
+        guard object != nil else { throw fail("expected an object") }
         guard let v = self[key] else { throw fail("missing field `\(key)`") }
         return v
     }

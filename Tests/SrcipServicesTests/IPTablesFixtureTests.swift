@@ -42,6 +42,14 @@ import Testing
         #expect(cat.collisions == [])
     }
 
+    @Test("summary line and JSON round trip")
+    func summaryAndCodable() throws {
+        let d = try IPTablesRulesParser.parse(Fixtures.text(Fixtures.iptablesSave))
+        #expect(d.summary == "6 Services (6 ports, 6 endpoints) from iptables; cluster CIDR 10.0.0.0/8; 0 warnings")
+        let back = try JSONDecoder().decode(DiscoveredServices.self, from: JSONEncoder().encode(d))
+        #expect(back == d)
+    }
+
     @Test("restore format and iptables-save output give the same catalog")
     func formatsAgree() throws {
         let a = try IPTablesRulesParser.parse(Fixtures.text(Fixtures.iptablesRestore))

@@ -113,3 +113,41 @@ import Testing
         #expect(throws: ServiceSourceError.self) { try KubernetesDumpParser.parse(Data("[1,2]".utf8)) }
     }
 }
+
+/// The six Services of upstream TestOverallIPTablesRules written as API objects give the catalog the rules give.
+@Suite struct KubernetesMatchesRulesTests {
+    static func svc(_ n: Int, type: String, extra: String = "", status: String = "") -> String {
+        let np = type == "ClusterIP" ? "" : ",\"nodePort\":\([0, 3001, 3003, 0, 3002, 0][n - 1])"
+        return #"{"kind":"Service","metadata":{"namespace":"ns\#(n)","name":"svc\#(n)"},"spec":{"type":"\#(type)","clusterIP":"172.30.0.4\#(n)","ports":[{"name":"p80","protocol":"TCP","port":80,"targetPort":80\#(np)}]\#(extra)}\#(status)}"#
+    }
+
+    static func slice(_ n: Int, _ ips: [String]) -> String {
+        let eps = ips.map { #"{"addresses":["\#($0)"],"conditions":{"ready":true}}"# }.joined(separator: ",")
+        return #"{"kind":"EndpointSlice","metadata":{"namespace":"ns\#(n)","name":"svc\#(n)-x","labels":{"kubernetes.io/service-name":"svc\#(n)"}},"addressType":"IPv4","ports":[{"name":"p80","protocol":"TCP","port":80}],"endpoints":[\#(eps)]}"#
+    }
+
+    static let dump = "{\"kind\":\"List\",\"items\":[" + [
+        svc(1, type: "ClusterIP"), slice(1, ["10.180.0.1"]),
+        svc(2, type: "LoadBalancer", extra: #","externalIPs":["192.168.99.22"],"externalTrafficPolicy":"Local","healthCheckNodePort":30000"#,
+            status: #","status":{"loadBalancer":{"ingress":[{"ip":"1.2.3.4"}]}}"#), slice(2, ["10.180.0.2"]),
+        svc(3, type: "NodePort"), slice(3, ["10.180.0.3"]),
+        svc(4, type: "ClusterIP", extra: #","externalIPs":["192.168.99.33"]"#), slice(4, ["10.180.0.4", "10.180.0.5"]),
+        svc(5, type: "LoadBalancer", extra: #","loadBalancerSourceRanges":["203.0.113.0/25"],"sessionAffinity":"ClientIP","sessionAffinityConfig":{"clientIP":{"timeoutSeconds":10800}}"#,
+            status: #","status":{"loadBalancer":{"ingress":[{"ip":"5.6.7.8","ipMode":"VIP"}]}}"#), slice(5, ["10.180.0.3"]),
+        svc(6, type: "ClusterIP"),
+    ].joined(separator: ",") + "]}"
+
+    @Test("kubectl dump of the fixture's Services == the iptables parse (locality aside)")
+    func sameAsRules() throws {
+        func strip(_ s: [Service]) -> [Service] {
+            s.map { svc in
+                var v = svc
+                v.ports = v.ports.map { p in var q = p; q.endpoints = q.endpoints.map { e in var f = e; f.isLocal = nil; return f }; return q }
+                return v
+            }
+        }
+        let kube = try KubernetesDumpParser.parse(Data(Self.dump.utf8), file: "overall.json")
+        #expect(kube.warnings == [])
+        #expect(strip(kube.services) == strip(OverallFixture.services))
+    }
+}
