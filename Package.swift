@@ -36,14 +36,16 @@ let package = Package(
             dependencies: ["SrcipCore", "CSrcipABI", "CLibbpf", "CSrcipSkeleton", .product(name: "Logging", package: "swift-log")],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
+        // Running external tools (ip, iptables-save, nft, conntrack) without Foundation's Process.
+        .target(name: "SrcipSystem"),
         // Service discovery: kube-proxy iptables/nftables rules, kubectl JSON dumps → ServiceCatalog.
-        .target(name: "SrcipServices", dependencies: ["SrcipCore"]),
+        .target(name: "SrcipServices", dependencies: ["SrcipCore", "SrcipSystem"]),
         // Flow log exporters: JSON Lines, CSV, IPFIX (RFC 7011 + RFC 8158 NAT elements).
         .target(name: "SrcipExport", dependencies: ["SrcipCore"]),
         // The lab: netns cluster, kube-proxy rule rendering, echo server, demo.
         .target(
             name: "SrcipLab",
-            dependencies: ["SrcipCore", "Yams", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SrcipCore", "SrcipSystem", "Yams", .product(name: "Logging", package: "swift-log")],
             resources: [.copy("Manifests")],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),

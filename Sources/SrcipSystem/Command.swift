@@ -70,8 +70,7 @@ public enum Command {
         }
         let command = ([tool] + args).joined(separator: " ")
         var outFDs: [Int32] = [-1, -1], errFDs: [Int32] = [-1, -1], inFDs: [Int32] = [-1, -1]
-        guard pipe2(&outFDs, O_CLOEXEC) == 0, pipe2(&errFDs, O_CLOEXEC) == 0,
-              input == nil || pipe2(&inFDs, O_CLOEXEC) == 0 else {
+        guard cloexecPipe(&outFDs), cloexecPipe(&errFDs), input == nil || cloexecPipe(&inFDs) else {
             let e = errno
             for fd in outFDs + errFDs + inFDs where fd >= 0 { close(fd) }
             throw .spawnFailed(command: command, errno: e)
@@ -138,6 +137,13 @@ public enum Command {
 
     /// glibc's POSIX_SPAWN_SETSID (not exported to Swift without _GNU_SOURCE).
     private static let posixSpawnSetsid: Int32 = 0x80
+
+    /// pipe(2) with both ends close-on-exec (the child gets its ends through dup2 only).
+    private static func cloexecPipe(_ fds: inout [Int32]) -> Bool {
+        guard pipe(&fds) == 0 else { return false }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return true
+    }
 
     private static func cleanSignalAttributes(flags: Int32) -> posix_spawnattr_t {
         var attr = posix_spawnattr_t()
