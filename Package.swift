@@ -63,7 +63,7 @@ let package = Package(
         // `make bench`: BPF cost, event volume, consumer and correlation rates, lab timings.
         .executableTarget(
             name: "srcip-bench",
-            dependencies: ["SrcipCore", "SrcipKernel", "SrcipTestbed", "CSrcipABI"],
+            dependencies: ["SrcipCore", "SrcipKernel", "SrcipTestbed", "SrcipExport", "SrcipLab", "SrcipSystem", "CSrcipABI"],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .testTarget(name: "SrcipCoreTests", dependencies: ["SrcipCore", "CSrcipABI"]),

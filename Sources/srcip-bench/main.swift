@@ -1,8 +1,9 @@
 import Foundation
+import SrcipExport
 import SrcipKernel
 
 // `make bench`: every number in one run, printed as a table of measured values and targets.
-// Usage: srcip-bench [--seconds N] [--rounds N] [--connections N] [--skip-nat]
+// Usage: srcip-bench [--seconds N] [--rounds N] [--connections N] [--skip-nat] [--skip-lab]
 
 var args = Array(CommandLine.arguments.dropFirst())
 func option(_ name: String, _ fallback: Int) -> Int {
@@ -13,6 +14,7 @@ let seconds = option("--seconds", 4)
 let rounds = option("--rounds", 2)
 let connections = option("--connections", 200)
 let skipNAT = args.contains("--skip-nat")
+let skipLab = args.contains("--skip-lab")
 
 func row(_ what: String, _ value: String, _ target: String = "") {
     let pad = { (s: String, n: Int) in s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
@@ -25,6 +27,22 @@ print("")
 print("Consumer")
 let decode = DecodeBench.run()
 row("records decoded per second (one core)", fmt(decode.perSecond, 0), "target ≥ 1,000,000")
+
+print("")
+print("Correlation")
+let corr = CorrelatorBenchmark.run(observations: 2_000_000, concurrency: 10_000, liveFlows: 100_000)
+row("records correlated per second (one core)", fmt(corr.recordsPerSecond, 0), "target ≥ 500,000")
+row("memory per 100,000 live flows (MB, resident)", fmt(corr.bytesPerLiveFlow * 100_000 / 1e6), "target ≤ 100")
+row("bytes per live flow (layout estimate)", "\(corr.estimatedBytesPerLiveFlow)")
+
+if !skipLab {
+    print("")
+    print("Lab (3 nodes × 9 pods, \(rounds) rounds per proxy mode)")
+    for r in try LabBench.run(rounds: rounds) {
+        row("lab up, \(r.mode.rawValue) (s)", r.up.map { fmt($0, 2) }.joined(separator: ", "), "target < 5")
+        row("lab down, \(r.mode.rawValue) (s)", r.down.map { fmt($0, 2) }.joined(separator: ", "), "target < 5")
+    }
+}
 
 if !skipNAT {
     for fingerprint in [false, true] {

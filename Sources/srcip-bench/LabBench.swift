@@ -1,0 +1,64 @@
+import Foundation
+import SrcipLab
+import SrcipSystem
+
+/// `lab up` and `lab down` of 3 nodes × 3 pods, both proxy modes.
+enum LabBench {
+    static let manifest = """
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: bench}
+    spec:
+      replicas: 9
+      selector: {matchLabels: {app: bench}}
+      template:
+        metadata: {labels: {app: bench}}
+        spec:
+          containers:
+            - name: echo
+              ports: [{name: http, containerPort: 8080}]
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: bench}
+    spec:
+      type: LoadBalancer
+      externalTrafficPolicy: Local
+      selector: {app: bench}
+      ports: [{port: 80, targetPort: 8080}]
+    """
+
+    struct Result {
+        var mode: ProxyMode
+        var up: [Double] = []
+        var down: [Double] = []
+    }
+
+    static func run(rounds: Int) throws -> [Result] {
+        let (objects, _) = try LabManifest.parse(manifest, source: "bench")
+        let state = try ClusterState.build(from: objects, nodeCount: 3)
+        precondition(state.nodes.count == 3 && state.pods.count == 9)
+        let srcip = URL(fileURLWithPath: Command.selfExecutable()).deletingLastPathComponent().appendingPathComponent("srcip").path
+        var results: [Result] = []
+        for mode in ProxyMode.allCases {
+            var r = Result(mode: mode)
+            for _ in 0..<rounds {
+                let naming = try LabNaming(lab: "bench\(getpid() % 10_000)")
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                do {
+                    _ = try LabController.up(state: state, options: LabUpOptions(naming: naming, proxyMode: mode, srcipExecutable: srcip))
+                } catch {
+                    _ = try? LabController.down(naming: naming)
+                    throw error
+                }
+                let t1 = DispatchTime.now().uptimeNanoseconds
+                _ = try LabController.down(naming: naming)
+                let t2 = DispatchTime.now().uptimeNanoseconds
+                r.up.append(Double(t1 - t0) / 1e9)
+                r.down.append(Double(t2 - t1) / 1e9)
+            }
+            results.append(r)
+        }
+        return results
+    }
+}
