@@ -1,4 +1,4 @@
-import CLibbpf
+import CSrcipSkeleton
 import Foundation
 import SrcipCore
 
@@ -20,21 +20,15 @@ extension BPFObject {
     /// BPF_PROG_TEST_RUN on any tc program fd.
     public static func testRun(programFD: Int32, packet: [UInt8]) throws -> TestRunResult {
         guard packet.count >= 14 else { throw KernelError.badTestPacket("\(packet.count) bytes; the kernel needs at least an Ethernet header (14)") }
-        var input = packet
         var output = [UInt8](repeating: 0, count: packet.count + 256)
-        var opts = bpf_test_run_opts()
-        opts.sz = MemoryLayout<bpf_test_run_opts>.size
-        let rc = input.withUnsafeMutableBytes { inBuf in
+        var outSize = UInt32(output.count)
+        var retval: UInt32 = 0
+        let rc = packet.withUnsafeBytes { inBuf in
             output.withUnsafeMutableBytes { outBuf in
-                opts.data_in = UnsafeRawPointer(inBuf.baseAddress)
-                opts.data_size_in = UInt32(inBuf.count)
-                opts.data_out = outBuf.baseAddress
-                opts.data_size_out = UInt32(outBuf.count)
-                opts.repeat = 1
-                return bpf_prog_test_run_opts(programFD, &opts)
+                srcip_test_run(programFD, inBuf.baseAddress, UInt32(inBuf.count), outBuf.baseAddress, &outSize, &retval)
             }
         }
         guard rc == 0 else { throw KernelError.systemCall("bpf_prog_test_run_opts", errno: -rc) }
-        return TestRunResult(retval: Int32(bitPattern: opts.retval), dataOut: Array(output.prefix(Int(opts.data_size_out))))
+        return TestRunResult(retval: Int32(bitPattern: retval), dataOut: Array(output.prefix(Int(outSize))))
     }
 }

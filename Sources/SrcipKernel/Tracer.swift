@@ -18,7 +18,7 @@ public final class Tracer: @unchecked Sendable {
     }
 
     public let object: BPFObject
-    public private(set) var attachments: [Attachment] = []
+    public private(set) var attachments: [HookAttachment] = []
     private let reader: RingBufferReader
     private var closed = false
 
@@ -30,7 +30,7 @@ public final class Tracer: @unchecked Sendable {
         do {
             for name in options.interfaces {
                 for hook in options.hooks {
-                    attachments.append(try Attachment.attach(programFD: object.programFD(hook), interface: name,
+                    attachments.append(try HookAttachment.attach(programFD: object.programFD(hook), interface: name,
                                                              hook: hook, preferTCX: options.preferTCX))
                 }
             }
