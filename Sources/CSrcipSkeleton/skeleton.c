@@ -121,15 +121,16 @@ int srcip_tc_detach(int ifindex, int ingress, __u32 handle, __u32 priority)
 }
 
 int srcip_test_run(int prog_fd, const void *data_in, __u32 data_in_size, void *data_out, __u32 *data_out_size,
-		   __u32 *retval)
+		   __u32 repeat, __u32 *retval, __u32 *duration_ns)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = data_in, .data_size_in = data_in_size,
-		    .data_out = data_out, .data_size_out = *data_out_size, .repeat = 1);
+		    .data_out = data_out, .data_size_out = *data_out_size, .repeat = repeat);
 	int err = bpf_prog_test_run_opts(prog_fd, &opts);
 
 	if (err)
 		return err;
 	*data_out_size = opts.data_size_out;
 	*retval = opts.retval;
+	*duration_ns = opts.duration;
 	return 0;
 }

@@ -62,8 +62,9 @@ int srcip_setns_net(int fd);
 int srcip_tc_attach(int ifindex, int ingress, int prog_fd, __u32 handle, __u32 priority);
 /* Removes the filter with `handle`/`priority`. 0 or -errno. */
 int srcip_tc_detach(int ifindex, int ingress, __u32 handle, __u32 priority);
-/* BPF_PROG_TEST_RUN once; *data_out_size is in/out. 0 or -errno. */
+/* BPF_PROG_TEST_RUN `repeat` times (0 = once); *data_out_size is in/out;
+ * *duration_ns gets the kernel's average per run. 0 or -errno. */
 int srcip_test_run(int prog_fd, const void *data_in, __u32 data_in_size, void *data_out, __u32 *data_out_size,
-		   __u32 *retval);
+		   __u32 repeat, __u32 *retval, __u32 *duration_ns);
 
 #endif /* SRCIP_SKELETON_H */
