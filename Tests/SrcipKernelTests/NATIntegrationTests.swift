@@ -18,26 +18,30 @@ struct NATIntegrationTests {
     }
 
     /// Attaches inside the router namespace, runs traffic, closes the tracer and collects everything.
-    static func trace(_ lab: NATLab, fingerprint: Bool, preferTCX: Bool, tcp: Int, bytes: Int, udp: Int,
+    static let pingID: UInt16 = 0x5a5a
+
+    static func trace(_ lab: NATLab, fingerprint: Bool, preferTCX: Bool, tcp: Int, bytes: Int, udp: Int, pings: Int = 0,
                       whileAttached: (Tracer) throws -> Void = { _ in }) async throws -> Run {
         var opts = Tracer.Options(interfaces: [lab.routerClientIf, lab.routerServerIf])
         opts.preferTCX = preferTCX
         opts.load.forceFingerprint = fingerprint
         opts.load.ringBufferBytes = 1 << 20
-        let tracer = try NetworkNamespace.run(path: lab.routerNetnsPath) { try Tracer(options: opts) }
+        opts.netnsPath = lab.routerNetnsPath
+        let tracer = try Tracer(options: opts)
         let stream = tracer.observations()
         let ports: (tcp: [UInt16], udp: [UInt16])
         do {
             ports = try lab.clientTraffic(tcpConnections: tcp, bytes: bytes, udpExchanges: udp)
+            if pings > 0 { try lab.ping(count: pings, id: pingID) }
             try await Task.sleep(for: .milliseconds(300))
             try whileAttached(tracer)
         } catch {
-            try? NetworkNamespace.run(path: lab.routerNetnsPath) { tracer.close() }
+            tracer.close()
             throw error
         }
         let counters = try tracer.counters()
         let ids = try Hook.allCases.map { try tracer.object.runStats($0).id }
-        try NetworkNamespace.run(path: lab.routerNetnsPath) { tracer.close() }
+        tracer.close()
         var observations: [Observation] = []
         for await o in stream { observations.append(o) }
         var ifindex: [String: UInt32] = [:]
@@ -52,7 +56,7 @@ struct NATIntegrationTests {
     func conntrackMode() async throws {
         let lab = try NATLab()
         defer { lab.teardown() }
-        let run = try await Self.trace(lab, fingerprint: false, preferTCX: true, tcp: 3, bytes: 200_000, udp: 2)
+        let run = try await Self.trace(lab, fingerprint: false, preferTCX: true, tcp: 3, bytes: 200_000, udp: 2, pings: 2)
         #expect(run.modes.allSatisfy { $0 == .tcx })
         let table = try lab.conntrackEntries()
         let clientSide = try #require(run.ifindex[lab.routerClientIf])
@@ -91,6 +95,20 @@ struct NATIntegrationTests {
             }
             #expect(ids.count == 1, "one conntrack id at every hook of \(preNAT): \(ids)")
         }
+        // ICMP echo: the ingress kfunc lookup covers only TCP/UDP, so the client-side ingress record joins
+        // by fingerprint, while egress reads the attached conntrack entry (masqueraded echo).
+        let echo = FiveTuple(src: Self.ip(NATLab.clientIP), dst: Self.ip(NATLab.serverIP), srcPort: Self.pingID, dstPort: 0, proto: .icmp)
+        let echoIn = run.observations.filter { $0.ifindex == clientSide && $0.hook == .ingress && $0.tuple == echo }
+        #expect(echoIn.count == 1 && echoIn.first?.kind == .new && echoIn.first?.conntrack == nil)
+        let echoOut = run.observations.filter { $0.ifindex == serverSide && $0.hook == .egress && $0.tuple.proto == .icmp }
+        let echoCT = try #require(echoOut.first?.conntrack, "egress echo record carries conntrack")
+        #expect(echoCT.original == echo)
+        #expect(echoCT.reply.src == Self.ip(NATLab.serverIP) && echoCT.reply.dst == Self.ip(NATLab.routerServerSide))
+        // ICMP tuples keep the echo id in srcPort in both directions (FiveTuple.reversed would move it).
+        #expect(echoOut.first?.tuple == FiveTuple(src: echoCT.reply.dst, dst: echoCT.reply.src, srcPort: echoCT.reply.srcPort,
+                                                  dstPort: 0, proto: .icmp))
+        #expect(echoOut.count == 1)
+
         #expect(run.counters.records == run.received, "\(run.counters)")
         #expect(run.counters.ringbufLost == 0)
         #expect(UInt64(run.observations.count) == run.received)

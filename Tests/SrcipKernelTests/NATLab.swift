@@ -147,6 +147,26 @@ final class NATLab {
         return (tcp, udp)
     }
 
+    /// Sends `count` ICMP echo requests from the client to the server's own address (routed, masqueraded)
+    /// with identifier `id`, waiting for each reply.
+    func ping(count: Int, id: UInt16) throws {
+        let script = """
+        import socket, struct
+        def csum(b):
+            s = sum(struct.unpack("!%dH" % (len(b) // 2), b)); s = (s >> 16) + (s & 0xffff); s += s >> 16
+            return ~s & 0xffff
+        r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP); r.settimeout(5)
+        for seq in range(\(count)):
+            h = struct.pack("!BBHHH", 8, 0, 0, \(id), seq) + b"srcip-ping-data!"
+            h = h[:2] + struct.pack("!H", csum(h)) + h[4:]
+            r.sendto(h, ("\(Self.serverIP)", 0))
+            while True:
+                d, _ = r.recvfrom(2048)
+                if d[20] == 0: break
+        """
+        try exec(client, ["python3", "-c", script])
+    }
+
     /// The router's conntrack table (`conntrack -L -o extended`), one (original, reply) pair per entry.
     func conntrackEntries() throws -> [(original: FiveTuple, reply: FiveTuple)] {
         try exec(router, ["conntrack", "-L", "-o", "extended"]).split(separator: "\n").compactMap(Self.parseConntrack)
