@@ -186,7 +186,7 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 off, str
 	if (data + off + ihl > data_end)
 		return PARSE_TRUNCATED;
 	__u16 tot_len = bpf_ntohs(iph->tot_len);
-	if (tot_len < ihl)
+	if (tot_len != 0 /* 0: BIG TCP GSO packet */ && tot_len < ihl)
 		return PARSE_BAD_HEADER;
 	p->tuple.family = SRCIP_FAMILY_IPV4;
 	__builtin_memcpy(p->tuple.saddr, &iph->saddr, 4);

@@ -159,3 +159,31 @@ struct NATIntegrationTests {
         }
     }
 }
+
+/// clsact filters of a killed run are found by handle and priority and removed.
+@Suite("Stale clsact filters", .privileged)
+struct StaleFilterTests {
+    @Test("a leftover srcip filter is removed by the next attach")
+    func staleRemoved() throws {
+        let lab = try NATLab()
+        defer { lab.teardown() }
+        var o = LoadOptions()
+        o.forceFingerprint = true
+        o.ringBufferBytes = 1 << 16
+        let obj = try BPFObject(options: o)
+        let dev = lab.routerClientIf
+        let show = { try lab.exec(lab.router, ["tc", "filter", "show", "dev", dev, "ingress"]) }
+        // A "killed run": attach, then forget the attachment without detaching.
+        let leftover = try NetworkNamespace.run(path: lab.routerNetnsPath) {
+            try HookAttachment.attach(programFD: obj.programFD(.ingress), interface: dev, hook: .ingress, preferTCX: false)
+        }
+        #expect(try show().contains("handle 0x53524950"))
+        let ifindex = leftover.ifindex
+        let removed = try NetworkNamespace.run(path: lab.routerNetnsPath) {
+            HookAttachment.removeStaleFilter(ifindex: ifindex, hook: .ingress)
+        }
+        #expect(removed)
+        #expect(try !show().contains("srcip"))
+        leftover.detach()
+    }
+}
