@@ -12,6 +12,7 @@ struct NATIntegrationTests {
         var received: UInt64
         var ifindex: [String: UInt32]
         var tcpPorts: [UInt16]
+        var tcp6Ports: [UInt16]
         var udpPorts: [UInt16]
         var programIDs: [UInt32]
         var modes: [HookAttachment.Mode]
@@ -21,6 +22,7 @@ struct NATIntegrationTests {
     static let pingID: UInt16 = 0x5a5a
 
     static func trace(_ lab: NATLab, fingerprint: Bool, preferTCX: Bool, tcp: Int, bytes: Int, udp: Int, pings: Int = 0,
+                      tcp6: Int = 0,
                       whileAttached: (Tracer) throws -> Void = { _ in }) async throws -> Run {
         var opts = Tracer.Options(interfaces: [lab.routerClientIf, lab.routerServerIf])
         opts.preferTCX = preferTCX
@@ -30,9 +32,11 @@ struct NATIntegrationTests {
         let tracer = try Tracer(options: opts)
         let stream = tracer.observations()
         let ports: (tcp: [UInt16], udp: [UInt16])
+        var tcp6Ports: [UInt16] = []
         do {
             ports = try lab.clientTraffic(tcpConnections: tcp, bytes: bytes, udpExchanges: udp)
             if pings > 0 { try lab.ping(count: pings, id: pingID) }
+            if tcp6 > 0 { tcp6Ports = try lab.clientTraffic(tcpConnections: tcp6, bytes: bytes, ipv6: true).tcp }
             try await Task.sleep(for: .milliseconds(300))
             try whileAttached(tracer)
         } catch {
@@ -47,7 +51,7 @@ struct NATIntegrationTests {
         var ifindex: [String: UInt32] = [:]
         for a in tracer.attachments { ifindex[a.interface] = a.ifindex }
         return Run(observations: observations, counters: counters, received: tracer.recordsReceived, ifindex: ifindex,
-                   tcpPorts: ports.tcp, udpPorts: ports.udp, programIDs: ids, modes: tracer.attachments.map(\.mode))
+                   tcpPorts: ports.tcp, tcp6Ports: tcp6Ports, udpPorts: ports.udp, programIDs: ids, modes: tracer.attachments.map(\.mode))
     }
 
     static func ip(_ s: String) -> IPAddress { IPAddress(s)! }
@@ -56,20 +60,24 @@ struct NATIntegrationTests {
     func conntrackMode() async throws {
         let lab = try NATLab()
         defer { lab.teardown() }
-        let run = try await Self.trace(lab, fingerprint: false, preferTCX: true, tcp: 3, bytes: 200_000, udp: 2, pings: 2)
+        let run = try await Self.trace(lab, fingerprint: false, preferTCX: true, tcp: 3, bytes: 200_000, udp: 2, pings: 2, tcp6: 2)
         #expect(run.modes.allSatisfy { $0 == .tcx })
         let table = try lab.conntrackEntries()
         let clientSide = try #require(run.ifindex[lab.routerClientIf])
         let serverSide = try #require(run.ifindex[lab.routerServerIf])
         #expect(run.tcpPorts.count == 3 && run.udpPorts.count == 2)
 
-        let connections = run.tcpPorts.map { ($0, L4Protocol.tcp, NATLab.vipTCPPort, NATLab.serverTCPPort) }
-            + run.udpPorts.map { ($0, L4Protocol.udp, NATLab.vipUDPPort, NATLab.serverUDPPort) }
-        for (port, proto, vipPort, serverPort) in connections {
-            let preNAT = FiveTuple(src: Self.ip(NATLab.clientIP), dst: Self.ip(NATLab.vip), srcPort: port, dstPort: vipPort, proto: proto)
+        #expect(run.tcp6Ports.count == 2)
+        let v4 = (NATLab.clientIP, NATLab.vip, NATLab.serverIP, NATLab.routerServerSide)
+        let v6 = (NATLab.clientIP6, NATLab.vip6, NATLab.serverIP6, NATLab.routerServerSide6)
+        let connections = run.tcpPorts.map { ($0, L4Protocol.tcp, NATLab.vipTCPPort, NATLab.serverTCPPort, v4) }
+            + run.udpPorts.map { ($0, L4Protocol.udp, NATLab.vipUDPPort, NATLab.serverUDPPort, v4) }
+            + run.tcp6Ports.map { ($0, L4Protocol.tcp, NATLab.vipTCPPort, NATLab.serverTCPPort, v6) }
+        for (port, proto, vipPort, serverPort, addrs) in connections {
+            let preNAT = FiveTuple(src: Self.ip(addrs.0), dst: Self.ip(addrs.1), srcPort: port, dstPort: vipPort, proto: proto)
             let entry = try #require(table.first { $0.original == preNAT }, "conntrack -L has \(preNAT)")
-            #expect(entry.reply.src == Self.ip(NATLab.serverIP) && entry.reply.srcPort == serverPort)
-            #expect(entry.reply.dst == Self.ip(NATLab.routerServerSide))
+            #expect(entry.reply.src == Self.ip(addrs.2) && entry.reply.srcPort == serverPort)
+            #expect(entry.reply.dst == Self.ip(addrs.3))
             let postNAT = entry.reply.reversed
 
             // The four flows of one connection on the router: request in and out, reply in and out.

@@ -9,6 +9,11 @@ final class NATLab {
     static let routerServerSide = "10.77.2.1"
     static let serverIP = "10.77.2.2"
     static let vip = "10.77.9.9"
+    static let clientIP6 = "fd77:1::2"
+    static let routerClientSide6 = "fd77:1::1"
+    static let routerServerSide6 = "fd77:2::1"
+    static let serverIP6 = "fd77:2::2"
+    static let vip6 = "fd77:9::9"
     static let vipTCPPort: UInt16 = 80
     static let serverTCPPort: UInt16 = 8080
     static let vipUDPPort: UInt16 = 53
@@ -58,6 +63,17 @@ final class NATLab {
             try exec(ns, ["ip", "link", "set", "lo", "up"])
             try exec(ns, ["ip", "route", "add", "default", "via", gw])
         }
+        for (ns, ifname, addr, gw) in [(client, clientIf, Self.clientIP6, Self.routerClientSide6),
+                                       (server, serverIf, Self.serverIP6, Self.routerServerSide6)] {
+            try exec(ns, ["ip", "-6", "addr", "add", "\(addr)/64", "dev", ifname, "nodad"])
+            try exec(ns, ["ip", "-6", "route", "add", "default", "via", gw])
+        }
+        try exec(router, ["ip", "-6", "addr", "add", "\(Self.routerClientSide6)/64", "dev", routerClientIf, "nodad"])
+        try exec(router, ["ip", "-6", "addr", "add", "\(Self.routerServerSide6)/64", "dev", routerServerIf, "nodad"])
+        try exec(router, ["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"])
+        try exec(router, ["ip6tables", "-t", "nat", "-A", "PREROUTING", "-d", Self.vip6, "-p", "tcp", "--dport", "\(Self.vipTCPPort)",
+                          "-j", "DNAT", "--to-destination", "[\(Self.serverIP6)]:\(Self.serverTCPPort)"])
+        try exec(router, ["ip6tables", "-t", "nat", "-A", "POSTROUTING", "-o", routerServerIf, "-j", "MASQUERADE"])
         try exec(router, ["ip", "addr", "add", "\(Self.routerClientSide)/24", "dev", routerClientIf])
         try exec(router, ["ip", "addr", "add", "\(Self.routerServerSide)/24", "dev", routerServerIf])
         for ifname in [routerClientIf, routerServerIf, "lo"] { try exec(router, ["ip", "link", "set", ifname, "up"]) }
@@ -82,9 +98,10 @@ final class NATLab {
     private func startServer() throws {
         let script = """
         import socket, threading, sys
-        def tcp():
-            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("0.0.0.0", \(Self.serverTCPPort))); s.listen(64)
+        def tcp(family, addr):
+            s = socket.socket(family); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6: s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            s.bind((addr, \(Self.serverTCPPort))); s.listen(64)
             while True:
                 c, _ = s.accept(); n = 0
                 while True:
@@ -96,7 +113,8 @@ final class NATLab {
             u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", \(Self.serverUDPPort)))
             while True:
                 d, a = u.recvfrom(2048); u.sendto(d, a)
-        threading.Thread(target=tcp, daemon=True).start()
+        threading.Thread(target=tcp, args=(socket.AF_INET, "0.0.0.0"), daemon=True).start()
+        threading.Thread(target=tcp, args=(socket.AF_INET6, "::"), daemon=True).start()
         threading.Thread(target=udp, daemon=True).start()
         print("ready", flush=True)
         threading.Event().wait()
@@ -117,11 +135,11 @@ final class NATLab {
     /// Runs TCP connections (each sending `bytes`) and UDP exchanges (two datagrams each way per socket)
     /// from the client to the VIP;
     /// returns the client's local ports (TCP, then UDP).
-    func clientTraffic(tcpConnections: Int, bytes: Int = 1000, udpExchanges: Int = 0) throws -> (tcp: [UInt16], udp: [UInt16]) {
+    func clientTraffic(tcpConnections: Int, bytes: Int = 1000, udpExchanges: Int = 0, ipv6: Bool = false) throws -> (tcp: [UInt16], udp: [UInt16]) {
         let script = """
         import socket
         for i in range(\(tcpConnections)):
-            c = socket.create_connection(("\(Self.vip)", \(Self.vipTCPPort)), timeout=10)
+            c = socket.create_connection(("\(ipv6 ? Self.vip6 : Self.vip)", \(Self.vipTCPPort)), timeout=10)
             print("tcp", c.getsockname()[1], flush=True)
             data = b"x" * 65536; left = \(bytes)
             while left > 0:
@@ -167,9 +185,11 @@ final class NATLab {
         try exec(client, ["python3", "-c", script])
     }
 
-    /// The router's conntrack table (`conntrack -L -o extended`), one (original, reply) pair per entry.
+    /// The router's conntrack table, IPv4 and IPv6 (`conntrack -L -f <family> -o extended`), one (original, reply) pair per entry.
     func conntrackEntries() throws -> [(original: FiveTuple, reply: FiveTuple)] {
-        try exec(router, ["conntrack", "-L", "-o", "extended"]).split(separator: "\n").compactMap(Self.parseConntrack)
+        try ["ipv4", "ipv6"].flatMap { family in
+            try exec(router, ["conntrack", "-L", "-f", family, "-o", "extended"]).split(separator: "\n").compactMap(Self.parseConntrack)
+        }
     }
 
     /// Parses one `conntrack -L -o extended` line, e.g.
