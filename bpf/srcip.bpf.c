@@ -62,6 +62,11 @@ struct icmp_echo {
 #define CT_RECHECK_PACKETS 4096
 #define CT_RECHECK_IDLE_NS (1000ULL * 1000 * 1000)
 
+/* Ring buffer notification: waking the reader costs microseconds per
+ * record, so records go in silently and the reader, which polls every
+ * 100 ms anyway, is woken only once this much is waiting. */
+#define WAKEUP_BYTES (64 * (sizeof(struct srcip_record) + 8))
+
 const volatile struct srcip_config cfg = {};
 
 struct {
@@ -181,7 +186,7 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 off, str
 	if (data + off + ihl > data_end)
 		return PARSE_TRUNCATED;
 	__u16 tot_len = bpf_ntohs(iph->tot_len);
-	if (tot_len < ihl)
+	if (tot_len != 0 /* 0: BIG TCP GSO packet */ && tot_len < ihl)
 		return PARSE_BAD_HEADER;
 	p->tuple.family = SRCIP_FAMILY_IPV4;
 	__builtin_memcpy(p->tuple.saddr, &iph->saddr, 4);
@@ -397,7 +402,7 @@ static __noinline bool ct_from_nfct(unsigned long nfct, struct ct_view *v)
 	return true;
 }
 
-/* Writes one record; `now` is st->last_ns, the hook is p->hook. */
+/* Writes one record stamped with the precise clock; the hook is p->hook. */
 static __noinline void emit(struct __sk_buff *skb, __u8 kind, const struct packet *p,
 			    const struct srcip_flow_state *st, const struct ct_view *ct)
 {
@@ -407,7 +412,7 @@ static __noinline void emit(struct __sk_buff *skb, __u8 kind, const struct packe
 		return;
 	}
 	__builtin_memset(r, 0, sizeof(*r));
-	r->ts_ns = st->last_ns;
+	r->ts_ns = bpf_ktime_get_ns();
 	r->first_ns = st->first_ns;
 	r->packets = st->packets;
 	r->bytes = st->bytes;
@@ -429,7 +434,8 @@ static __noinline void emit(struct __sk_buff *skb, __u8 kind, const struct packe
 		r->join = SRCIP_JOIN_FINGERPRINT;
 		r->ct_dir = SRCIP_CT_DIR_UNKNOWN;
 	}
-	bpf_ringbuf_submit(r, 0);
+	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	bpf_ringbuf_submit(r, waiting >= WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	count(SRCIP_CNT_RECORDS);
 }
 
@@ -470,7 +476,6 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 	p.hook = hook;
 	bool use_ct = flavour == FLAVOUR_CT && !cfg.force_fingerprint;
 	bool is_tcp = p.tuple.proto == IPPROTO_TCP;
-	__u64 now = bpf_ktime_get_ns();
 	struct srcip_flow_key key = {};
 	key.ifindex = skb->ifindex;
 	key.hook = hook;
@@ -489,6 +494,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 	struct srcip_flow_state *st = bpf_map_lookup_elem(&flows, &key);
 	bool restart = st && is_tcp && (p.tcp_flags & 0x02 /* SYN */) && tcp_ends(st->tcp_flags);
 	if (!st || restart) {
+		__u64 now = bpf_ktime_get_ns();
 		struct srcip_flow_state fresh = {};
 		fresh.first_ns = now;
 		fresh.last_ns = now;
@@ -523,8 +529,11 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 			return SRCIP_PASS;
 	}
 
-	/* Established flow: cheap path. */
-	__u64 idle = now - st->last_ns;
+	/* Established flow: cheap path. last_ns only feeds idle decisions, so
+	 * the coarse clock (one tick of resolution, a fraction of the cost) is
+	 * enough; it may lag the precise first_ns by up to a tick. */
+	__u64 now = bpf_ktime_get_coarse_ns();
+	__s64 idle = (__s64)(now - st->last_ns);
 	__u64 n = st->packets + 1;
 	__u8 old_flags = st->tcp_flags;
 	st->packets = n;
@@ -539,7 +548,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 				changed = ct_from_nfct(nfct, &ct);
 		} else {
 			bool check = st->ct_id == 0 ? (n <= CT_UNKNOWN_EAGER || (n & (n - 1)) == 0)
-						    : (idle > CT_RECHECK_IDLE_NS || n % CT_RECHECK_PACKETS == 0);
+						    : (idle > (__s64)CT_RECHECK_IDLE_NS || n % CT_RECHECK_PACKETS == 0);
 			if (check && ct_lookup(skb, &p, &ct))
 				changed = ct.id != st->ct_id;
 		}

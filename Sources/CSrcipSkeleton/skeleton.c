@@ -1,4 +1,6 @@
 /* Wrappers around the generated skeleton (see include/srcip_skeleton.h). */
+#define _GNU_SOURCE
+#include <sched.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -6,6 +8,7 @@
 #include "srcip_skeleton.h"
 #include "srcip.skel.h"
 #include <bpf/btf.h>
+#include <bpf/bpf.h>
 
 struct srcip *srcip_skel_open(void)
 {
@@ -88,4 +91,46 @@ int srcip_kernel_has_btf_func(const char *name)
 	}
 	btf__free(vmlinux);
 	return found;
+}
+
+int srcip_setns_net(int fd)
+{
+	return setns(fd, CLONE_NEWNET);
+}
+
+int srcip_tc_attach(int ifindex, int ingress, int prog_fd, __u32 handle, __u32 priority)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE,
+		    .handle = handle, .priority = priority);
+	int err = bpf_tc_hook_create(&hook);
+
+	if (err && err != -EEXIST)
+		return err;
+	return bpf_tc_attach(&hook, &opts);
+}
+
+int srcip_tc_detach(int ifindex, int ingress, __u32 handle, __u32 priority)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle, .priority = priority);
+
+	return bpf_tc_detach(&hook, &opts);
+}
+
+int srcip_test_run(int prog_fd, const void *data_in, __u32 data_in_size, void *data_out, __u32 *data_out_size,
+		   __u32 repeat, __u32 *retval, __u32 *duration_ns)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = data_in, .data_size_in = data_in_size,
+		    .data_out = data_out, .data_size_out = *data_out_size, .repeat = repeat);
+	int err = bpf_prog_test_run_opts(prog_fd, &opts);
+
+	if (err)
+		return err;
+	*data_out_size = opts.data_size_out;
+	*retval = opts.retval;
+	*duration_ns = opts.duration;
+	return 0;
 }

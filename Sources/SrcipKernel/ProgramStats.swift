@@ -5,6 +5,8 @@ import SrcipCore
 /// Run-time statistics of one loaded BPF program (kernel.bpf_stats_enabled or `BPFStats.enable()`).
 public struct ProgramRunStats: Sendable, Equatable {
     public var name: String
+    /// The kernel's program id (as in `bpftool prog show`).
+    public var id: UInt32 = 0
     public var runCount: UInt64
     public var runTimeNs: UInt64
     /// Average nanoseconds per run; 0 before the first run.
@@ -12,7 +14,7 @@ public struct ProgramRunStats: Sendable, Equatable {
 
     /// Difference to an earlier reading of the same program.
     public func since(_ earlier: ProgramRunStats) -> ProgramRunStats {
-        ProgramRunStats(name: name, runCount: runCount &- earlier.runCount, runTimeNs: runTimeNs &- earlier.runTimeNs)
+        ProgramRunStats(name: name, id: id, runCount: runCount &- earlier.runCount, runTimeNs: runTimeNs &- earlier.runTimeNs)
     }
 }
 
@@ -47,6 +49,6 @@ extension BPFObject {
         let rc = bpf_obj_get_info_by_fd(programFD, &info, &len)
         guard rc == 0 else { throw KernelError.systemCall("bpf_obj_get_info_by_fd", errno: -rc) }
         let name = withUnsafeBytes(of: info.name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        return ProgramRunStats(name: name, runCount: info.run_cnt, runTimeNs: info.run_time_ns)
+        return ProgramRunStats(name: name, id: info.id, runCount: info.run_cnt, runTimeNs: info.run_time_ns)
     }
 }

@@ -5,6 +5,7 @@ import SrcipCore
 
 /// Reads srcip records from the `events` ring buffer.
 ///
+/// Records reach user space within 100 ms, sooner under load (see `poll(timeoutMs:)`).
 /// Two ways to use it: `start()` runs a dedicated thread polling every 100 ms and yields decoded
 /// observations as an `AsyncStream`; or call `poll(timeoutMs:)`/`drain()` yourself, which hand records to
 /// the synchronous `handler` (the fast path for benchmarks).
@@ -65,10 +66,15 @@ public final class RingBufferReader: @unchecked Sendable {
     /// Records that did not decode (ABI mismatch).
     public var decodeErrors: UInt64 { context.decodeErrors }
 
-    /// Waits up to `timeoutMs` for records and handles what is there; returns the number handled.
-    /// Not to be mixed with `start()`.
+    /// Waits up to `timeoutMs` for a wakeup, then handles whatever is there; returns the number handled.
+    /// The BPF side wakes the reader only once 64 records are waiting, so a trickle is picked up when the
+    /// timeout expires. Not to be mixed with `start()`.
     @discardableResult
-    public func poll(timeoutMs: Int32) -> Int { Int(ring_buffer__poll(ring, timeoutMs)) }
+    public func poll(timeoutMs: Int32) -> Int {
+        let woken = ring_buffer__poll(ring, timeoutMs)
+        let rest = ring_buffer__consume(ring)
+        return Int(max(woken, 0) + max(rest, 0))
+    }
 
     /// Handles every record currently in the ring without waiting.
     @discardableResult
@@ -86,7 +92,7 @@ public final class RingBufferReader: @unchecked Sendable {
         lock.unlock()
         context.handler = { continuation.yield($0) }
         let thread = Thread { [self] in
-            while !self.isStopRequested { _ = ring_buffer__poll(self.ring, 100) }
+            while !self.isStopRequested { self.poll(timeoutMs: 100) }
             _ = ring_buffer__consume(self.ring)
             continuation.finish()
             done.signal()

@@ -12,13 +12,15 @@ public final class Tracer: @unchecked Sendable {
         public var hooks: [Hook] = [.ingress, .egress]
         /// Prefer tcx links (Linux 6.6+) over clsact filters.
         public var preferTCX: Bool = true
+        /// Network namespace to attach in (e.g. `/run/netns/<name>`); nil: the calling thread's.
+        public var netnsPath: String?
         public var load: LoadOptions = LoadOptions()
 
         public init(interfaces: [String]) { self.interfaces = interfaces }
     }
 
     public let object: BPFObject
-    public private(set) var attachments: [Attachment] = []
+    public private(set) var attachments: [HookAttachment] = []
     private let reader: RingBufferReader
     private var closed = false
 
@@ -27,16 +29,25 @@ public final class Tracer: @unchecked Sendable {
         let object = try BPFObject(options: options.load)
         self.object = object
         self.reader = try RingBufferReader(object: object)
-        do {
-            for name in options.interfaces {
-                for hook in options.hooks {
-                    attachments.append(try Attachment.attach(programFD: object.programFD(hook), interface: name,
-                                                             hook: hook, preferTCX: options.preferTCX))
+        let attach = { () throws -> [HookAttachment] in
+            var done: [HookAttachment] = []
+            do {
+                for name in options.interfaces {
+                    for hook in options.hooks {
+                        done.append(try HookAttachment.attach(programFD: object.programFD(hook), interface: name,
+                                                              hook: hook, preferTCX: options.preferTCX))
+                    }
                 }
+            } catch {
+                done.forEach { $0.detach() }
+                throw error
             }
-        } catch {
-            attachments.forEach { $0.detach() }
-            throw error
+            return done
+        }
+        if let path = options.netnsPath {
+            attachments = try NetworkNamespace.run(path: path, attach)
+        } else {
+            attachments = try attach()
         }
     }
 
@@ -57,7 +68,8 @@ public final class Tracer: @unchecked Sendable {
     /// Ends flows idle for longer than `idleNs` (see `BPFObject.sweepFlows`).
     public func sweep(idleNs: UInt64) throws -> [Observation] { try object.sweepFlows(idleNs: idleNs) }
 
-    /// Detaches all programs and stops the reader (after a final drain). Safe to call twice.
+    /// Detaches all programs (from any thread: each attachment remembers its namespace) and stops the
+    /// reader after a final drain. Safe to call twice.
     public func close() {
         if closed { return }
         closed = true

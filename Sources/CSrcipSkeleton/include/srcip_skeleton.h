@@ -49,4 +49,22 @@ void srcip_set_libbpf_logger(srcip_log_fn fn);
  * function `name`, 0 if not, -errno if kernel BTF cannot be read. */
 int srcip_kernel_has_btf_func(const char *name);
 
+/* setns(fd, CLONE_NEWNET) for the calling thread (glibc hides setns
+ * without _GNU_SOURCE); 0 or -1 with errno. */
+int srcip_setns_net(int fd);
+
+/*
+ * libbpf opts structs must have zeroed padding, which Swift does not
+ * guarantee; these build them with LIBBPF_OPTS in C.
+ */
+/* Creates the clsact qdisc if needed and attaches (or replaces) a filter
+ * with `handle`/`priority` at ingress (1) or egress (0). 0 or -errno. */
+int srcip_tc_attach(int ifindex, int ingress, int prog_fd, __u32 handle, __u32 priority);
+/* Removes the filter with `handle`/`priority`. 0 or -errno. */
+int srcip_tc_detach(int ifindex, int ingress, __u32 handle, __u32 priority);
+/* BPF_PROG_TEST_RUN `repeat` times (0 = once); *data_out_size is in/out;
+ * *duration_ns gets the kernel's average per run. 0 or -errno. */
+int srcip_test_run(int prog_fd, const void *data_in, __u32 data_in_size, void *data_out, __u32 *data_out_size,
+		   __u32 repeat, __u32 *retval, __u32 *duration_ns);
+
 #endif /* SRCIP_SKELETON_H */

@@ -1,9 +1,10 @@
 import CLibbpf
+import CSrcipSkeleton
 import Foundation
 import SrcipCore
 
 /// One program attached to one hook of one interface; detached on `detach()` or deinit.
-public final class Attachment: @unchecked Sendable {
+public final class HookAttachment: @unchecked Sendable {
     /// How the program is attached.
     public enum Mode: String, Sendable, CustomStringConvertible {
         /// A tcx link (Linux 6.6+); vanishes with the process.
@@ -25,6 +26,8 @@ public final class Attachment: @unchecked Sendable {
     public let hook: Hook
     public let mode: Mode
     private var linkFD: Int32
+    /// clsact only: the network namespace the filter lives in, so detach works from any thread.
+    private var netnsFD: Int32 = -1
     private var attached = true
     private let lock = NSLock()
 
@@ -38,39 +41,33 @@ public final class Attachment: @unchecked Sendable {
 
     /// Attaches `programFD` at `hook` of `interface`: a tcx link when `preferTCX` and the kernel allows,
     /// otherwise a clsact filter.
-    public static func attach(programFD: Int32, interface: String, hook: Hook, preferTCX: Bool = true) throws -> Attachment {
+    public static func attach(programFD: Int32, interface: String, hook: Hook, preferTCX: Bool = true) throws -> HookAttachment {
         let ifindex = try Interfaces.index(of: interface)
+        removeStaleFilter(ifindex: ifindex, hook: hook)
         var tcxErrno: Int32 = 0
         if preferTCX {
             let type = bpf_attach_type(rawValue: hook == .ingress ? tcxIngress : tcxEgress)
             let fd = bpf_link_create(programFD, Int32(ifindex), type, nil)
             if fd >= 0 {
-                return Attachment(interface: interface, ifindex: ifindex, hook: hook, mode: .tcx, linkFD: fd)
+                return HookAttachment(interface: interface, ifindex: ifindex, hook: hook, mode: .tcx, linkFD: fd)
             }
             tcxErrno = -fd
         }
-        removeStaleFilter(ifindex: ifindex, hook: hook)
-        var tcHook = makeHook(ifindex: ifindex, hook: hook)
-        let created = bpf_tc_hook_create(&tcHook)
-        if created != 0 && created != -EEXIST {
-            throw KernelError.attachFailed(interface: interface, hook: hook.description, errno: -created,
-                                           detail: "creating clsact qdisc" + (tcxErrno != 0 ? " after tcx failed with \(errnoText(tcxErrno))" : ""))
-        }
-        var opts = makeOpts(programFD: programFD)
-        let rc = bpf_tc_attach(&tcHook, &opts)
+        let rc = srcip_tc_attach(Int32(ifindex), hook == .ingress ? 1 : 0, programFD, clsactHandle, clsactPriority)
         if rc != 0 {
-            throw KernelError.attachFailed(interface: interface, hook: hook.description, errno: -rc, detail: "clsact filter")
+            throw KernelError.attachFailed(interface: interface, hook: hook.description, errno: -rc,
+                                           detail: "clsact filter" + (tcxErrno != 0 ? " after tcx failed with \(errnoText(tcxErrno))" : ""))
         }
-        return Attachment(interface: interface, ifindex: ifindex, hook: hook, mode: .clsact, linkFD: -1)
+        let a = HookAttachment(interface: interface, ifindex: ifindex, hook: hook, mode: .clsact, linkFD: -1)
+        a.netnsFD = NetworkNamespace.openCurrent()
+        return a
     }
 
     /// Removes a clsact filter left by an srcip run that was killed (matched by handle and priority).
     /// Returns true if one was removed.
     @discardableResult
     public static func removeStaleFilter(ifindex: UInt32, hook: Hook) -> Bool {
-        var tcHook = makeHook(ifindex: ifindex, hook: hook)
-        var opts = makeOpts(programFD: 0)
-        return bpf_tc_detach(&tcHook, &opts) == 0
+        srcip_tc_detach(Int32(ifindex), hook == .ingress ? 1 : 0, clsactHandle, clsactPriority) == 0
     }
 
     /// Detaches; safe to call more than once.
@@ -84,27 +81,16 @@ public final class Attachment: @unchecked Sendable {
             close(linkFD)
             linkFD = -1
         case .clsact:
-            Self.removeStaleFilter(ifindex: ifindex, hook: hook)
+            let (ifindex, hook) = (self.ifindex, self.hook)
+            if netnsFD >= 0 {
+                _ = try? NetworkNamespace.run(fd: netnsFD) { Self.removeStaleFilter(ifindex: ifindex, hook: hook) }
+                close(netnsFD)
+                netnsFD = -1
+            } else {
+                Self.removeStaleFilter(ifindex: ifindex, hook: hook)
+            }
         }
     }
 
     deinit { detach() }
-
-    private static func makeHook(ifindex: UInt32, hook: Hook) -> bpf_tc_hook {
-        var h = bpf_tc_hook()
-        h.sz = MemoryLayout<bpf_tc_hook>.size
-        h.ifindex = Int32(ifindex)
-        h.attach_point = hook == .ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS
-        return h
-    }
-
-    private static func makeOpts(programFD: Int32) -> bpf_tc_opts {
-        var o = bpf_tc_opts()
-        o.sz = MemoryLayout<bpf_tc_opts>.size
-        o.prog_fd = programFD
-        o.handle = clsactHandle
-        o.priority = clsactPriority
-        o.flags = programFD > 0 ? UInt32(BPF_TC_F_REPLACE.rawValue) : 0
-        return o
-    }
 }
