@@ -59,7 +59,7 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         // Network-namespace testbeds shared by privileged tests and benchmarks.
-        .target(name: "SrcipTestbed", dependencies: ["SrcipCore"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .target(name: "SrcipTestbed", dependencies: ["SrcipCore", "SrcipSystem"], swiftSettings: [.swiftLanguageMode(.v5)]),
         // `make bench`: BPF cost, event volume, consumer and correlation rates, lab timings.
         .executableTarget(
             name: "srcip-bench",
@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "SrcipExportTests", dependencies: ["SrcipExport", "SrcipCore"]),
         .testTarget(
             name: "SrcipKernelTests",
-            dependencies: ["SrcipKernel", "SrcipCore", "CSrcipABI"],
+            dependencies: ["SrcipKernel", "SrcipCore", "CSrcipABI", "SrcipTestbed"],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .testTarget(

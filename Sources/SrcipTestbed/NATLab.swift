@@ -1,5 +1,6 @@
 import Foundation
 import SrcipCore
+import SrcipSystem
 
 /// A three-namespace NAT testbed for tests and benchmarks: client — router (DNAT of a VIP to the server, MASQUERADE towards it) — server.
 /// Names are unique per run; `teardown()` deletes the namespaces (and with them veths and iptables rules).
@@ -9,6 +10,11 @@ public final class NATLab {
     public static let routerServerSide = "10.77.2.1"
     public static let serverIP = "10.77.2.2"
     public static let vip = "10.77.9.9"
+    public static let clientIP6 = "fd77:1::2"
+    public static let routerClientSide6 = "fd77:1::1"
+    public static let routerServerSide6 = "fd77:2::1"
+    public static let serverIP6 = "fd77:2::2"
+    public static let vip6 = "fd77:9::9"
     public static let vipTCPPort: UInt16 = 80
     public static let serverTCPPort: UInt16 = 8080
     public static let vipUDPPort: UInt16 = 53
@@ -60,6 +66,17 @@ public final class NATLab {
             try exec(ns, ["ip", "link", "set", "lo", "up"])
             try exec(ns, ["ip", "route", "add", "default", "via", gw])
         }
+        for (ns, ifname, addr, gw) in [(client, clientIf, Self.clientIP6, Self.routerClientSide6),
+                                       (server, serverIf, Self.serverIP6, Self.routerServerSide6)] {
+            try exec(ns, ["ip", "-6", "addr", "add", "\(addr)/64", "dev", ifname, "nodad"])
+            try exec(ns, ["ip", "-6", "route", "add", "default", "via", gw])
+        }
+        try exec(router, ["ip", "-6", "addr", "add", "\(Self.routerClientSide6)/64", "dev", routerClientIf, "nodad"])
+        try exec(router, ["ip", "-6", "addr", "add", "\(Self.routerServerSide6)/64", "dev", routerServerIf, "nodad"])
+        try exec(router, ["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"])
+        try exec(router, ["ip6tables", "-t", "nat", "-A", "PREROUTING", "-d", Self.vip6, "-p", "tcp", "--dport", "\(Self.vipTCPPort)",
+                          "-j", "DNAT", "--to-destination", "[\(Self.serverIP6)]:\(Self.serverTCPPort)"])
+        try exec(router, ["ip6tables", "-t", "nat", "-A", "POSTROUTING", "-o", routerServerIf, "-j", "MASQUERADE"])
         try exec(router, ["ip", "addr", "add", "\(Self.routerClientSide)/24", "dev", routerClientIf])
         try exec(router, ["ip", "addr", "add", "\(Self.routerServerSide)/24", "dev", routerServerIf])
         for ifname in [routerClientIf, routerServerIf, "lo"] { try exec(router, ["ip", "link", "set", ifname, "up"]) }
@@ -76,7 +93,8 @@ public final class NATLab {
 
     /// Deletes everything this lab made. Idempotent.
     public func teardown() {
-        if let p = serverProcess, p.isRunning { p.terminate(); p.waitUntilExit() }
+        // SIGKILL: the child inherits a signal mask with SIGTERM blocked from the test runner.
+        if let p = serverProcess, p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
         serverProcess = nil
         for ns in [client, router, server] { _ = try? Self.run(["ip", "netns", "del", ns]) }
     }
@@ -85,9 +103,10 @@ public final class NATLab {
     private func startServer() throws {
         let script = """
         import socket, threading, sys
-        def tcp():
-            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("0.0.0.0", \(Self.serverTCPPort))); s.listen(64)
+        def tcp(family, addr):
+            s = socket.socket(family); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6: s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            s.bind((addr, \(Self.serverTCPPort))); s.listen(64)
             while True:
                 c, _ = s.accept(); n = 0
                 while True:
@@ -99,7 +118,8 @@ public final class NATLab {
             u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", \(Self.serverUDPPort)))
             while True:
                 d, a = u.recvfrom(2048); u.sendto(d, a)
-        threading.Thread(target=tcp, daemon=True).start()
+        threading.Thread(target=tcp, args=(socket.AF_INET, "0.0.0.0"), daemon=True).start()
+        threading.Thread(target=tcp, args=(socket.AF_INET6, "::"), daemon=True).start()
         threading.Thread(target=udp, daemon=True).start()
         print("ready", flush=True)
         threading.Event().wait()
@@ -117,13 +137,14 @@ public final class NATLab {
         }
     }
 
-    /// Runs TCP connections (each sending `bytes`) and UDP exchanges from the client to the VIP;
+    /// Runs TCP connections (each sending `bytes`) and UDP exchanges (two datagrams each way per socket)
+    /// from the client to the VIP;
     /// returns the client's local ports (TCP, then UDP).
-    public func clientTraffic(tcpConnections: Int, bytes: Int = 1000, udpExchanges: Int = 0) throws -> (tcp: [UInt16], udp: [UInt16]) {
+    public func clientTraffic(tcpConnections: Int, bytes: Int = 1000, udpExchanges: Int = 0, ipv6: Bool = false) throws -> (tcp: [UInt16], udp: [UInt16]) {
         let script = """
         import socket
         for i in range(\(tcpConnections)):
-            c = socket.create_connection(("\(Self.vip)", \(Self.vipTCPPort)), timeout=10)
+            c = socket.create_connection(("\(ipv6 ? Self.vip6 : Self.vip)", \(Self.vipTCPPort)), timeout=10)
             print("tcp", c.getsockname()[1], flush=True)
             data = b"x" * 65536; left = \(bytes)
             while left > 0:
@@ -133,8 +154,9 @@ public final class NATLab {
             c.close()
         for i in range(\(udpExchanges)):
             u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(5)
-            u.sendto(b"ping", ("\(Self.vip)", \(Self.vipUDPPort)))
-            assert u.recvfrom(100)[0] == b"ping"
+            for _ in range(2):
+                u.sendto(b"ping", ("\(Self.vip)", \(Self.vipUDPPort)))
+                assert u.recvfrom(100)[0] == b"ping"
             print("udp", u.getsockname()[1], flush=True)
             u.close()
         """
@@ -146,6 +168,26 @@ public final class NATLab {
             if f[0] == "tcp" { tcp.append(port) } else { udp.append(port) }
         }
         return (tcp, udp)
+    }
+
+    /// Sends `count` ICMP echo requests from the client to the server's own address (routed, masqueraded)
+    /// with identifier `id`, waiting for each reply.
+    public func ping(count: Int, id: UInt16) throws {
+        let script = """
+        import socket, struct
+        def csum(b):
+            s = sum(struct.unpack("!%dH" % (len(b) // 2), b)); s = (s >> 16) + (s & 0xffff); s += s >> 16
+            return ~s & 0xffff
+        r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP); r.settimeout(5)
+        for seq in range(\(count)):
+            h = struct.pack("!BBHHH", 8, 0, 0, \(id), seq) + b"srcip-ping-data!"
+            h = h[:2] + struct.pack("!H", csum(h)) + h[4:]
+            r.sendto(h, ("\(Self.serverIP)", 0))
+            while True:
+                d, _ = r.recvfrom(2048)
+                if d[20] == 0: break
+        """
+        try exec(client, ["python3", "-c", script])
     }
 
     /// A bulk TCP transfer from the client through the VIP to an iperf3 server; returns bits per second received.
@@ -179,9 +221,11 @@ public final class NATLab {
         return bps
     }
 
-    /// The router's conntrack table (`conntrack -L -o extended`), one (original, reply) pair per entry.
+    /// The router's conntrack table, IPv4 and IPv6 (`conntrack -L -f <family> -o extended`), one (original, reply) pair per entry.
     public func conntrackEntries() throws -> [(original: FiveTuple, reply: FiveTuple)] {
-        try exec(router, ["conntrack", "-L", "-o", "extended"]).split(separator: "\n").compactMap(Self.parseConntrack)
+        try ["ipv4", "ipv6"].flatMap { family in
+            try exec(router, ["conntrack", "-L", "-f", family, "-o", "extended"]).split(separator: "\n").compactMap(Self.parseConntrack)
+        }
     }
 
     /// Parses one `conntrack -L -o extended` line, e.g.
@@ -212,18 +256,9 @@ public final class NATLab {
 
     @discardableResult
     public static func run(_ args: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard p.terminationStatus == 0 else { throw CommandFailed(command: args, status: p.terminationStatus, output: text) }
-        return text
+        let r = try Command.run(args[0], Array(args.dropFirst()))
+        guard r.status == 0 else { throw CommandFailed(command: args, status: r.status, output: r.stdout + r.stderr) }
+        return r.stdout
     }
 }
 

@@ -33,19 +33,18 @@ enum NATPathBench {
 
         for _ in 0..<rounds {
             result.baselineBps.append(try lab.bulkTransfer(seconds: seconds))
-            let tracer = try NetworkNamespace.run(path: lab.routerNetnsPath) { () -> Tracer in
-                var options = Tracer.Options(interfaces: [lab.routerClientIf, lab.routerServerIf])
-                options.load.forceFingerprint = forceFingerprint
-                return try Tracer(options: options)
-            }
+            var options = Tracer.Options(interfaces: [lab.routerClientIf, lab.routerServerIf])
+            options.netnsPath = lab.routerNetnsPath
+            options.load.forceFingerprint = forceFingerprint
+            let tracer = try Tracer(options: options)
             result.flavour = tracer.flavour.description
             let received = RecordCount()
             let consumer = Task.detached { for await _ in tracer.observations() { received.add() } }
             let before = try tracer.counters()
-            let runBefore = try Hook.allCases.map { try BPFStats.runStats(programFD: tracer.object.programFD($0)) }
+            let runBefore = try Hook.allCases.map { try tracer.object.runStats($0) }
             result.tracedBps.append(try lab.bulkTransfer(seconds: seconds))
             let afterBulk = try tracer.counters()
-            let runAfter = try Hook.allCases.map { try BPFStats.runStats(programFD: tracer.object.programFD($0)) }
+            let runAfter = try Hook.allCases.map { try tracer.object.runStats($0) }
             _ = try lab.clientTraffic(tcpConnections: connections, bytes: 1000)
             usleep(200_000)
             let afterConns = try tracer.counters()

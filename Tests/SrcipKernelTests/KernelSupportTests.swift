@@ -1,3 +1,4 @@
+import SrcipTestbed
 import CSrcipABI
 import Foundation
 import SrcipCore

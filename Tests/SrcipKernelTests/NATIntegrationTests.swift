@@ -1,3 +1,4 @@
+import SrcipTestbed
 import Foundation
 import SrcipCore
 import Testing
