@@ -76,7 +76,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SrcipCLITests",
-            dependencies: ["srcip", "SrcipTestbed", "SrcipCore"],
+            dependencies: ["srcip", "SrcipTestbed", "SrcipCore", "SrcipKernel"],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .testTarget(

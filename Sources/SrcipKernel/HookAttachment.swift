@@ -39,6 +39,23 @@ public final class HookAttachment: @unchecked Sendable {
         self.linkFD = linkFD
     }
 
+    /// Names of the BPF programs attached by tcx at `hook` of the interface with `ifindex` (this thread's
+    /// network namespace), from the kernel (BPF_PROG_QUERY). Empty when none.
+    public static func tcxProgramNames(ifindex: UInt32, hook: Hook) throws -> [String] {
+        var ids = [UInt32](repeating: 0, count: 64)
+        var count = UInt32(ids.count)
+        var flags: UInt32 = 0
+        let type = bpf_attach_type(rawValue: hook == .ingress ? tcxIngress : tcxEgress)
+        let rc = bpf_prog_query(Int32(ifindex), type, 0, &flags, &ids, &count)
+        guard rc == 0 else { throw KernelError.systemCall("bpf_prog_query(ifindex \(ifindex))", errno: -rc) }
+        return ids.prefix(Int(count)).map { id -> String in
+            let fd = bpf_prog_get_fd_by_id(id)
+            guard fd >= 0 else { return "id \(id)" }
+            defer { close(fd) }
+            return (try? BPFObject.runStats(programFD: fd).name) ?? "id \(id)"
+        }
+    }
+
     /// Attaches `programFD` at `hook` of `interface`: a tcx link when `preferTCX` and the kernel allows,
     /// otherwise a clsact filter.
     public static func attach(programFD: Int32, interface: String, hook: Hook, preferTCX: Bool = true) throws -> HookAttachment {

@@ -106,6 +106,7 @@ struct TraceCommand: AsyncParsableCommand {
         let tracer = try Tracer(options: options)
         let out = try TraceOutput(raw: raw, format: format, path: output ?? "-", context: context, filter: filter,
                                   idleTimeoutNs: UInt64(idleTimeout * 1e9))
+        if let count { out.limit = count }
         let start = try tracer.counters()
 
         Diagnostics.note("tracing \(names.joined(separator: ", ")) on \(context.node) (\(tracer.attachments.first?.mode.description ?? "-"), "
@@ -127,7 +128,10 @@ struct TraceCommand: AsyncParsableCommand {
             case .observation(let o): try out.add(o)
             case .tick(let now): try out.tick(nowNs: now)
             }
-            if let count, out.written >= count { stop.fire() }
+            if let count, out.written >= count {
+                stop.fire()
+                break
+            }
         }
         sweeper.cancel()
         await forward.value

@@ -12,6 +12,8 @@ final class TraceOutput {
     private let context: NodeContext
     private let filter: FlowFilter
     private(set) var written = 0
+    /// Stop writing after this many records (`--count`).
+    var limit = Int.max
 
     init(raw: Bool, format: String, path: String, context: NodeContext, filter: FlowFilter, idleTimeoutNs: UInt64) throws {
         self.raw = raw
@@ -32,7 +34,7 @@ final class TraceOutput {
 
     func add(_ o: Observation) throws {
         if raw {
-            guard filter.matches(o) else { return }
+            guard filter.matches(o), written < limit else { return }
             let ifname = context.interfaceName(o.ifindex)
             let unix = UInt64(max(0, context.unixNs(o.timestampNs)))
             let line = jsonRaw ? ObservationFormat.json(o, node: context.node, interface: ifname, unixNs: unix)
@@ -62,7 +64,7 @@ final class TraceOutput {
     }
 
     private func emit(_ records: [FlowRecord]) throws {
-        for r in records where filter.matches(r) {
+        for r in records where filter.matches(r) && written < limit {
             try writer!.write(r)
             written += 1
         }

@@ -1,35 +1,24 @@
 import Foundation
 import SrcipCore
+import SrcipKernel
 import SrcipTestbed
 import Testing
 
 /// `srcip trace` as a user runs it: inside the router namespace of a real NAT path.
 @Suite(.serialized, .enabled(if: mustRunPrivileged, "needs root (set CI to make this a failure)"))
 struct TraceCommandTests {
-    /// tcx links of srcip programs on `ifindex` (bpftool lists links system-wide).
-    static func srcipLinks(ifindex: Int) -> Int {
-        let r = run(["bpftool", "-j", "link", "show"])
-        guard let links = try? JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [[String: Any]] else { return -1 }
-        var n = 0
-        for l in links where (l["ifindex"] as? Int) == ifindex {
-            if let id = l["prog_id"] as? Int,
-               let prog = try? JSONSerialization.jsonObject(with: Data(run(["bpftool", "-j", "prog", "show", "id", "\(id)"]).output.utf8)) as? [String: Any],
-               (prog["name"] as? String)?.hasPrefix("srcip") == true {
-                n += 1
-            }
-        }
-        return n
-    }
-
-    static func ifindex(_ lab: NATLab, _ name: String) throws -> Int {
-        let out = try lab.exec(lab.router, ["cat", "/sys/class/net/\(name)/ifindex"])
-        return try #require(Int(out.trimmingCharacters(in: .whitespacesAndNewlines)))
+    /// srcip programs attached by tcx to `interface` of the router, ingress and egress (asked from the kernel).
+    static func srcipPrograms(_ lab: NATLab, _ interface: String) throws -> [String] {
+        try NetworkNamespace.run(path: lab.routerNetnsPath) {
+            let idx = try Interfaces.index(of: interface)
+            return try Hook.allCases.flatMap { try HookAttachment.tcxProgramNames(ifindex: idx, hook: $0) }
+        }.filter { $0.hasPrefix("srcip") }
     }
 
     @Test func jsonlRecordsShowTheTupleBeforeAndAfterNATAndMatchConntrack() throws {
         let lab = try NATLab()
         defer { lab.teardown() }
-        let trace = try SrcipProcess(["trace", "--format", "jsonl", "--protocol", "tcp", "--port", "80", "--duration", "4"],
+        let trace = try SrcipProcess(["trace", "--raw", "--format", "jsonl", "--protocol", "tcp", "--port", "80", "--duration", "4"],
                                      netns: lab.router)
         #expect(trace.waitForStderr("tracing"))
         let ports = try lab.clientTraffic(tcpConnections: 1).tcp
@@ -67,10 +56,73 @@ struct TraceCommandTests {
         #expect(trace.stderr.contains("ring buffer full: 0 lost"))
     }
 
+    /// One flow record per connection, with the pre- and post-NAT tuples joined; the same with fingerprints only.
+    @Test(arguments: [false, true])
+    func flowRecordsJoinBothSidesOfTheNAT(fingerprint: Bool) throws {
+        let lab = try NATLab()
+        defer { lab.teardown() }
+        let out = "/tmp/srcip-cli-\(lab.tag)-\(fingerprint).jsonl"
+        defer { unlink(out) }
+        let trace = try SrcipProcess(["trace", "--format", "jsonl", "--output", out, "--duration", "4", "--services", "none"]
+                                     + (fingerprint ? ["--fingerprint"] : []), netns: lab.router)
+        #expect(trace.waitForStderr("tracing"))
+        let ports = try lab.clientTraffic(tcpConnections: 3).tcp
+        let conntrack = try lab.conntrackEntries()
+        #expect(trace.wait() == 0)
+        let text = try String(contentsOfFile: out, encoding: .utf8)
+        let flows = text.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(ports.count == 3)
+        for port in ports {
+            let matching = flows.filter { $0["src_port"] as? Int == Int(port) }
+            #expect(matching.count == 1, "exactly one flow (replies folded) for client port \(port)")
+            let f = try #require(matching.first)
+            #expect(f["src_ip"] as? String == NATLab.clientIP)
+            #expect(f["dst_ip"] as? String == NATLab.vip)
+            #expect(f["xlat_src_ip"] as? String == NATLab.routerServerSide)
+            #expect(f["xlat_dst_ip"] as? String == NATLab.serverIP)
+            #expect(f["xlat_dst_port"] as? Int == Int(NATLab.serverTCPPort))
+            #expect(f["snat"] as? Bool == true && f["dnat"] as? Bool == true)
+            #expect(f["verdict"] as? String == "snat")
+            #expect(f["snat_interface"] as? String == lab.routerServerIf)
+            #expect(f["join"] as? String == (fingerprint ? "fingerprint" : "conntrack"))
+            #expect((f["reply_packets"] as? Int ?? 0) > 0)
+            let entry = try #require(conntrack.first { $0.original.srcPort == port && $0.original.proto == .tcp })
+            #expect(f["xlat_src_port"] as? Int == Int(entry.reply.dstPort), "translated port is conntrack's")
+        }
+        #expect(trace.stderr.contains("flows written"))
+    }
+
+    @Test func csvAndIPFIXGoToFiles() throws {
+        let lab = try NATLab()
+        defer { lab.teardown() }
+        for format in ["csv", "ipfix"] {
+            let out = "/tmp/srcip-cli-\(lab.tag).\(format)"
+            defer { unlink(out) }
+            let trace = try SrcipProcess(["trace", "--format", format, "--output", out, "--duration", "3"], netns: lab.router)
+            #expect(trace.waitForStderr("tracing"))
+            _ = try lab.clientTraffic(tcpConnections: 1)
+            #expect(trace.wait() == 0)
+            let data = try #require(FileManager.default.contents(atPath: out))
+            if format == "csv" {
+                let lines = String(decoding: data, as: UTF8.self).split(separator: "\r\n")
+                #expect(lines.first?.hasPrefix("version,node,start,end,protocol") == true)
+                #expect(lines.count >= 2)
+            } else {
+                #expect(data.count > 16)
+                #expect(data[0] == 0 && data[1] == 10, "IPFIX version 10")
+            }
+        }
+        let ipfix = try SrcipProcess(["trace", "--format", "ipfix"])
+        #expect(ipfix.wait() != 0)
+        #expect(ipfix.stderr.contains("--output"))
+    }
+
     @Test func textFormatAndCountStopAfterThatManyRecords() throws {
         let lab = try NATLab()
         defer { lab.teardown() }
-        let trace = try SrcipProcess(["trace", "--count", "2", "--protocol", "tcp", "--duration", "20"], netns: lab.router)
+        let trace = try SrcipProcess(["trace", "--raw", "--count", "2", "--protocol", "tcp", "--duration", "20"], netns: lab.router)
         #expect(trace.waitForStderr("tracing"))
         _ = try lab.clientTraffic(tcpConnections: 2)
         #expect(trace.wait(timeout: 25) == 0)
@@ -83,27 +135,25 @@ struct TraceCommandTests {
     @Test func ctrlCDetachesAndReportsCounters() throws {
         let lab = try NATLab()
         defer { lab.teardown() }
-        let idx = try Self.ifindex(lab, lab.routerClientIf)
         let trace = try SrcipProcess(["trace"], netns: lab.router)
         #expect(trace.waitForStderr("tracing"))
-        #expect(Self.srcipLinks(ifindex: idx) == 2, "ingress and egress tcx links while tracing")
+        #expect(try Self.srcipPrograms(lab, lab.routerClientIf).count == 2, "ingress and egress tcx links while tracing")
         kill(trace.pid, SIGINT)
         #expect(trace.wait() == 0)
-        #expect(trace.stderr.contains("records written"))
-        #expect(Self.srcipLinks(ifindex: idx) == 0)
+        #expect(trace.stderr.contains("flows written"))
+        #expect(try Self.srcipPrograms(lab, lab.routerClientIf).isEmpty)
     }
 
     @Test func sigkillLeavesNoTcxLinkBehind() throws {
         let lab = try NATLab()
         defer { lab.teardown() }
-        let idx = try Self.ifindex(lab, lab.routerServerIf)
         let trace = try SrcipProcess(["trace"], netns: lab.router)
         #expect(trace.waitForStderr("tracing"))
-        #expect(Self.srcipLinks(ifindex: idx) == 2)
+        #expect(try Self.srcipPrograms(lab, lab.routerServerIf).count == 2)
         kill(trace.pid, SIGKILL)
         trace.wait()
         usleep(200_000)
-        #expect(Self.srcipLinks(ifindex: idx) == 0)
+        #expect(try Self.srcipPrograms(lab, lab.routerServerIf).isEmpty)
     }
 
     @Test func staleClsactFiltersOfAKilledRunAreRemovedAtTheNextStart() throws {
