@@ -45,9 +45,10 @@ public struct FiveTuple: Hashable, Sendable, CustomStringConvertible {
         self.proto = proto
     }
 
-    /// The same flow seen from the other direction.
+    /// The same flow seen from the other direction. ICMP echo keeps its identifier in `srcPort` both ways.
     public var reversed: FiveTuple {
-        FiveTuple(src: dst, dst: src, srcPort: dstPort, dstPort: srcPort, proto: proto)
+        proto.hasPorts ? FiveTuple(src: dst, dst: src, srcPort: dstPort, dstPort: srcPort, proto: proto)
+                       : FiveTuple(src: dst, dst: src, srcPort: srcPort, dstPort: dstPort, proto: proto)
     }
 
     /// `10.0.0.1:4000 → 10.96.0.10:80 tcp`; ICMP shows the echo id: `10.0.0.1 → 10.0.0.2 icmp id 7`.

@@ -78,5 +78,8 @@ import Testing
         #expect(v6.description == "[fd00::1]:1 → [fd00::2]:2 udp")
         let icmp = FiveTuple(src: IPAddress("10.0.0.1")!, dst: IPAddress("10.0.0.2")!, srcPort: 7, dstPort: 0, proto: .icmp)
         #expect(icmp.description == "10.0.0.1 → 10.0.0.2 icmp id 7")
+        #expect(icmp.reversed.description == "10.0.0.2 → 10.0.0.1 icmp id 7")
+        #expect(RecordDecoderTests.client.reversed.reversed == RecordDecoderTests.client)
+        #expect(RecordDecoderTests.client.reversed.srcPort == 30080)
     }
 }
