@@ -9,7 +9,11 @@ enum NATPathBench {
     struct Result {
         var baselineBps: [Double] = []
         var tracedBps: [Double] = []
-        var programs: [(name: String, nsPerRun: Double, runs: UInt64)] = []
+        /// Per program, summed over the rounds.
+        var programs: [(name: String, nsPerRun: Double, runs: UInt64)] {
+            programRuns.map { ($0.name, Double($0.runTimeNs) / Double(max($0.runCount, 1)), $0.runCount) }
+        }
+        var programRuns: [ProgramRunStats] = []
         var bulkPackets: UInt64 = 0
         var bulkRecords: UInt64 = 0
         var connections = 0
@@ -17,7 +21,7 @@ enum NATPathBench {
         var lost: UInt64 = 0
         var flavour = ""
 
-        var throughputRatio: Double { mean(tracedBps) / mean(baselineBps) }
+        var throughputRatio: Double { median(tracedBps) / median(baselineBps) }
         var recordsPerPacket: Double { Double(bulkRecords) / Double(max(bulkPackets, 1)) }
         /// A connection's packets cross four hooks on the router: client-side ingress and egress, server-side ingress and egress.
         var recordsPerConnectionPerHook: Double { Double(connectionRecords) / Double(max(connections, 1) * 4) }
@@ -56,9 +60,14 @@ enum NATPathBench {
             result.bulkRecords += bulk.records
             result.connectionRecords += afterConns.since(afterBulk).records
             result.lost += afterConns.since(before).ringbufLost
-            for (i, hook) in Hook.allCases.enumerated() {
+            for (i, _) in Hook.allCases.enumerated() {
                 let d = runAfter[i].since(runBefore[i])
-                result.programs.append(("\(tracer.object.programName(hook))", d.nsPerRun, d.runCount))
+                if let j = result.programRuns.firstIndex(where: { $0.name == d.name }) {
+                    result.programRuns[j].runCount += d.runCount
+                    result.programRuns[j].runTimeNs += d.runTimeNs
+                } else {
+                    result.programRuns.append(d)
+                }
             }
         }
         result.connections = connections * rounds
@@ -80,4 +89,8 @@ func await_(_ task: Task<Void, Never>) {
     done.wait()
 }
 
-func mean(_ xs: [Double]) -> Double { xs.isEmpty ? 0 : xs.reduce(0, +) / Double(xs.count) }
+func median(_ xs: [Double]) -> Double {
+    guard !xs.isEmpty else { return 0 }
+    let s = xs.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}

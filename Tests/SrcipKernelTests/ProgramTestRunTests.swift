@@ -1,3 +1,4 @@
+import SrcipTestbed
 import CSrcipABI
 import SrcipCore
 import Testing

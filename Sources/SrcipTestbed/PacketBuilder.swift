@@ -1,19 +1,19 @@
 /// Builds raw Ethernet frames for BPF_PROG_TEST_RUN.
-enum PacketBuilder {
-    static let srcMAC: [UInt8] = [0x02, 0, 0, 0, 0, 1]
-    static let dstMAC: [UInt8] = [0x02, 0, 0, 0, 0, 2]
+public enum PacketBuilder {
+    public static let srcMAC: [UInt8] = [0x02, 0, 0, 0, 0, 1]
+    public static let dstMAC: [UInt8] = [0x02, 0, 0, 0, 0, 2]
 
-    static func be16(_ v: UInt16) -> [UInt8] { [UInt8(v >> 8), UInt8(v & 0xff)] }
-    static func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
+    public static func be16(_ v: UInt16) -> [UInt8] { [UInt8(v >> 8), UInt8(v & 0xff)] }
+    public static func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
 
-    static func ethernet(type: UInt16, vlan: UInt16? = nil) -> [UInt8] {
+    public static func ethernet(type: UInt16, vlan: UInt16? = nil) -> [UInt8] {
         var b = dstMAC + srcMAC
         if let vlan { b += be16(0x8100) + be16(vlan) }
         return b + be16(type)
     }
 
     /// IPv4 header; `ihlWords` may be set to a bad value on purpose. Options are zero bytes.
-    static func ipv4(src: [UInt8], dst: [UInt8], proto: UInt8, payloadLength: Int, id: UInt16 = 0x1234,
+    public static func ipv4(src: [UInt8], dst: [UInt8], proto: UInt8, payloadLength: Int, id: UInt16 = 0x1234,
                      fragOffset: UInt16 = 0, ihlWords: UInt8 = 5, optionBytes: Int = 0) -> [UInt8] {
         let hdrLen = 20 + optionBytes
         var b: [UInt8] = [0x40 | ihlWords, 0]
@@ -23,48 +23,48 @@ enum PacketBuilder {
         return b
     }
 
-    static func ipv6(src: [UInt8], dst: [UInt8], nextHeader: UInt8, payloadLength: Int) -> [UInt8] {
+    public static func ipv6(src: [UInt8], dst: [UInt8], nextHeader: UInt8, payloadLength: Int) -> [UInt8] {
         [0x60, 0, 0, 0] + be16(UInt16(payloadLength)) + [nextHeader, 64] + src + dst
     }
 
     /// TCP header with a timestamp option (TSval given).
-    static func tcp(sport: UInt16, dport: UInt16, seq: UInt32, ack: UInt32, flags: UInt8, tsval: UInt32? = nil) -> [UInt8] {
+    public static func tcp(sport: UInt16, dport: UInt16, seq: UInt32, ack: UInt32, flags: UInt8, tsval: UInt32? = nil) -> [UInt8] {
         var opts: [UInt8] = []
         if let tsval { opts = [1, 1, 8, 10] + be32(tsval) + be32(0) }
         let doff = UInt8((20 + opts.count) / 4)
         return be16(sport) + be16(dport) + be32(seq) + be32(ack) + [doff << 4, flags] + be16(65535) + [0, 0, 0, 0] + opts
     }
 
-    static func udp(sport: UInt16, dport: UInt16, payload: Int) -> [UInt8] {
+    public static func udp(sport: UInt16, dport: UInt16, payload: Int) -> [UInt8] {
         be16(sport) + be16(dport) + be16(UInt16(8 + payload)) + [0, 0] + [UInt8](repeating: 0x61, count: payload)
     }
 
-    static func icmpEcho(id: UInt16, seq: UInt16, v6: Bool = false) -> [UInt8] {
+    public static func icmpEcho(id: UInt16, seq: UInt16, v6: Bool = false) -> [UInt8] {
         [v6 ? 128 : 8, 0, 0, 0] + be16(id) + be16(seq) + [UInt8](repeating: 0x70, count: 8)
     }
 
-    static let a4: [UInt8] = [10, 1, 2, 3]
-    static let b4: [UInt8] = [10, 9, 8, 7]
-    static let a6: [UInt8] = [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]
-    static let b6: [UInt8] = [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]
+    public static let a4: [UInt8] = [10, 1, 2, 3]
+    public static let b4: [UInt8] = [10, 9, 8, 7]
+    public static let a6: [UInt8] = [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]
+    public static let b6: [UInt8] = [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]
 
-    static func ipv4TCP(flags: UInt8 = 0x02, sport: UInt16 = 40000, vlan: UInt16? = nil, tsval: UInt32? = 777) -> [UInt8] {
+    public static func ipv4TCP(flags: UInt8 = 0x02, sport: UInt16 = 40000, vlan: UInt16? = nil, tsval: UInt32? = 777) -> [UInt8] {
         let t = tcp(sport: sport, dport: 80, seq: 1000, ack: 0, flags: flags, tsval: tsval)
         return ethernet(type: 0x0800, vlan: vlan) + ipv4(src: a4, dst: b4, proto: 6, payloadLength: t.count) + t
     }
 
-    static func ipv4UDP() -> [UInt8] {
+    public static func ipv4UDP() -> [UInt8] {
         let u = udp(sport: 5353, dport: 53, payload: 12)
         return ethernet(type: 0x0800) + ipv4(src: a4, dst: b4, proto: 17, payloadLength: u.count) + u
     }
 
-    static func ipv4ICMP() -> [UInt8] {
+    public static func ipv4ICMP() -> [UInt8] {
         let i = icmpEcho(id: 4242, seq: 1)
         return ethernet(type: 0x0800) + ipv4(src: a4, dst: b4, proto: 1, payloadLength: i.count) + i
     }
 
     /// IPv6 TCP behind hop-by-hop, routing, destination-options and a first fragment header.
-    static func ipv6TCPWithExtensions() -> [UInt8] {
+    public static func ipv6TCPWithExtensions() -> [UInt8] {
         let t = tcp(sport: 41000, dport: 443, seq: 5, ack: 0, flags: 0x02, tsval: 99)
         let hopByHop: [UInt8] = [43, 0, 1, 4, 0, 0, 0, 0]            // next: routing, 8 bytes
         let routing: [UInt8] = [60, 1, 0, 0, 0, 0, 0, 0] + [UInt8](repeating: 0, count: 8) // next: dstopts, 16 bytes
@@ -74,13 +74,13 @@ enum PacketBuilder {
         return ethernet(type: 0x86DD) + ipv6(src: a6, dst: b6, nextHeader: 0, payloadLength: ext.count + t.count) + ext + t
     }
 
-    static func ipv6NonFirstFragment() -> [UInt8] {
+    public static func ipv6NonFirstFragment() -> [UInt8] {
         let fragment: [UInt8] = [6, 0, 0x05, 0xa8, 0, 0, 0, 7]      // offset 181*8
         let body = [UInt8](repeating: 0x55, count: 32)
         return ethernet(type: 0x86DD) + ipv6(src: a6, dst: b6, nextHeader: 44, payloadLength: 8 + body.count) + fragment + body
     }
 
-    static func ipv6ICMP() -> [UInt8] {
+    public static func ipv6ICMP() -> [UInt8] {
         let i = icmpEcho(id: 77, seq: 1, v6: true)
         return ethernet(type: 0x86DD) + ipv6(src: a6, dst: b6, nextHeader: 58, payloadLength: i.count) + i
     }
