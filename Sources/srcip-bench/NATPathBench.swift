@@ -60,8 +60,9 @@ enum NATPathBench {
             result.bulkRecords += bulk.records
             result.connectionRecords += afterConns.since(afterBulk).records
             result.lost += afterConns.since(before).ringbufLost
-            for (i, _) in Hook.allCases.enumerated() {
-                let d = runAfter[i].since(runBefore[i])
+            for (i, hook) in Hook.allCases.enumerated() {
+                var d = runAfter[i].since(runBefore[i])
+                d.name = tracer.object.programName(hook)
                 if let j = result.programRuns.firstIndex(where: { $0.name == d.name }) {
                     result.programRuns[j].runCount += d.runCount
                     result.programRuns[j].runTimeNs += d.runTimeNs
