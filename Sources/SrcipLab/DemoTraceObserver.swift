@@ -114,17 +114,18 @@ public enum DemoPathMatcher {
     /// behind the proxy LB (which reconnects from its own address and port) the path from the LB to the NodePort.
     public static func path(for c: DemoCase, sentBetween start: Int64, and end: Int64, in paths: [FlowPath],
                             state: ClusterState) -> FlowPath? {
-        let clientIP: IPAddress
+        // A host's socket picks its source address by route (eth0, cni0, or 127.0.0.1): match hosts by port only.
+        let clientIP: IPAddress?
         switch c.client {
         case let .pod(p): clientIP = p.ip
-        case let .host(n): clientIP = n.ip
+        case .host: clientIP = nil
         case let .external(ip): clientIP = ip
         }
         let nodePorts = Set(c.service.ports.compactMap(\.nodePort))
         let candidates = paths.filter { p in
             let first = p.hops[0].original
             guard first.proto == .tcp, p.hops[0].startNs >= start - slackNs, p.hops[0].startNs <= end + slackNs else { return false }
-            if first.src == clientIP && first.srcPort == c.sourcePort { return true }
+            if (clientIP == nil || first.src == clientIP) && first.srcPort == c.sourcePort { return true }
             // The proxy's own connection is opened while the client's request is in flight: no slack.
             return c.loadBalancerMode == .proxy && first.src == LabNaming.loadBalancerProxyIP && nodePorts.contains(first.dstPort)
                 && p.hops[0].startNs >= start && p.hops[0].startNs <= end
