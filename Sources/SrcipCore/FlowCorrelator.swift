@@ -17,7 +17,8 @@ public struct FlowCorrelator {
     private var byTuple: [FiveTuple: Int32] = [:]
     private var byFingerprint: [FingerprintKey: Int32] = [:]
     private var finished = FinishedMemory(capacity: 0)
-    private var icmpFromNode: [IPAddress: UInt64] = [:]
+    /// ICMP destination-unreachable errors the node sent, by client address and the client port they quote (0: unknown).
+    private var icmpFromNode: [ClientPort: UInt64] = [:]
     private var output: [FlowRecord] = []
     private var nowNs: UInt64 = 0
     private var builder: FlowRecordBuilder
@@ -102,7 +103,9 @@ public struct FlowCorrelator {
             if o.tuple.proto == .icmp || o.tuple.proto == .icmpv6, o.hook == .egress,
                context.localAddresses.contains(o.tuple.src) || context.catalog.isServiceAddress(o.tuple.src) {
                 if icmpFromNode.count >= 4096 { icmpFromNode.removeAll(keepingCapacity: true) }
-                icmpFromNode[o.tuple.dst] = o.timestampNs
+                // ICMP errors carry the quoted packet's source port in srcPort (BPF: port 0, type<<8|code in dstPort).
+                let quoted = o.tuple.dstPort != 0 ? o.tuple.srcPort : 0
+                icmpFromNode[ClientPort(ip: o.tuple.dst, port: quoted)] = o.timestampNs
             }
         }
 

@@ -3,7 +3,7 @@ struct FlowRecordBuilder {
     let context: NodeContext
     let rejectWindowNs: UInt64
 
-    func record(_ st: FlowState, icmpFromNode: [IPAddress: UInt64]) -> FlowRecord {
+    func record(_ st: FlowState, icmpFromNode: [ClientPort: UInt64]) -> FlowRecord {
         let ordered = st.segments.sorted { $0.precedes($1) }
         let requests = ordered.filter { !$0.isReply }
         let replies = ordered.filter(\.isReply)
@@ -79,7 +79,8 @@ struct FlowRecordBuilder {
             } else if reachedEndpoint, ingress != nil, !snat {
                 notes.append("already translated upstream (Service resolved from endpoint)")
             }
-        } else if let t = icmpFromNode[original.src], t + rejectWindowNs >= ordered[0].firstNs,
+        } else if let t = icmpFromNode[ClientPort(ip: original.src, port: original.srcPort)] ?? icmpFromNode[ClientPort(ip: original.src, port: 0)],
+                  t + rejectWindowNs >= ordered[0].firstNs,
                   t <= (ordered.map(\.lastNs).max() ?? 0) + rejectWindowNs, ingress != nil {
             verdict = .rejected
             notes.append("ICMP from the node to the client instead of a forwarded request")

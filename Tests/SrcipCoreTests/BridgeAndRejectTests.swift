@@ -34,7 +34,8 @@ import Testing
 
     @Test func icmpFromTheServiceAddressMeansRejected() throws {
         let orig = L.tcp(L.clientPod, 41501, "10.96.0.30", 80)
-        let icmp = FiveTuple(src: L.ip("10.96.0.30"), dst: L.ip(L.clientPod), srcPort: 0, dstPort: 0, proto: .icmp)
+        // As the BPF side reports a destination unreachable: the quoted client port, type 3 << 8 | code 3.
+        let icmp = FiveTuple(src: L.ip("10.96.0.30"), dst: L.ip(L.clientPod), srcPort: 41501, dstPort: 0x0303, proto: .icmp)
         let obs = [
             L.obs(.new, .ingress, L.vethClient, orig, t: 1_000, flags: TCPFlags.syn, join: .fingerprint, fp: L.fp(7000)),
             L.obs(.new, .egress, L.vethClient, icmp, t: 1_050, join: .fingerprint),
@@ -42,5 +43,18 @@ import Testing
         let (records, _) = L.run(obs)
         let rec = try #require(records.first { $0.original == orig })
         #expect(rec.verdict == .rejected && rec.expected == .rejected && rec.expectedRow == 23 && rec.expectationMet == true)
+    }
+
+    @Test func icmpQuotingAnotherConnectionDoesNotRejectThisOne() throws {
+        // A request to a Service outside loadBalancerSourceRanges is dropped; the same client's next request is rejected.
+        let dropped = L.tcp(L.clientPod, 41502, "10.96.0.30", 80)
+        let icmp = FiveTuple(src: L.ip("10.96.0.30"), dst: L.ip(L.clientPod), srcPort: 41503, dstPort: 0x0303, proto: .icmp)
+        let obs = [
+            L.obs(.new, .ingress, L.vethClient, dropped, t: 1_000, flags: TCPFlags.syn, join: .fingerprint, fp: L.fp(7100)),
+            L.obs(.new, .egress, L.vethClient, icmp, t: 1_000_000, join: .fingerprint),
+        ]
+        let (records, _) = L.run(obs)
+        let rec = try #require(records.first { $0.original == dropped })
+        #expect(rec.verdict == .dropped)
     }
 }
