@@ -119,6 +119,16 @@ public struct FlowCorrelator {
         sweep()
     }
 
+    /// The flow that has `tuple` as a view (either direction) saw a packet at `ns` without a record (the BPF side
+    /// only reports new, translated and ended views): keeps a long-lived flow from being finished as idle.
+    public mutating func noteActivity(tuple: FiveTuple, atNs ns: UInt64) {
+        guard let slot = byTuple[tuple] ?? byTuple[tuple.flipped], slots[slot].live else { return }
+        slots[slot].lastActivityNs = max(slots[slot].lastActivityNs, ns)
+        guard head != slot else { return }
+        unlink(slot)
+        linkFront(slot)
+    }
+
     /// Finishes flows idle at `nowNs` (CLOCK_MONOTONIC), for when no records arrive.
     public mutating func advance(toNs now: UInt64) {
         if now > nowNs { nowNs = now }

@@ -125,7 +125,8 @@ struct TraceCommand: AsyncParsableCommand {
         let stop = StopSignal(tracer: tracer)
         stop.install(duration: duration)
         let (events, continuation) = AsyncStream<TraceEvent>.makeStream()
-        let sweeper = FlowSweepTimer(tracer: tracer, idleNs: UInt64(idleTimeout * 1e9)) { expired, now in
+        let sweeper = FlowSweepTimer(tracer: tracer, idleNs: UInt64(idleTimeout * 1e9)) { expired, active, now in
+            if !active.isEmpty { continuation.yield(.active(active)) }
             for o in expired { continuation.yield(.observation(o)) }
             continuation.yield(.tick(now))
         }
@@ -137,6 +138,7 @@ struct TraceCommand: AsyncParsableCommand {
         for await event in events {
             switch event {
             case .observation(let o): try out.add(o)
+            case .active(let flows): out.noteActivity(flows)
             case .tick(let now): try out.tick(nowNs: now)
             }
             if let count, out.written >= count { stop.fire() }
@@ -155,4 +157,6 @@ struct TraceCommand: AsyncParsableCommand {
 enum TraceEvent {
     case observation(Observation)
     case tick(UInt64)
+    /// Flows the BPF map saw packets for since the last sweep (no record is sent for those packets).
+    case active([(tuple: FiveTuple, lastNs: UInt64)])
 }
