@@ -2,6 +2,9 @@ import Foundation
 import SrcipCore
 @testable import SrcipLab
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// srcip's verdicts against ground truth: every §4 scenario (KubeProxyScenarioTests.rows) in both proxy modes with
 /// `srcip trace` running in every node twice — conntrack join and `--fingerprint` — for the whole lab. Per request:
@@ -27,6 +30,7 @@ struct VerdictGroundTruthTests {
         let started = Date()
         var record = try LabController.up(state: state, options: LabUpOptions(naming: naming, proxyMode: mode, srcipExecutable: srcip))
         defer { _ = try? LabController.down(naming: naming) }
+        let before = try srcipPrograms()
         let ct = try LabTraceSession.start(record: record, naming: naming, srcip: srcip, options: .init(tag: "ct"))
         defer { ct.stop() }
         let fp = try LabTraceSession.start(record: record, naming: naming, srcip: srcip, options: .init(fingerprint: true, tag: "fp"))
@@ -44,10 +48,19 @@ struct VerdictGroundTruthTests {
             let entries = try ConntrackListing.tcp(in: naming.nodeNamespace(probe.entry.name), sourcePort: port)
             sent.append(Sent(probe: probe, startNs: t0, endNs: t1, conntrack: entries))
         }
+        // bpftool 7.1 does not list tcx links: check that the programs the traces loaded are gone once they stop.
+        let ours = try srcipPrograms().subtracting(before)
+        #expect(ours.count >= 4 * record.state.nodes.count, "both traces' ingress and egress programs on every node: \(ours)")
         for (name, session) in [("conntrack", ct), ("fingerprint", fp)] {
             let status = session.stop()
             #expect(status.values.allSatisfy { $0 == 0 }, "\(name) traces exited with \(status)")
         }
+        var left = try srcipPrograms().intersection(ours)
+        for _ in 0..<20 where !left.isEmpty {
+            usleep(100_000)
+            left = try srcipPrograms().intersection(ours)
+        }
+        #expect(left.isEmpty, "BPF programs of the stopped traces still loaded: \(left)")
         let ctRecords = try ct.records()
         let fpRecords = try fp.records()
         let ctPaths = FlowPathMerger.merge(ctRecords.values.flatMap { $0 }).paths
@@ -58,6 +71,15 @@ struct VerdictGroundTruthTests {
         }
         try checkMerge(sent, session: ct, srcip: srcip)
         print("[\(mode)] verdicts checked in \(Int(Date().timeIntervalSince(started) * 1000)) ms")
+    }
+
+    /// Ids of the loaded BPF programs named srcip_* (`bpftool prog show`).
+    private func srcipPrograms() throws -> Set<Int> {
+        let out = try CommandRunner.check("bpftool", ["prog", "show"])
+        return Set(out.split(separator: "\n").compactMap { line -> Int? in
+            guard line.contains(" name srcip_"), let id = line.split(separator: ":").first else { return nil }
+            return Int(id)
+        })
     }
 
     private func isHost(_ c: ScenarioClient) -> Bool {
