@@ -48,6 +48,8 @@ struct icmp_echo {
 };
 #define ICMP_ECHOREPLY_ 0
 #define ICMP_ECHO_ 8
+#define ICMP_DEST_UNREACH_ 3
+#define ICMPV6_DEST_UNREACH_ 1
 
 #define ETH_P_8021Q_ 0x8100
 #define ETH_P_8021AD_ 0x88A8
@@ -106,6 +108,7 @@ struct packet {
 	__u8 tcp_flags;
 	__u8 tcp_doff;    /* TCP header length in bytes */
 	__u8 hook;        /* enum srcip_hook */
+	__u8 icmp_error;  /* ICMP destination unreachable: how a node REJECTs */
 };
 
 /* What conntrack says about a packet's connection. */
@@ -132,6 +135,36 @@ enum parse_result {
 	PARSE_FRAGMENT,
 	PARSE_UNKNOWN_PROTO,
 };
+
+/* The source port of the packet an ICMP error quotes (the client's port: the error goes back
+ * to it), or 0 when the quote is too short or not TCP/UDP. IPv6: no extension headers. */
+static __always_inline __u16 icmp_error_client_port(void *quote, void *data_end, __u8 proto)
+{
+	__u32 hlen;
+	__u8 l4;
+
+	if (proto == IPPROTO_ICMP) {
+		struct iphdr *in = quote;
+		if ((void *)(in + 1) > data_end)
+			return 0;
+		hlen = (__u32)in->ihl * 4;
+		l4 = in->protocol;
+		if (hlen < sizeof(*in))
+			return 0;
+	} else {
+		struct ipv6hdr *in6 = quote;
+		if ((void *)(in6 + 1) > data_end)
+			return 0;
+		hlen = sizeof(*in6);
+		l4 = in6->nexthdr;
+	}
+	if (l4 != IPPROTO_TCP && l4 != IPPROTO_UDP)
+		return 0;
+	__be16 *ports = quote + (hlen & 0x3f);
+	if ((void *)(ports + 1) > data_end)
+		return 0;
+	return bpf_ntohs(*ports);
+}
 
 static __always_inline int parse_l4(void *data, void *data_end, __u32 off, __u8 proto, struct packet *p)
 {
@@ -164,6 +197,14 @@ static __always_inline int parse_l4(void *data, void *data_end, __u32 off, __u8 
 		if ((void *)(ih + 1) > data_end)
 			return PARSE_TRUNCATED;
 		__u8 t = ih->type;
+		/* Destination unreachable (a REJECT): one flow per sender, client, type and code;
+		 * port 0 and type<<8|code, so it never collides with an echo (id, 0). */
+		if ((proto == IPPROTO_ICMP && t == ICMP_DEST_UNREACH_) || (proto == IPPROTO_ICMPV6 && t == ICMPV6_DEST_UNREACH_)) {
+			p->tuple.sport = icmp_error_client_port(ih + 1, data_end, proto);
+			p->tuple.dport = ((__u16)t << 8) | ih->code;
+			p->icmp_error = 1;
+			return PARSE_OK;
+		}
 		if (proto == IPPROTO_ICMP && t != ICMP_ECHO_ && t != ICMP_ECHOREPLY_)
 			return PARSE_UNKNOWN_PROTO;
 		if (proto == IPPROTO_ICMPV6 && t != ICMPV6_ECHO_REQUEST && t != ICMPV6_ECHO_REPLY)
@@ -474,7 +515,8 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 	struct ct_view ct;
 	ct.id = 0;
 	p.hook = hook;
-	bool use_ct = flavour == FLAVOUR_CT && !cfg.force_fingerprint;
+	/* An ICMP error carries the RELATED entry of the connection it answers: not its own mapping. */
+	bool use_ct = flavour == FLAVOUR_CT && !cfg.force_fingerprint && !p.icmp_error;
 	bool is_tcp = p.tuple.proto == IPPROTO_TCP;
 	struct srcip_flow_key key = {};
 	key.ifindex = skb->ifindex;

@@ -17,7 +17,8 @@ public struct FlowCorrelator {
     private var byTuple: [FiveTuple: Int32] = [:]
     private var byFingerprint: [FingerprintKey: Int32] = [:]
     private var finished = FinishedMemory(capacity: 0)
-    private var icmpFromNode: [IPAddress: UInt64] = [:]
+    /// ICMP destination-unreachable errors the node sent, by client address and the client port they quote (0: unknown).
+    private var icmpFromNode: [ClientPort: UInt64] = [:]
     private var output: [FlowRecord] = []
     private var nowNs: UInt64 = 0
     private var builder: FlowRecordBuilder
@@ -98,10 +99,13 @@ public struct FlowCorrelator {
         if slot < 0 {
             slot = allocate()
             stats.flowsCreated += 1
+            // REJECT answers from the address the client used: a node address, or the Service's ClusterIP/external/LB IP.
             if o.tuple.proto == .icmp || o.tuple.proto == .icmpv6, o.hook == .egress,
-               context.localAddresses.contains(o.tuple.src) {
+               context.localAddresses.contains(o.tuple.src) || context.catalog.isServiceAddress(o.tuple.src) {
                 if icmpFromNode.count >= 4096 { icmpFromNode.removeAll(keepingCapacity: true) }
-                icmpFromNode[o.tuple.dst] = o.timestampNs
+                // ICMP errors carry the quoted packet's source port in srcPort (BPF: port 0, type<<8|code in dstPort).
+                let quoted = o.tuple.dstPort != 0 ? o.tuple.srcPort : 0
+                icmpFromNode[ClientPort(ip: o.tuple.dst, port: quoted)] = o.timestampNs
             }
         }
 
@@ -113,6 +117,16 @@ public struct FlowCorrelator {
         touch(slot)
         if slots[slot].live, slots[slot].allDone { finish(slot, .ended) }
         sweep()
+    }
+
+    /// The flow that has `tuple` as a view (either direction) saw a packet at `ns` without a record (the BPF side
+    /// only reports new, translated and ended views): keeps a long-lived flow from being finished as idle.
+    public mutating func noteActivity(tuple: FiveTuple, atNs ns: UInt64) {
+        guard let slot = byTuple[tuple] ?? byTuple[tuple.flipped], slots[slot].live else { return }
+        slots[slot].lastActivityNs = max(slots[slot].lastActivityNs, ns)
+        guard head != slot else { return }
+        unlink(slot)
+        linkFront(slot)
     }
 
     /// Finishes flows idle at `nowNs` (CLOCK_MONOTONIC), for when no records arrive.
@@ -156,36 +170,37 @@ public struct FlowCorrelator {
 
     /// Joins the request views of one packet at ingress and egress by equal fingerprints (no conntrack), or
     /// registers this view's fingerprint for the partner still to come.
+    /// Joins a flow's first request view to the flow that saw the same first packet (equal fingerprint) at another
+    /// hook or interface: ingress → egress across NAT, and also a bridged packet seen at the pod's port and again at
+    /// the bridge device (after br_netfilter DNAT) or leaving through the bridge and then the port (after SNAT).
     private mutating func joinByFingerprint(_ o: Observation, _ slot: Int32) {
         guard o.fingerprint != FlowCorrelator.zeroFingerprint, slots[slot].live else { return }
         let key = FingerprintKey(fp: o.fingerprint, proto: o.tuple.proto, v4: o.tuple.src.isIPv4)
-        let opposite: Hook = o.hook == .ingress ? .egress : .ingress
-        let hasOpposite = slots[slot].segments.contains { !$0.isReply && $0.hook == opposite }
-        if hasOpposite, let k = slots[slot].fingerprint {
-            if byFingerprint[k] == slot { byFingerprint[k] = nil }   // both views known: nothing left to join
-            slots[slot].fingerprint = nil
-            return
-        }
         if let p = byFingerprint[key], p != slot {
             let st = slots[p]
             let near = st.fingerprintNs > o.firstSeenNs ? st.fingerprintNs - o.firstSeenNs : o.firstSeenNs - st.fingerprintNs
             let a = slots[slot].ctID, b = st.ctID
-            guard st.fingerprintHook == opposite, near <= config.fingerprintWindowNs, !hasOpposite,
-                  !st.segments.contains(where: { !$0.isReply && $0.hook == o.hook }), a == 0 || b == 0 || a == b else {
+            let views = Set(st.segments.filter { !$0.isReply }.map { ViewKey(ifindex: $0.ifindex, hook: $0.hook) })
+            let overlap = slots[slot].segments.contains { !$0.isReply && views.contains(ViewKey(ifindex: $0.ifindex, hook: $0.hook)) }
+            guard near <= config.fingerprintWindowNs, !overlap, a == 0 || b == 0 || a == b else {
                 stats.fingerprintRejected += 1
                 return
             }
-            byFingerprint[key] = nil
-            slots[p].fingerprint = nil
             merge(p, into: slot)
             slots[slot].fingerprintJoined = true
             stats.fingerprintJoins += 1
-        } else if byFingerprint[key] == nil, slots[slot].fingerprint == nil, !hasOpposite {
+        } else if byFingerprint[key] == nil, slots[slot].fingerprint == nil {
             byFingerprint[key] = slot
             slots[slot].fingerprint = key
             slots[slot].fingerprintHook = o.hook
             slots[slot].fingerprintNs = o.firstSeenNs
         }
+    }
+
+    /// One place a packet is seen: interface and hook.
+    private struct ViewKey: Hashable {
+        var ifindex: UInt32
+        var hook: Hook
     }
 
     private mutating func apply(_ o: Observation, isReply: Bool, to slot: Int32) {

@@ -79,13 +79,19 @@ public enum FlowPathMerger {
             let path = makePath(hops)
             paths.append(path)
             let first = hops[0]
-            if hops.count == 1, first.service?.resolvedFrom == .endpoint, first.clientKind == .node, first.inInterface != nil {
+            if hops.count == 1, arrivedTranslated(first), first.clientKind == .node, first.inInterface != nil {
                 unmatched.append(UnmatchedRecord(record: first, reason: "arrived already translated from \(first.original.src); no upstream hop record found"))
             } else if path.complete == false, let last = hops.last {
                 unmatched.append(UnmatchedRecord(record: last, reason: "left \(last.node) toward \(path.delivered.dst) on \(hops.compactMap(\.endpointNode).first ?? "?"); no record from that node matched"))
             }
         }
         return MergeResult(paths: paths, unmatched: unmatched)
+    }
+
+    /// The record reached a backend without addressing a Service here: resolved from the endpoint, or the backend
+    /// serves several Service ports (then `service` is null and the reason says so).
+    static func arrivedTranslated(_ r: FlowRecord) -> Bool {
+        r.service?.resolvedFrom == .endpoint || (r.service == nil && r.reason?.contains("already translated upstream") == true)
     }
 
     static func makePath(_ hops: [FlowRecord]) -> FlowPath {

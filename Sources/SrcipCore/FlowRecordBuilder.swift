@@ -3,7 +3,7 @@ struct FlowRecordBuilder {
     let context: NodeContext
     let rejectWindowNs: UInt64
 
-    func record(_ st: FlowState, icmpFromNode: [IPAddress: UInt64]) -> FlowRecord {
+    func record(_ st: FlowState, icmpFromNode: [ClientPort: UInt64]) -> FlowRecord {
         let ordered = st.segments.sorted { $0.precedes($1) }
         let requests = ordered.filter { !$0.isReply }
         let replies = ordered.filter(\.isReply)
@@ -42,15 +42,27 @@ struct FlowRecordBuilder {
         // Service attribution: the address the client used, else the backend it reached.
         let local = context.localAddresses
         var match = context.catalog.frontend(ip: original.dst, port: original.dstPort, proto: original.proto, localAddresses: local)
+        // By endpoint only when exactly one Service port has it: a pod behind several Services says nothing about which one
+        // the client addressed upstream.
+        var endpointCandidates: [ServiceMatch] = []
         if match == nil, let t = translated {
-            match = context.catalog.endpoint(ip: t.dst, port: t.dstPort, proto: t.proto)
+            endpointCandidates = context.catalog.endpoints(ip: t.dst, port: t.dstPort, proto: t.proto)
         }
-        if match == nil { match = context.catalog.endpoint(ip: original.dst, port: original.dstPort, proto: original.proto) }
+        if match == nil, endpointCandidates.isEmpty {
+            endpointCandidates = context.catalog.endpoints(ip: original.dst, port: original.dstPort, proto: original.proto)
+        }
+        if match == nil, endpointCandidates.count == 1 { match = endpointCandidates[0] }
+        if match == nil, endpointCandidates.count > 1 {
+            let names = endpointCandidates.map { $0.service.servicePortName($0.port) }
+            notes.append("backend serves \(names.count) Service ports (\(names.joined(separator: ", "))); not attributed to one")
+        }
+        let reachedEndpoint = match?.resolvedFrom == .endpoint || endpointCandidates.count > 1
 
         let client = context.classify(original.src)
         let serving = translated ?? ct?.forward
         let hairpin = match != nil && serving.map { $0.dst == original.src } == true
         let endpoint = match.flatMap { m in serving.flatMap { s in m.port.endpoints.first { $0.ip == s.dst && $0.port == s.dstPort } } }
+            ?? endpointCandidates.first.flatMap { m in serving.flatMap { s in m.port.endpoints.first { $0.ip == s.dst && $0.port == s.dstPort } } }
         let replyFlags = replies.reduce(UInt8(0)) { $0 | $1.tcpFlags }
 
         // Observed verdict.
@@ -64,10 +76,11 @@ struct FlowRecordBuilder {
             if hostOriginated, ct == nil {
                 verdict = .unknown
                 notes.append("host-originated: translated before any tc hook and no conntrack mapping")
-            } else if match?.resolvedFrom == .endpoint, ingress != nil, !snat {
+            } else if reachedEndpoint, ingress != nil, !snat {
                 notes.append("already translated upstream (Service resolved from endpoint)")
             }
-        } else if let t = icmpFromNode[original.src], t + rejectWindowNs >= ordered[0].firstNs,
+        } else if let t = icmpFromNode[ClientPort(ip: original.src, port: original.srcPort)] ?? icmpFromNode[ClientPort(ip: original.src, port: 0)],
+                  t + rejectWindowNs >= ordered[0].firstNs,
                   t <= (ordered.map(\.lastNs).max() ?? 0) + rejectWindowNs, ingress != nil {
             verdict = .rejected
             notes.append("ICMP from the node to the client instead of a forwarded request")
@@ -85,7 +98,7 @@ struct FlowRecordBuilder {
             let input = ExpectationInput(
                 frontend: m.frontend, externalTrafficPolicy: m.service.externalTrafficPolicy,
                 internalTrafficPolicy: m.service.internalTrafficPolicy, client: client, hairpin: hairpin,
-                hasEndpoints: !ready.isEmpty, hasLocalEndpoints: ready.contains { $0.nodeName == context.node },
+                hasEndpoints: !ready.isEmpty, hasLocalEndpoints: ready.contains(where: isLocal),
                 sourceAllowedByRanges: sourceAllowed(m, original.src))
             expectation = Expectation.expected(input)
             if verdict == .dropped {
@@ -115,7 +128,7 @@ struct FlowRecordBuilder {
             outInterface: egress.map { context.interfaceName($0.ifindex) },
             service: match.map(ServiceRef.init), clientKind: client.clientKind, hairpin: hairpin, verdict: verdict,
             expected: expectation?.verdict, expectationMet: met, expectedRow: expectation?.row,
-            endpointNode: endpoint?.nodeName, reason: notes.isEmpty ? nil : notes.joined(separator: "; "),
+            endpointNode: endpoint.flatMap { $0.nodeName ?? ($0.isLocal == true ? context.node : nil) }, reason: notes.isEmpty ? nil : notes.joined(separator: "; "),
             packets: packets, bytes: bytes, replyPackets: replyPackets, replyBytes: replyBytes, join: join)
     }
 
@@ -134,6 +147,11 @@ struct FlowRecordBuilder {
             if d == nil, dnat { d = (st.ctIfindex, hook) }
         }
         return (snat ? s : nil, dnat ? d : nil)
+    }
+
+    /// Whether an endpoint runs on this node: as kube-proxy's local-policy chains say (`isLocal`), else by node name.
+    private func isLocal(_ e: ServiceEndpoint) -> Bool {
+        e.isLocal ?? (e.nodeName != nil && e.nodeName == context.node)
     }
 
     private func sourceAllowed(_ m: ServiceMatch, _ src: IPAddress) -> Bool? {

@@ -70,3 +70,9 @@ extension ConntrackMapping {
     /// The original direction after NAT (what the backend sees as the request), ICMP-aware.
     var forward: FiveTuple { reply.flipped }
 }
+
+/// A client address and port (port 0: any port of the address).
+struct ClientPort: Hashable {
+    var ip: IPAddress
+    var port: UInt16
+}

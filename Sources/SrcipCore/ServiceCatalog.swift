@@ -50,6 +50,7 @@ public struct ServiceCatalog: Sendable {
     private var byVIP: [Key: Ref] = [:]
     private var byNodePort: [PortKey: Ref] = [:]
     private var byEndpoint: [Key: [Ref]] = [:]
+    private var vipAddresses: Set<IPAddress> = []
 
     public init(services: [Service], source: String = "", clusterCIDRs: [IPPrefix] = []) {
         self.services = services
@@ -62,6 +63,7 @@ public struct ServiceCatalog: Sendable {
                 vips += svc.externalIPs.map { ($0, .externalIP) }
                 vips += svc.loadBalancerIPs.map { ($0, .loadBalancer) }
                 for (ip, fe) in vips {
+                    vipAddresses.insert(ip)
                     let key = Key(ip: ip, port: port.port, proto: port.proto)
                     let ref = Ref(service: si, port: pi, frontend: fe)
                     if let have = byVIP[key] {
@@ -111,6 +113,9 @@ public struct ServiceCatalog: Sendable {
     public func endpoints(ip: IPAddress, port: UInt16, proto: L4Protocol) -> [ServiceMatch] {
         (byEndpoint[Key(ip: ip, port: port, proto: proto)] ?? []).map { match($0, .endpoint) }
     }
+
+    /// Whether `ip` is a ClusterIP, externalIP or load-balancer IP of some Service.
+    public func isServiceAddress(_ ip: IPAddress) -> Bool { vipAddresses.contains(ip) }
 
     /// Whether `ip` is in the pod network (nil when the cluster CIDR is unknown).
     public func isPodAddress(_ ip: IPAddress) -> Bool? {

@@ -46,6 +46,16 @@ extension BPFObject {
         return out
     }
 
+    /// Tuples of the flows that saw a packet at or after `sinceNs`, with the time of their last packet. The programs
+    /// send no record for ordinary packets, so this is how a consumer learns that a long-lived flow is still active.
+    public func activeFlows(sinceNs: UInt64) -> [(tuple: FiveTuple, lastNs: UInt64)] {
+        var out: [(tuple: FiveTuple, lastNs: UInt64)] = []
+        walkFlows { key, state in
+            if state.last_ns >= sinceNs, let t = try? RecordDecoder.tuple(key.tuple) { out.append((t, state.last_ns)) }
+        }
+        return out
+    }
+
     /// Calls `body` for every (key, state) in the `flows` map.
     func walkFlows(_ body: (srcip_flow_key, srcip_flow_state) -> Void) {
         var key = srcip_flow_key()

@@ -68,6 +68,9 @@ public final class Tracer: @unchecked Sendable {
     /// Ends flows idle for longer than `idleNs` (see `BPFObject.sweepFlows`).
     public func sweep(idleNs: UInt64) throws -> [Observation] { try object.sweepFlows(idleNs: idleNs) }
 
+    /// Flows with packets since `sinceNs` (CLOCK_MONOTONIC) and their last packet time.
+    public func activeFlows(sinceNs: UInt64) -> [(tuple: FiveTuple, lastNs: UInt64)] { object.activeFlows(sinceNs: sinceNs) }
+
     /// Detaches all programs (from any thread: each attachment remembers its namespace) and stops the
     /// reader after a final drain. Safe to call twice.
     public func close() {

@@ -2,6 +2,12 @@ import SrcipCore
 
 /// The demo's one-screen table and legend.
 public enum DemoReport {
+    /// `ok`, `MISMATCH` (the pod saw something undocumented) or `SRCIP DIFFERS` (srcip disagrees with the pod or the docs).
+    static func status(_ row: DemoRow) -> String {
+        if !row.expected.matches(row.outcome) { return "MISMATCH" }
+        return row.srcip?.agrees == false ? "SRCIP DIFFERS" : "ok"
+    }
+
     public static func render(_ rows: [DemoRow], proxyMode: ProxyMode) -> String {
         var table = TextTable(["SERVICE", "TYPE", "eTP", "PATH: CLIENT → ENTRY NODE → POD'S NODE", "POD SAW",
                                "DOCUMENTED (§4 ROW)", "SRCIP SAW", ""])
@@ -13,9 +19,13 @@ public enum DemoReport {
             default: saw = row.outcome.description
             }
             table.add([s.name, s.type.rawValue, s.externalTrafficPolicy.rawValue, row.path, saw,
-                       "\(row.expected) (\(row.expected.row))", row.observed ?? "-", row.matches ? "ok" : "MISMATCH"])
+                       "\(row.expected) (\(row.expected.row))", row.observed ?? "-", status(row)])
         }
         let mismatches = rows.filter { !$0.matches }.count
+        let srcipProblems = rows.flatMap { row in
+            (row.srcip?.problems ?? []).map { "  \(row.demoCase.service.name) port \(row.demoCase.sourcePort): \($0)" }
+        }
+        let traced = rows.contains { $0.srcip != nil }
         return """
         Source IP of Services — kube-proxy \(proxyMode.rawValue) mode, echo pod source-ip-app-0 on node1 (10.244.1.2)
 
@@ -29,6 +39,9 @@ public enum DemoReport {
         • externalTrafficPolicy=Local keeps the client IP, but only nodes with a local endpoint answer (others drop: timeout);
           the passthrough LB health-checks healthCheckNodePort and sends everything to node1.
         • A proxying LB terminates the connection: the pod sees the LB's address (192.168.10.2), even with Local.
+        \(traced ? "SRCIP SAW: what `srcip trace` on the nodes recorded for the request, end to end (srcip merge of every hop): where the source was " +
+            "rewritten (SNAT@node/interface → address) or preserved/dropped; ✓/✗: srcip's own verdict vs the §4 expectation it derived." : "")
+        \(srcipProblems.isEmpty ? "" : "srcip disagrees:\n" + srcipProblems.joined(separator: "\n"))
         \(mismatches == 0 ? "All \(rows.count) observations match the documented behaviour." : "\(mismatches) of \(rows.count) observations DIFFER from the documented behaviour.")
         """
     }

@@ -8,7 +8,10 @@ public struct DemoRow: Sendable {
     public var outcome: ProbeOutcome
     public var expected: ExpectedSource
     public var observed: String?
-    public var matches: Bool { expected.matches(outcome) }
+    /// srcip's own observation, when the demo ran with traces.
+    public var srcip: DemoObservation?
+    /// The echo pod saw what is documented, and srcip (if it traced) agrees with both.
+    public var matches: Bool { expected.matches(outcome) && srcip?.agrees != false }
 }
 
 /// `srcip lab demo`: the seed experiment ("Using Source IP") on the lab — ClusterIP from pods, NodePort on every node,
@@ -106,6 +109,12 @@ public final class LabDemo {
                 }
             }
         }
+        if let observations = observer?.review(rows) {
+            for (i, o) in observations.enumerated() where i < rows.count {
+                rows[i].srcip = o
+                if rows[i].observed == nil { rows[i].observed = o?.text }
+            }
+        }
         return rows
     }
 
@@ -137,7 +146,7 @@ public final class LabDemo {
             expected = SourceIPExpectation.expect(service: service, frontend: frontend, client: client, entry: entry,
                                                   backend: backend, state: record.state)
         }
-        return DemoRow(demoCase: demoCase, path: shownPath, outcome: outcome, expected: expected, observed: observed)
+        return DemoRow(demoCase: demoCase, path: shownPath, outcome: outcome, expected: expected, observed: observed, srcip: nil)
     }
 }
 

@@ -9,12 +9,16 @@ public struct DiscoveredServices: Sendable, Equatable, Codable {
     public var source: String
     /// Problems that left the rest usable (missing chains, skipped services, ambiguities).
     public var warnings: [String]
+    /// Cluster nodes' addresses (InternalIP/ExternalIP of the Node objects of a kubectl dump); empty when unknown.
+    public var nodeAddresses: [IPAddress]
 
-    public init(services: [Service], clusterCIDRs: [IPPrefix] = [], source: String, warnings: [String] = []) {
+    public init(services: [Service], clusterCIDRs: [IPPrefix] = [], source: String, warnings: [String] = [],
+                nodeAddresses: [IPAddress] = []) {
         self.services = services
         self.clusterCIDRs = clusterCIDRs
         self.source = source
         self.warnings = warnings
+        self.nodeAddresses = nodeAddresses
     }
 
     /// The lookup index the flow code uses.
@@ -35,5 +39,6 @@ public struct DiscoveredServices: Sendable, Equatable, Codable {
         services += other.services
         for c in other.clusterCIDRs where !clusterCIDRs.contains(c) { clusterCIDRs.append(c) }
         warnings += other.warnings
+        nodeAddresses += other.nodeAddresses.filter { !nodeAddresses.contains($0) }
     }
 }

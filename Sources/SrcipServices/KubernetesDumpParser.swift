@@ -16,14 +16,16 @@ public enum KubernetesDumpParser {
         var services: [JSONNode] = []
         var slices: [JSONNode] = []
         var warnings: [String] = []
+        var nodeAddresses: [IPAddress] = []
         for (name, data) in files {
             let root = try JSONNode.parse(data, file: name)
             for item in try items(root) {
                 switch item["kind"]?.stringValue {
                 case "Service": services.append(item)
                 case "EndpointSlice": slices.append(item)
+                case "Node": nodeAddresses += nodeIPs(item).filter { !nodeAddresses.contains($0) }
                 case let k:
-                    warnings.append("\(name): \(item.path.isEmpty ? "top level" : item.path): kind \(k ?? "(none)") is not a Service or EndpointSlice; ignored")
+                    warnings.append("\(name): \(item.path.isEmpty ? "top level" : item.path): kind \(k ?? "(none)") is not a Service, EndpointSlice or Node; ignored")
                 }
             }
         }
@@ -32,7 +34,15 @@ public enum KubernetesDumpParser {
         var out: [Service] = []
         for s in services { out += try builder.services(from: s, warnings: &warnings) }
         out.sort { ($0.namespace, $0.name, $0.clusterIP?.isIPv4 == false ? 1 : 0) < ($1.namespace, $1.name, $1.clusterIP?.isIPv4 == false ? 1 : 0) }
-        return DiscoveredServices(services: out, source: "kubectl", warnings: warnings)
+        return DiscoveredServices(services: out, source: "kubectl", warnings: warnings, nodeAddresses: nodeAddresses)
+    }
+
+    /// A Node's InternalIP and ExternalIP addresses (`status.addresses`).
+    static func nodeIPs(_ node: JSONNode) -> [IPAddress] {
+        (node["status"]?["addresses"]?.elements ?? []).compactMap { a in
+            guard let type = a["type"]?.stringValue, type == "InternalIP" || type == "ExternalIP" else { return nil }
+            return a["address"]?.stringValue.flatMap { IPAddress($0) }
+        }
     }
 
     /// The objects of a `List` (`items`), or the single object itself.

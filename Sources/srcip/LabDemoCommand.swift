@@ -14,7 +14,9 @@ struct LabDemoCommand: ParsableCommand {
         Brings up the seed manifest (echo pod on node1, ClusterIP/NodePort/LoadBalancer Services and their \
         externalTrafficPolicy: Local twins) plus client pods on node1 and node2, sends one request per path, compares the \
         client_address the echo pod reports with what Kubernetes documents, and tears the lab down (also on Ctrl-C). \
-        Exits 1 if any observation differs.
+        Meanwhile `srcip trace` runs in every node (records in /run/srcip/labs/<name>/trace-<node>.jsonl, kept with --keep); \
+        the SRCIP SAW column is srcip's end-to-end account of each request. Exits 1 if any observation differs: the \
+        pod's from the documentation, or srcip's from the pod's or the documentation.
         """)
 
     @Option(name: .long, help: "kube-proxy mode: iptables or nftables.")
@@ -23,10 +25,14 @@ struct LabDemoCommand: ParsableCommand {
     var name: String = "demo"
     @Flag(name: .long, help: "Keep the lab running afterwards (remove it with `srcip lab down --name <name>`).")
     var keep = false
+    @Flag(name: .long, help: "Do not run `srcip trace` in the nodes (no SRCIP SAW column).")
+    var noTrace = false
 
     func run() throws {
         let naming = try LabNaming(lab: name)
         let demo = LabDemo(naming: naming, proxyMode: proxyMode)
+        let observer = noTrace ? nil : DemoTraceObserver(srcip: demo.srcip)
+        demo.observer = observer
         let keep = self.keep
         // Ctrl-C / SIGTERM: tear down, then exit.
         signal(SIGINT, SIG_IGN)
@@ -36,6 +42,7 @@ struct LabDemoCommand: ParsableCommand {
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler {
                 FileHandle.standardError.write(Data("\ninterrupted: removing lab '\(naming.lab)'…\n".utf8))
+                observer?.labWillStop()
                 if !keep { _ = try? LabController.down(naming: naming) }
                 Glibc.exit(130)
             }

@@ -5,5 +5,5 @@ struct Srcip: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "srcip",
         abstract: "Trace where the source IP of Kubernetes Service traffic is rewritten (SNAT).",
-        subcommands: [TraceCommand.self, LabCommand.self])
+        subcommands: [TraceCommand.self, MergeCommand.self, LabCommand.self])
 }

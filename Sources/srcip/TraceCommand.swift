@@ -56,6 +56,10 @@ struct TraceCommand: AsyncParsableCommand {
     @Option(help: "Node name written into records. Default: the network namespace's name, else the host name.")
     var node: String?
 
+    @Option(name: .customLong("node-ips"),
+            help: "Addresses of the cluster's nodes, comma-separated or repeated; a source there is a `node` client (kube-proxy still treats it as external). A kubectl dump given to --services adds its Nodes' addresses.")
+    var nodeIPs: [String] = []
+
     @Option(help: "End flows idle for this many seconds (UDP, ICMP, TCP without FIN).")
     var idleTimeout: Double = 30
 
@@ -75,6 +79,9 @@ struct TraceCommand: AsyncParsableCommand {
         for h in hosts where IPAddress(h) == nil {
             throw ValidationError("--host \(h) is not an IPv4 or IPv6 address")
         }
+        for ip in nodeIPList where IPAddress(ip) == nil {
+            throw ValidationError("--node-ips \(ip) is not an IPv4 or IPv6 address")
+        }
         for p in protocols where L4Protocol(name: p) == nil {
             throw ValidationError("--protocol \(p) is not one of tcp, udp, icmp, icmpv6")
         }
@@ -91,6 +98,10 @@ struct TraceCommand: AsyncParsableCommand {
         if idleTimeout <= 0 { throw ValidationError("--idle-timeout must be positive") }
     }
 
+    private var nodeIPList: [String] {
+        nodeIPs.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
     func run() async throws {
         let filter = FlowFilter(hosts: Set(hosts.compactMap { IPAddress($0) }), ports: Set(ports),
                                 protocols: Set(protocols.compactMap { L4Protocol(name: $0) }))
@@ -98,7 +109,8 @@ struct TraceCommand: AsyncParsableCommand {
         guard !names.isEmpty else {
             throw ValidationError("this network namespace has no interface besides loopback; name one with --interface")
         }
-        let context = try NodeContextBuilder.build(node: node, services: raw ? "none" : services)
+        let context = try NodeContextBuilder.build(node: node, services: raw ? "none" : services,
+                                                   nodeIPs: nodeIPList.compactMap { IPAddress($0) })
         var options = Tracer.Options(interfaces: names)
         options.preferTCX = !clsact
         options.load.forceFingerprint = fingerprint
@@ -114,7 +126,8 @@ struct TraceCommand: AsyncParsableCommand {
         let stop = StopSignal(tracer: tracer)
         stop.install(duration: duration)
         let (events, continuation) = AsyncStream<TraceEvent>.makeStream()
-        let sweeper = FlowSweepTimer(tracer: tracer, idleNs: UInt64(idleTimeout * 1e9)) { expired, now in
+        let sweeper = FlowSweepTimer(tracer: tracer, idleNs: UInt64(idleTimeout * 1e9)) { expired, active, now in
+            if !active.isEmpty { continuation.yield(.active(active)) }
             for o in expired { continuation.yield(.observation(o)) }
             continuation.yield(.tick(now))
         }
@@ -126,6 +139,7 @@ struct TraceCommand: AsyncParsableCommand {
         for await event in events {
             switch event {
             case .observation(let o): try out.add(o)
+            case .active(let flows): out.noteActivity(flows)
             case .tick(let now): try out.tick(nowNs: now)
             }
             if let count, out.written >= count {
@@ -147,4 +161,6 @@ struct TraceCommand: AsyncParsableCommand {
 enum TraceEvent {
     case observation(Observation)
     case tick(UInt64)
+    /// Flows the BPF map saw packets for since the last sweep (no record is sent for those packets).
+    case active([(tuple: FiveTuple, lastNs: UInt64)])
 }

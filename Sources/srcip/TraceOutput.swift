@@ -47,6 +47,12 @@ final class TraceOutput {
         try emit(correlator.drainFinished())
     }
 
+    /// Packets seen by the BPF side without a record: the flows stay live.
+    func noteActivity(_ active: [(tuple: FiveTuple, lastNs: UInt64)]) {
+        guard !raw else { return }
+        for a in active { correlator.noteActivity(tuple: a.tuple, atNs: a.lastNs) }
+    }
+
     func tick(nowNs: UInt64) throws {
         guard !raw else { return }
         correlator.advance(toNs: nowNs)

@@ -89,16 +89,24 @@ final class StopSignal: @unchecked Sendable {
 final class FlowSweepTimer: @unchecked Sendable {
     private let timer: DispatchSourceTimer
 
+    /// `sink` also gets the flows that saw packets since the previous sweep, so the correlator keeps them live.
     init(tracer: Tracer, idleNs: UInt64, interval: Double = 1,
-         sink: @escaping @Sendable (_ expired: [Observation], _ nowNs: UInt64) -> Void) {
+         sink: @escaping @Sendable (_ expired: [Observation], _ active: [(tuple: FiveTuple, lastNs: UInt64)], _ nowNs: UInt64) -> Void) {
         timer = DispatchSource.makeTimerSource(queue: .global())
         timer.schedule(deadline: .now() + interval, repeating: interval)
+        let last = LastSweep()
         timer.setEventHandler {
+            let now = monotonicNanoseconds()
+            let active = tracer.activeFlows(sinceNs: last.ns)
+            last.ns = now
             let expired = (try? tracer.sweep(idleNs: idleNs)) ?? []
-            sink(expired, monotonicNanoseconds())
+            sink(expired, active, now)
         }
         timer.resume()
     }
+
+    /// When the previous sweep ran (only touched on the timer's queue).
+    private final class LastSweep: @unchecked Sendable { var ns: UInt64 = 0 }
 
     func cancel() { timer.cancel() }
 }

@@ -47,7 +47,7 @@ struct ProgramTestRunTests {
         ("IPv6 non-first fragment", PacketBuilder.ipv6NonFirstFragment(), \CounterSnapshot.fragment),
         ("unknown protocol (GRE)", PacketBuilder.ethernet(type: 0x0800) + PacketBuilder.ipv4(src: PacketBuilder.a4, dst: PacketBuilder.b4, proto: 47, payloadLength: 8) + [UInt8](repeating: 0, count: 8),
          \CounterSnapshot.unknownProto),
-        ("ICMP that is not echo", PacketBuilder.ethernet(type: 0x0800) + PacketBuilder.ipv4(src: PacketBuilder.a4, dst: PacketBuilder.b4, proto: 1, payloadLength: 8) + [3, 1, 0, 0, 0, 0, 0, 0],
+        ("ICMP neither echo nor unreachable (time exceeded)", PacketBuilder.ethernet(type: 0x0800) + PacketBuilder.ipv4(src: PacketBuilder.a4, dst: PacketBuilder.b4, proto: 1, payloadLength: 8) + [11, 0, 0, 0, 0, 0, 0, 0],
          \CounterSnapshot.unknownProto),
         ("ARP", PacketBuilder.ethernet(type: 0x0806) + [UInt8](repeating: 0, count: 28), \CounterSnapshot.notIP),
     ] as [(String, [UInt8], KeyPath<CounterSnapshot, UInt64>)])
@@ -81,6 +81,26 @@ struct ProgramTestRunTests {
                 #expect(r.packets == 1 && r.bytes == UInt64(packet.count))
                 #expect(r.join == .fingerprint && r.conntrack == nil, "no conntrack entry exists for a test packet")
                 #expect(r.ifindex == 1)
+            }
+        }
+    }
+
+    @Test("an ICMP destination unreachable (a REJECT) is a flow: the quoted client port, type << 8 | code")
+    func destinationUnreachable() throws {
+        // Port unreachable from 10.9.8.7 to 10.1.2.3, quoting the client's TCP SYN 10.1.2.3:40000 → 10.9.8.7:80.
+        let quoted = PacketBuilder.ipv4(src: PacketBuilder.a4, dst: PacketBuilder.b4, proto: 6, payloadLength: 20)
+            + Array(PacketBuilder.tcp(sport: 40000, dport: 80, seq: 1, ack: 0, flags: 2).prefix(8))
+        let packet = PacketBuilder.ethernet(type: 0x0800)
+            + PacketBuilder.ipv4(src: PacketBuilder.b4, dst: PacketBuilder.a4, proto: 1, payloadLength: 8 + quoted.count)
+            + [3, 3, 0, 0, 0, 0, 0, 0] + quoted
+        for fingerprint in [false, true] {
+            let (c, records, flows) = try Self.run(packet, fingerprint: fingerprint)
+            #expect(c.flowsCreated == 2 && flows == 2 && c.unknownProto == 0, "\(c)")
+            try #require(records.count == 2)
+            for r in records {
+                #expect(r.tuple.proto == .icmp && r.tuple.src.description == "10.9.8.7" && r.tuple.dst.description == "10.1.2.3")
+                #expect(r.tuple.srcPort == 40000 && r.tuple.dstPort == 0x0303, "\(r.tuple.srcPort) \(r.tuple.dstPort)")
+                #expect(r.conntrack == nil)
             }
         }
     }

@@ -25,6 +25,21 @@ struct ScenarioRow: CustomStringConvertible, Sendable {
     var description: String { "§4 row \(row): \(what)" }
 }
 
+/// One scenario request as sent: who, to what, through which entry node, and what came back.
+struct ScenarioProbe: Sendable {
+    var row: ScenarioRow
+    var namespace: String
+    var client: ScenarioClient
+    var service: Service
+    var frontend: Frontend
+    var destination: String
+    var destinationPort: UInt16
+    var sourcePort: UInt16
+    /// The node whose kube-proxy rules handle the request (the pod's or host's node, the NodePort node, the routed entry).
+    var entry: LabNode
+    var outcome: ProbeOutcome
+}
+
 /// Every §4 row kube-proxy decides (1–4, 8–21, 23), in both proxy modes, against one lab per mode.
 @Suite("kube-proxy §4 scenarios (privileged)", .serialized, .enabled(if: LabTestSupport.privilegedEnabled, "needs root (runs on CI)"))
 struct KubeProxyScenarioTests {
@@ -88,7 +103,9 @@ struct KubeProxyScenarioTests {
         print("[\(mode)] scenarios done in \(Int(Date().timeIntervalSince(started) * 1000)) ms")
     }
 
-    private func run(_ row: ScenarioRow, record: inout LabRecord, naming: LabNaming, sourcePort: UInt16) throws {
+    /// Sends `row`'s request, checks the documented model and what the echo pod saw, and returns what was sent.
+    @discardableResult
+    func run(_ row: ScenarioRow, record: inout LabRecord, naming: LabNaming, sourcePort: UInt16) throws -> ScenarioProbe {
         let state = record.state
         func pod(_ name: String) throws -> LabPod { try #require(state.pods.first { $0.name == name }) }
         func node(_ name: String) throws -> LabNode { try #require(state.nodes.first { $0.name == name }) }
@@ -149,6 +166,8 @@ struct KubeProxyScenarioTests {
         case .timeout: #expect(outcome == .timeout, "\(row) [\(record.proxyMode)]: got \(outcome)")
         case .refused: #expect(outcome == .refused, "\(row) [\(record.proxyMode)]: got \(outcome)")
         }
+        return ScenarioProbe(row: row, namespace: namespace, client: client, service: svc, frontend: frontend,
+                             destination: dst, destinationPort: dport, sourcePort: sourcePort, entry: entry, outcome: outcome)
     }
 
     private func mode(of record: LabRecord) -> ProxyMode { record.proxyMode }
