@@ -20,7 +20,7 @@ public enum FlowRecordFileError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .unreadable(let p, let r): return "cannot read flow records from \(p): \(r); check the path (JSON Lines written by srcip --format json)"
+        case .unreadable(let p, let r): return "cannot read flow records from \(p): \(r); check the path (JSON Lines written by srcip trace --format jsonl)"
         }
     }
 }

@@ -53,7 +53,14 @@ struct LabDemoCommand: ParsableCommand {
         print("Bringing up lab '\(name)' (kube-proxy \(proxyMode.rawValue))…")
         var rows: [DemoRow] = []
         do {
-            let record = try demo.up()
+            let record: LabRecord
+            do { record = try demo.up() } catch {
+                // Up failed part-way (e.g. a trace did not start): remove what was built, unless the lab was someone else's.
+                if case LabError.labExists = error { throw error }
+                observer?.labWillStop()
+                if !keep { _ = try? LabController.down(naming: naming) }
+                throw error
+            }
             defer {
                 demo.observer?.labWillStop()
                 if !keep { _ = try? LabController.down(naming: naming) }
