@@ -63,6 +63,9 @@ struct TraceCommand: AsyncParsableCommand {
     @Option(help: "End flows idle for this many seconds (UDP, ICMP, TCP without FIN).")
     var idleTimeout: Double = 30
 
+    @Flag(help: "Exit with status 1 if any flow's verdict differs from what Kubernetes documents for its Service and client (e.g. SNAT where externalTrafficPolicy: Local promises the client IP), 2 if no flow could be checked.")
+    var check = false
+
     @Flag(help: "Write one line per BPF record instead of one per flow.")
     var raw = false
 
@@ -85,6 +88,7 @@ struct TraceCommand: AsyncParsableCommand {
         for p in protocols where L4Protocol(name: p) == nil {
             throw ValidationError("--protocol \(p) is not one of tcp, udp, icmp, icmpv6")
         }
+        if raw && check { throw ValidationError("--check judges flows: it cannot be combined with --raw") }
         if raw {
             guard format == "text" || format == "jsonl" else {
                 throw ValidationError("--format \(format) with --raw: use text or jsonl")
@@ -154,6 +158,21 @@ struct TraceCommand: AsyncParsableCommand {
         tracer.close()
         Diagnostics.note(TraceSummary.line(written: out.written, unit: raw ? "records" : "flows", counters: end.since(start),
                                            received: tracer.recordsReceived, correlator: raw ? nil : out.correlatorStats))
+        if check { try Self.verdict(out) }
+    }
+
+    /// `--check`: one line per flow that broke the documented behaviour, and the exit status scripts act on.
+    static func verdict(_ out: TraceOutput) throws {
+        for r in out.expectationsMissed {
+            Diagnostics.note("FAIL \(r.textLine)")
+        }
+        let missed = out.expectationsMissed.count
+        Diagnostics.note("check: \(out.expectationsMet) flows as documented, \(missed) not")
+        if missed > 0 { throw ExitCode(1) }
+        if out.expectationsMet == 0 {
+            Diagnostics.note("check: no flow to a known Service was seen, nothing verified")
+            throw ExitCode(2)
+        }
     }
 }
 

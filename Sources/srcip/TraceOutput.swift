@@ -14,6 +14,9 @@ final class TraceOutput {
     private(set) var written = 0
     /// Stop writing after this many records (`--count`).
     var limit = Int.max
+    /// Flows written whose observation met / did not meet what Kubernetes documents (`--check`).
+    private(set) var expectationsMet = 0
+    private(set) var expectationsMissed: [FlowRecord] = []
 
     init(raw: Bool, format: String, path: String, context: NodeContext, filter: FlowFilter, idleTimeoutNs: UInt64) throws {
         self.raw = raw
@@ -73,6 +76,11 @@ final class TraceOutput {
         for r in records where filter.matches(r) && written < limit {
             try writer!.write(r)
             written += 1
+            switch r.expectationMet {
+            case true?: expectationsMet += 1
+            case false?: expectationsMissed.append(r)
+            case nil: break
+            }
         }
     }
 }
