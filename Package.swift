@@ -33,7 +33,7 @@ let package = Package(
         // Kernel side: load, attach, ring buffer. The only module that imports libbpf.
         .target(
             name: "SrcipKernel",
-            dependencies: ["SrcipCore", "CSrcipABI", "CLibbpf", "CSrcipSkeleton", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SrcipCore", "CSrcipABI", "CLibbpf", "CSrcipSkeleton"],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         // Running external tools (ip, iptables-save, nft, conntrack) without Foundation's Process.
@@ -45,7 +45,7 @@ let package = Package(
         // The lab: netns cluster, kube-proxy rule rendering, echo server, demo.
         .target(
             name: "SrcipLab",
-            dependencies: ["SrcipCore", "SrcipSystem", "Yams", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SrcipCore", "SrcipSystem", "Yams"],
             resources: [.copy("Manifests")],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),

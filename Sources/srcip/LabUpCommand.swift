@@ -57,7 +57,7 @@ enum LabManifestLoader {
             text = try LabManifest.loadDefaultManifest()
         }
         let (objects, warnings) = try LabManifest.parse(text, source: path ?? "seed.yaml")
-        for w in warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
+        for w in warnings { Diagnostics.warning("\(w)") }
         return (text, try ClusterState.build(from: objects, nodeCount: nodes))
     }
 }

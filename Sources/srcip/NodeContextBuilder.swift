@@ -17,7 +17,7 @@ enum NodeContextBuilder {
         if services != "none" {
             let (mode, file) = ServiceSourceMode.parse(services)
             let found = try ServiceDiscovery.discover(mode: mode, file: file, localNodeName: name)
-            for w in found.warnings { Diagnostics.note("warning: \(w)") }
+            for w in found.warnings { Diagnostics.warning(w) }
             catalog = found.catalog()
             nodes.formUnion(found.nodeAddresses)
         }

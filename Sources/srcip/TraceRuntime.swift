@@ -1,11 +1,33 @@
 import Foundation
+import Logging
 import SrcipCore
 import SrcipKernel
 
-/// Messages for people on standard error, so standard output stays machine-readable.
+/// Messages for people on standard error (through swift-log), so standard output stays machine-readable.
 enum Diagnostics {
-    static func note(_ s: String) {
-        FileHandle.standardError.write(Data(("srcip: " + s + "\n").utf8))
+    static let logger: Logger = {
+        LoggingSystem.bootstrap { _ in StderrLogHandler() }
+        return Logger(label: "srcip")
+    }()
+
+    static func note(_ s: String) { logger.info("\(s)") }
+    static func warning(_ s: String) { logger.warning("\(s)") }
+}
+
+/// `srcip: message` lines on standard error; warnings and errors say so.
+struct StderrLogHandler: LogHandler {
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
+             file: String, function: String, line: UInt) {
+        let prefix = level >= .warning ? "srcip: \(level): " : "srcip: "
+        FileHandle.standardError.write(Data((prefix + message.description + "\n").utf8))
     }
 }
 
