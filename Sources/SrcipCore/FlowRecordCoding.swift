@@ -147,7 +147,7 @@ extension FlowRecord {
 }
 
 /// Builds one JSON object by appending members in order.
-struct JSONObjectWriter {
+public struct JSONObjectWriter {
     private var out = "{"
     private var first = true
 
@@ -168,6 +168,13 @@ struct JSONObjectWriter {
     mutating func uint(_ k: String, _ v: UInt64) { key(k); out += String(v) }
     mutating func bool(_ k: String, _ v: Bool?) { key(k); out += v.map { $0 ? "true" : "false" } ?? "null" }
     mutating func finish() -> String { out += "}"; return out }
+
+    /// `s` as a JSON string literal (RFC 8259 escaping).
+    public static func quoted(_ s: String) -> String {
+        var out = ""
+        appendQuoted(s, to: &out)
+        return out
+    }
 
     /// Appends `s` as a JSON string literal (RFC 8259 escaping).
     static func appendQuoted(_ s: String, to out: inout String) {

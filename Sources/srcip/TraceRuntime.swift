@@ -24,10 +24,9 @@ struct StderrLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
-             file: String, function: String, line: UInt) {
-        let prefix = level >= .warning ? "srcip: \(level): " : "srcip: "
-        FileHandle.standardError.write(Data((prefix + message.description + "\n").utf8))
+    func log(event: LogEvent) {
+        let prefix = event.level >= .warning ? "srcip: \(event.level): " : "srcip: "
+        FileHandle.standardError.write(Data((prefix + event.message.description + "\n").utf8))
     }
 }
 
