@@ -193,10 +193,16 @@ struct TraceCommandTests {
     }
 
     @Test func withoutPrivilegesTheErrorSaysWhatIsMissing() throws {
+        // A copy nobody can run wherever the checkout lives (its parent directories may be closed to others).
+        let copy = "/tmp/srcip-unprivileged-\(getpid())"
+        defer { unlink(copy) }
+        try? FileManager.default.removeItem(atPath: copy)
+        try FileManager.default.copyItem(atPath: srcipBinary, toPath: copy)
+        chmod(copy, 0o755)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
         p.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
-                       srcipBinary, "trace", "--duration", "1"]
+                       copy, "trace", "--duration", "1"]
         let err = Pipe()
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice
