@@ -642,3 +642,12 @@ int srcip_egress_fp(struct __sk_buff *skb)
 {
 	return handle(skb, SRCIP_HOOK_EGRESS, FLAVOUR_FP);
 }
+
+/* Baseline for benchmarks: does nothing. Its run time under bpf_stats is
+ * what the hook and the statistics themselves cost; not loaded unless asked
+ * for (LoadOptions.includeBaselineProgram). */
+SEC("tc")
+int srcip_nop(struct __sk_buff *skb)
+{
+	return SRCIP_PASS;
+}
