@@ -27,6 +27,9 @@ public struct LoadOptions: Sendable {
     public var verbose: Bool = false
     /// Skip the capability check (tests that know they are root).
     public var checkCapabilities: Bool = true
+    /// Also load `srcip_nop`, a program that does nothing: the benchmark baseline for the cost of the hook
+    /// and of BPF run-time statistics (see `BPFObject.baselineProgramFD`).
+    public var includeBaselineProgram: Bool = false
 
     public init() {}
 }
@@ -42,6 +45,7 @@ public final class BPFObject: @unchecked Sendable {
     public let loadLog: String
     /// The salt used for conntrack ids.
     public let ctSalt: UInt64
+    private let hasBaselineProgram: Bool
 
     /// Probes the kernel, opens the embedded object, configures and loads it.
     public init(options: LoadOptions = LoadOptions()) throws {
@@ -63,9 +67,11 @@ public final class BPFObject: @unchecked Sendable {
         let cfg = srcip_skel_config(skel)!
         cfg.pointee.ct_salt = options.ctSalt
         cfg.pointee.force_fingerprint = options.forceFingerprint ? 1 : 0
-        let wanted: Set<UInt32> = flavour == .conntrack
+        var wanted: Set<UInt32> = flavour == .conntrack
             ? [SRCIP_PROG_INGRESS_CT.rawValue, SRCIP_PROG_EGRESS_CT.rawValue]
             : [SRCIP_PROG_INGRESS_FP.rawValue, SRCIP_PROG_EGRESS_FP.rawValue]
+        if options.includeBaselineProgram { wanted.insert(SRCIP_PROG_NOP.rawValue) }
+        self.hasBaselineProgram = options.includeBaselineProgram
         for id in 0..<SRCIP_PROG__MAX.rawValue {
             bpf_program__set_autoload(srcip_skel_program(skel, srcip_prog_id(rawValue: id)), wanted.contains(id))
         }
@@ -99,6 +105,12 @@ public final class BPFObject: @unchecked Sendable {
 
     /// Name of the loaded program for a hook (e.g. `srcip_ingress_ct`).
     public func programName(_ hook: Hook) -> String { String(cString: bpf_program__name(program(hook))) }
+
+    /// File descriptor of `srcip_nop` (returns -1, touches nothing); nil unless loaded with
+    /// `LoadOptions.includeBaselineProgram`.
+    public var baselineProgramFD: Int32? {
+        hasBaselineProgram ? bpf_program__fd(srcip_skel_program(skel, SRCIP_PROG_NOP)) : nil
+    }
 
     var flowsFD: Int32 { bpf_map__fd(srcip_skel_map(skel, SRCIP_MAP_FLOWS)) }
     var eventsFD: Int32 { bpf_map__fd(srcip_skel_map(skel, SRCIP_MAP_EVENTS)) }

@@ -9,6 +9,13 @@ public struct ProgramRunStats: Sendable, Equatable {
     public var id: UInt32 = 0
     public var runCount: UInt64
     public var runTimeNs: UInt64
+    public init(name: String, id: UInt32 = 0, runCount: UInt64, runTimeNs: UInt64) {
+        self.name = name
+        self.id = id
+        self.runCount = runCount
+        self.runTimeNs = runTimeNs
+    }
+
     /// Average nanoseconds per run; 0 before the first run.
     public var nsPerRun: Double { runCount == 0 ? 0 : Double(runTimeNs) / Double(runCount) }
 

@@ -17,7 +17,13 @@ enum MicroBench {
         for fingerprint in [false, true] {
             var options = LoadOptions()
             options.forceFingerprint = fingerprint
+            options.includeBaselineProgram = !fingerprint
             let object = try BPFObject(options: options)
+            if let nop = object.baselineProgramFD {
+                let packet = PacketBuilder.ipv4TCP(flags: 0x10)
+                let r = try BPFObject.testRun(programFD: nop, packet: packet, repeat: repeatCount)
+                rows.append(Row(flavour: "srcip_nop", hook: .ingress, packet: "baseline, IPv4 TCP ACK", nsPerPacket: r.durationNs))
+            }
             for (name, packet) in [("IPv4 TCP ACK", PacketBuilder.ipv4TCP(flags: 0x10)), ("IPv4 UDP", PacketBuilder.ipv4UDP()),
                                    ("IPv6 TCP, 3 ext. headers", PacketBuilder.ipv6TCPWithExtensions())] {
                 for hook in Hook.allCases {

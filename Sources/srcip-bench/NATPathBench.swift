@@ -9,6 +9,10 @@ enum NATPathBench {
     struct Result {
         var baselineBps: [Double] = []
         var tracedBps: [Double] = []
+        /// Throughput with only `srcip_nop` attached at the same 4 hooks.
+        var nopBps: [Double] = []
+        /// `srcip_nop` on all 4 hooks, summed over the rounds: what the hook and bpf_stats cost by themselves.
+        var nopRuns = ProgramRunStats(name: "srcip_nop", runCount: 0, runTimeNs: 0)
         /// Per program, summed over the rounds.
         var programs: [(name: String, nsPerRun: Double, runs: UInt64)] {
             programRuns.map { ($0.name, Double($0.runTimeNs) / Double(max($0.runCount, 1)), $0.runCount) }
@@ -37,6 +41,10 @@ enum NATPathBench {
 
         for _ in 0..<rounds {
             result.baselineBps.append(try lab.bulkTransfer(seconds: seconds))
+            let (nopBps, nopRuns) = try nopRound(lab: lab, seconds: seconds)
+            result.nopBps.append(nopBps)
+            result.nopRuns.runCount += nopRuns.runCount
+            result.nopRuns.runTimeNs += nopRuns.runTimeNs
             var options = Tracer.Options(interfaces: [lab.routerClientIf, lab.routerServerIf])
             options.netnsPath = lab.routerNetnsPath
             options.load.forceFingerprint = forceFingerprint
@@ -73,6 +81,33 @@ enum NATPathBench {
         }
         result.connections = connections * rounds
         return result
+    }
+
+    /// One bulk transfer with only `srcip_nop` attached where srcip attaches (both router interfaces, ingress
+    /// and egress): its run statistics are the per-packet floor of any program on these hooks.
+    static func nopRound(lab: NATLab, seconds: Int) throws -> (bps: Double, runs: ProgramRunStats) {
+        var load = LoadOptions()
+        load.forceFingerprint = true
+        load.includeBaselineProgram = true
+        let object = try BPFObject(options: load)
+        guard let fd = object.baselineProgramFD else { preconditionFailure("srcip_nop was requested but not loaded") }
+        let attachments = try NetworkNamespace.run(path: lab.routerNetnsPath) { () throws -> [HookAttachment] in
+            var done: [HookAttachment] = []
+            do {
+                for name in [lab.routerClientIf, lab.routerServerIf] {
+                    for hook in Hook.allCases { done.append(try HookAttachment.attach(programFD: fd, interface: name, hook: hook)) }
+                }
+            } catch {
+                done.forEach { $0.detach() }
+                throw error
+            }
+            return done
+        }
+        defer { attachments.forEach { $0.detach() } }
+        let before = try BPFObject.runStats(programFD: fd)
+        let bps = try lab.bulkTransfer(seconds: seconds)
+        let after = try BPFObject.runStats(programFD: fd)
+        return (bps, after.since(before))
     }
 }
 

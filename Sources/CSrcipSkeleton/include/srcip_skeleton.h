@@ -17,6 +17,7 @@ enum srcip_prog_id {
 	SRCIP_PROG_EGRESS_CT,
 	SRCIP_PROG_INGRESS_FP,
 	SRCIP_PROG_EGRESS_FP,
+	SRCIP_PROG_NOP,       /* benchmark baseline: returns -1, touches nothing */
 	SRCIP_PROG__MAX,
 };
 
