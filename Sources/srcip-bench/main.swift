@@ -18,7 +18,7 @@ let skipLab = args.contains("--skip-lab")
 
 func row(_ what: String, _ value: String, _ target: String = "") {
     let pad = { (s: String, n: Int) in s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
-    print("  " + pad(what, 62) + pad(value, 14) + target)
+    print("  " + pad(what, 68) + pad(value, 18) + target)
 }
 func fmt(_ v: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", v) }
 
