@@ -49,10 +49,12 @@ enum LabManifestLoader {
     static func load(path: String?, nodes: Int) throws -> (text: String, state: ClusterState) {
         let text: String
         if let path {
-            guard let contents = FileManager.default.contents(atPath: path) else {
-                throw ValidationError("cannot read manifest \(path)")
+            do {
+                text = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                let reason = FileManager.default.fileExists(atPath: path) ? "not readable UTF-8 text" : "no such file"
+                throw SrcipError.cannotRead(path: path, reason: reason)
             }
-            text = String(decoding: contents, as: UTF8.self)
         } else {
             text = try LabManifest.loadDefaultManifest()
         }

@@ -150,11 +150,11 @@ enum TraceSummary {
 
 /// Errors of the command-line layer.
 enum SrcipError: Error, CustomStringConvertible {
-    case cannotWrite(path: String, reason: String)
+    case cannotRead(path: String, reason: String)
 
     var description: String {
         switch self {
-        case .cannotWrite(let path, let reason): return "cannot write \(path): \(reason)"
+        case .cannotRead(let path, let reason): return "cannot read \(path): \(reason)"
         }
     }
 }
