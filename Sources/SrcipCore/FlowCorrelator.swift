@@ -64,7 +64,7 @@ public struct FlowCorrelator {
                 finish(byID, .superseded)   // conntrack id reused by a new connection (entry freed and reallocated)
                 byID = -1
             }
-            let byT = byTuple[isReply ? o.tuple.flipped : o.tuple] ?? -1
+            let byT = byTuple[isReply ? o.tuple.reversed : o.tuple] ?? -1
             if byT >= 0, slots[byT].ctID != 0, slots[byT].ctID != ct.id {
                 finish(byT, .superseded)   // an older connection with the same tuple
                 slot = byID
@@ -76,7 +76,7 @@ public struct FlowCorrelator {
             }
         } else if let f = byTuple[o.tuple] {
             slot = f
-        } else if let r = byTuple[o.tuple.flipped] {
+        } else if let r = byTuple[o.tuple.reversed] {
             slot = r
             isReply = true
         } else {
@@ -112,7 +112,7 @@ public struct FlowCorrelator {
         apply(o, isReply: isReply, to: slot)
         if let ct { attach(ct, from: o, to: slot) }
         if ct == nil, !isReply, o.kind == .new { joinByFingerprint(o, slot) }
-        let key = isReply ? o.tuple.flipped : o.tuple
+        let key = isReply ? o.tuple.reversed : o.tuple
         register(key, slot)
         touch(slot)
         if slots[slot].live, slots[slot].allDone { finish(slot, .ended) }
@@ -122,7 +122,7 @@ public struct FlowCorrelator {
     /// The flow that has `tuple` as a view (either direction) saw a packet at `ns` without a record (the BPF side
     /// only reports new, translated and ended views): keeps a long-lived flow from being finished as idle.
     public mutating func noteActivity(tuple: FiveTuple, atNs ns: UInt64) {
-        guard let slot = byTuple[tuple] ?? byTuple[tuple.flipped], slots[slot].live else { return }
+        guard let slot = byTuple[tuple] ?? byTuple[tuple.reversed], slots[slot].live else { return }
         slots[slot].lastActivityNs = max(slots[slot].lastActivityNs, ns)
         guard head != slot else { return }
         unlink(slot)
@@ -153,8 +153,8 @@ public struct FlowCorrelator {
 
     /// Whether a packet tuple is the reply direction of a conntrack entry.
     static func isReply(_ t: FiveTuple, _ ct: ConntrackMapping) -> Bool {
-        if t == ct.original || t == ct.forward { return false }
-        if t == ct.reply || t == ct.original.flipped { return true }
+        if t == ct.original || t == ct.translated { return false }
+        if t == ct.reply || t == ct.original.reversed { return true }
         return ct.packetIsReply ?? false
     }
 
@@ -246,7 +246,7 @@ public struct FlowCorrelator {
             byCt[ct.id] = slot
         }
         register(ct.original, slot)
-        register(ct.forward, slot)
+        register(ct.translated, slot)
     }
 
     /// Points an original-direction tuple at `slot`, merging or superseding whatever flow held it.
@@ -413,7 +413,7 @@ struct FinishedMemory {
 
     func contains(_ o: Observation, _ ct: ConntrackMapping?) -> Bool {
         if let ct, ct.id != 0, cts[ct.id] != nil { return true }
-        return tuples[o.tuple] != nil || tuples[o.tuple.flipped] != nil
+        return tuples[o.tuple] != nil || tuples[o.tuple.reversed] != nil
     }
 
     /// Remembers a finished flow; returns how many older entries were forgotten to make room.

@@ -23,11 +23,11 @@ struct FlowRecordBuilder {
         } else if let egress {
             original = egress.tuple
         } else {
-            original = replies.last?.tuple.flipped ?? ordered[0].tuple
+            original = replies.last?.tuple.reversed ?? ordered[0].tuple
             notes.append("only replies observed")
         }
         var translated = egress?.tuple
-        if translated == nil, let ct, replies.contains(where: { $0.hook == .ingress }) { translated = ct.forward }
+        if translated == nil, let ct, replies.contains(where: { $0.hook == .ingress }) { translated = ct.translated }
 
         let snat: Bool, dnat: Bool
         if let t = translated {
@@ -59,7 +59,7 @@ struct FlowRecordBuilder {
         let reachedEndpoint = match?.resolvedFrom == .endpoint || endpointCandidates.count > 1
 
         let client = context.classify(original.src)
-        let serving = translated ?? ct?.forward
+        let serving = translated ?? ct?.translated
         let hairpin = match != nil && serving.map { $0.dst == original.src } == true
         let endpoint = match.flatMap { m in serving.flatMap { s in m.port.endpoints.first { $0.ip == s.dst && $0.port == s.dstPort } } }
             ?? endpointCandidates.first.flatMap { m in serving.flatMap { s in m.port.endpoints.first { $0.ip == s.dst && $0.port == s.dstPort } } }

@@ -50,25 +50,12 @@ struct FlowState {
     var indexTuples: [FiveTuple] {
         var out: [FiveTuple] = []
         out.reserveCapacity(segments.count + 2)
-        for s in segments { out.append(s.isReply ? s.tuple.flipped : s.tuple) }
-        if let ct = conntrack { out.append(ct.original); out.append(ct.forward) }
+        for s in segments { out.append(s.isReply ? s.tuple.reversed : s.tuple) }
+        if let ct = conntrack { out.append(ct.original); out.append(ct.translated) }
         return out
     }
 
     var allDone: Bool { !segments.isEmpty && segments.allSatisfy(\.done) }
-}
-
-extension FiveTuple {
-    /// The other direction of the same flow. ICMP echo keeps its identifier in `srcPort` both ways (srcip_abi.h),
-    /// so only the addresses swap.
-    var flipped: FiveTuple {
-        proto.hasPorts ? reversed : FiveTuple(src: dst, dst: src, srcPort: srcPort, dstPort: dstPort, proto: proto)
-    }
-}
-
-extension ConntrackMapping {
-    /// The original direction after NAT (what the backend sees as the request), ICMP-aware.
-    var forward: FiveTuple { reply.flipped }
 }
 
 /// A client address and port (port 0: any port of the address).
