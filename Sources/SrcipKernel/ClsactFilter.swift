@@ -77,6 +77,11 @@ public struct ClsactFilter: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Attaches (or replaces) this filter with `programFD` on an existing clsact qdisc; returns 0 or -errno.
+    func attach(programFD: Int32) -> Int32 {
+        srcip_tc_attach(Int32(ifindex), hook == .ingress ? 1 : 0, programFD, handle, priority)
+    }
+
     /// Removes this filter (this thread's network namespace). ENOENT counts as success.
     public func remove() throws {
         let rc = srcip_tc_detach(Int32(ifindex), hook == .ingress ? 1 : 0, handle, priority)

@@ -71,13 +71,14 @@ public final class HookAttachment: @unchecked Sendable {
             tcxErrno = -fd
         }
         let detail = "clsact filter" + (tcxErrno != 0 ? " after tcx failed with \(errnoText(tcxErrno))" : "")
-        let handle = ClsactFilter.ownHandle, priority = ClsactFilter.nextPriority()
+        let filter = ClsactFilter(ifindex: ifindex, hook: hook, handle: ClsactFilter.ownHandle,
+                                  priority: ClsactFilter.nextPriority(), programID: 0, programName: "", kind: "bpf")
         let created = try ClsactQdisc.withLock { () throws -> Bool in
             let created: Bool
             do { created = try ClsactQdisc.ensure(ifindex: ifindex) } catch KernelError.systemCall(_, let e) {
                 throw KernelError.attachFailed(interface: interface, hook: hook.description, errno: e, detail: detail)
             }
-            let rc = srcip_tc_attach(Int32(ifindex), hook == .ingress ? 1 : 0, programFD, handle, priority)
+            let rc = filter.attach(programFD: programFD)
             if rc != 0 {
                 if created { ClsactQdisc.removeIfUnused(ifindex: ifindex, createdHere: true) }
                 throw KernelError.attachFailed(interface: interface, hook: hook.description, errno: -rc, detail: detail)
@@ -85,8 +86,7 @@ public final class HookAttachment: @unchecked Sendable {
             return created
         }
         let a = HookAttachment(interface: interface, ifindex: ifindex, hook: hook, mode: .clsact, linkFD: -1)
-        a.filter = ClsactFilter(ifindex: ifindex, hook: hook, handle: handle, priority: priority, programID: 0,
-                                programName: "", kind: "bpf")
+        a.filter = filter
         a.createdQdisc = created
         a.netnsFD = NetworkNamespace.openCurrent()
         return a
