@@ -586,6 +586,8 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 		long err = bpf_map_update_elem(&flows, &p.key, &fresh, restart ? BPF_ANY : BPF_NOEXIST);
 		if (err == 0) {
 			count(SRCIP_CNT_FLOWS_CREATED);
+			if (restart)
+				count(SRCIP_CNT_FLOWS_REPLACED);
 			emit(skb, SRCIP_EVENT_NEW, &p, &fresh, &ct);
 			if (is_tcp && tcp_ends(p.tcp_flags)) {
 				count(SRCIP_CNT_FLOWS_ENDED);

@@ -46,6 +46,8 @@ public final class BPFObject: @unchecked Sendable {
     /// The salt used for conntrack ids.
     public let ctSalt: UInt64
     private let hasBaselineProgram: Bool
+    /// User-space deletions from the flow map (`deleteFlow`), for counting evictions.
+    let flowMapAccess = FlowMapAccess()
 
     /// Probes the kernel, opens the embedded object, configures and loads it.
     public init(options: LoadOptions = LoadOptions()) throws {

@@ -17,6 +17,13 @@ public struct CounterSnapshot: Sendable, Equatable, CustomStringConvertible {
     public var unknownProto: UInt64 = 0
     public var ctLookups: UInt64 = 0
     public var ctFound: UInt64 = 0
+    /// Of `flowsCreated`: entries that replaced an ended flow of the same key (a new SYN).
+    public var flowsReplaced: UInt64 = 0
+    /// Flows user space deleted from the flow map (idle sweeps).
+    public var flowsDeleted: UInt64 = 0
+    /// Flows the LRU flow map evicted to make room (map full): created − replaced − deleted − live.
+    /// Exact once the programs are detached; while they run it can be a few flows off.
+    public var flowsEvicted: UInt64 = 0
 
     public init() {}
 
@@ -36,6 +43,7 @@ public struct CounterSnapshot: Sendable, Equatable, CustomStringConvertible {
         unknownProto = v(SRCIP_CNT_UNKNOWN_PROTO)
         ctLookups = v(SRCIP_CNT_CT_LOOKUPS)
         ctFound = v(SRCIP_CNT_CT_FOUND)
+        flowsReplaced = v(SRCIP_CNT_FLOWS_REPLACED)
     }
 
     /// Field-wise difference (self - earlier), for measuring one interval.
@@ -54,19 +62,32 @@ public struct CounterSnapshot: Sendable, Equatable, CustomStringConvertible {
         d.unknownProto = unknownProto &- earlier.unknownProto
         d.ctLookups = ctLookups &- earlier.ctLookups
         d.ctFound = ctFound &- earlier.ctFound
+        d.flowsReplaced = flowsReplaced &- earlier.flowsReplaced
+        d.flowsDeleted = flowsDeleted &- earlier.flowsDeleted
+        d.flowsEvicted = flowsEvicted &- earlier.flowsEvicted
         return d
     }
 
     public var description: String {
-        "packets=\(packets) records=\(records) lost=\(ringbufLost) flows=+\(flowsCreated)/-\(flowsEnded) "
+        "packets=\(packets) records=\(records) lost=\(ringbufLost) flows=+\(flowsCreated)/-\(flowsEnded) evicted=\(flowsEvicted) "
             + "insert_failed=\(flowInsertFailed) not_ip=\(notIP) truncated=\(truncated) bad_header=\(badHeader) "
             + "fragment=\(fragment) unknown_proto=\(unknownProto) ct=\(ctFound)/\(ctLookups)"
     }
 }
 
 extension BPFObject {
-    /// Reads and sums the per-CPU `counters` map.
+    /// Reads and sums the per-CPU `counters` map, and works out the flow map's evictions (walks the map's keys).
     public func counters() throws -> CounterSnapshot {
+        var snapshot = try programCounters()
+        let (live, deleted) = flowMapCensus()
+        snapshot.flowsDeleted = deleted
+        let gone = snapshot.flowsCreated &- snapshot.flowsReplaced
+        snapshot.flowsEvicted = gone > deleted &+ live ? gone - deleted - live : 0
+        return snapshot
+    }
+
+    /// The per-CPU `counters` map, summed.
+    func programCounters() throws -> CounterSnapshot {
         let cpus = Int(libbpf_num_possible_cpus())
         guard cpus > 0 else { throw KernelError.systemCall("libbpf_num_possible_cpus", errno: -Int32(cpus)) }
         var values = [UInt64](repeating: 0, count: Int(SRCIP_CNT__MAX.rawValue))

@@ -31,9 +31,7 @@ extension BPFObject {
         var out: [Observation] = []
         for (key, state) in expired {
             var k = key
-            if bpf_map_delete_elem(flowsFD, &k) != 0 && errno != ENOENT {
-                throw KernelError.mapFailed(map: "flows", operation: "delete", errno: errno)
-            }
+            try deleteFlow(&k)
             if state.tcp_flags & (TCPFlags.fin | TCPFlags.rst) != 0 { continue }
             guard let hook = Hook(rawValue: key.hook), let tuple = try? RecordDecoder.tuple(key.tuple) else { continue }
             let fp = PacketFingerprint(tcpSeq: 0, tcpAck: 0, tcpTSval: 0, ipID: 0, length: 0)
@@ -44,6 +42,34 @@ extension BPFObject {
                                    fingerprint: fp))
         }
         return out
+    }
+
+    /// Deletes one entry of the `flows` map; every user-space deletion goes through here, so that
+    /// `counters().flowsEvicted` can tell the LRU map's own evictions from them. ENOENT is not an error.
+    func deleteFlow(_ key: inout srcip_flow_key) throws {
+        try flowMapAccess.withLock {
+            if bpf_map_delete_elem(flowsFD, &key) == 0 {
+                flowMapAccess.deleted += 1
+            } else if errno != ENOENT {
+                throw KernelError.mapFailed(map: "flows", operation: "delete", errno: errno)
+            }
+        }
+    }
+
+    /// Entries now in the `flows` map and user-space deletions so far, taken together (no sweep in between).
+    func flowMapCensus() -> (live: UInt64, deleted: UInt64) {
+        flowMapAccess.withLock {
+            var key = srcip_flow_key()
+            var next = srcip_flow_key()
+            var live: UInt64 = 0
+            var rc = bpf_map_get_next_key(flowsFD, nil, &next)
+            while rc == 0 {
+                live += 1
+                key = next
+                rc = bpf_map_get_next_key(flowsFD, &key, &next)
+            }
+            return (live, flowMapAccess.deleted)
+        }
     }
 
     /// Tuples of the flows that saw a packet at or after `sinceNs`, with the time of their last packet. The programs
@@ -69,5 +95,19 @@ extension BPFObject {
             key = next
             havePrev = true
         }
+    }
+}
+
+/// Serialises user-space deletions from the `flows` map with the census that counts evictions.
+final class FlowMapAccess: @unchecked Sendable {
+    // Safe: `deleted` is only read or written between `lock.lock()` and `lock.unlock()` (`withLock`).
+    private let lock = NSLock()
+    /// Successful user-space deletions.
+    var deleted: UInt64 = 0
+
+    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
     }
 }

@@ -9,14 +9,11 @@ public final class HookAttachment: @unchecked Sendable {
     public enum Mode: String, Sendable, CustomStringConvertible {
         /// A tcx link (Linux 6.6+); vanishes with the process.
         case tcx
-        /// A clsact filter with srcip's handle and priority; removed on detach or at the next start.
+        /// A clsact filter with this process's own handle and priority (`ClsactFilter`); removed on detach, or by
+        /// the next srcip start after a kill (`StaleFilters`).
         case clsact
         public var description: String { rawValue }
     }
-
-    /// Handle and priority of srcip's clsact filters ("SRIP", "SR"): recognisable, so stale ones can be removed.
-    public static let clsactHandle: UInt32 = 0x5352_4950
-    public static let clsactPriority: UInt32 = 0x5352
 
     static let tcxIngress: UInt32 = 46 // BPF_TCX_INGRESS (uapi headers here predate it)
     static let tcxEgress: UInt32 = 47  // BPF_TCX_EGRESS
@@ -26,6 +23,10 @@ public final class HookAttachment: @unchecked Sendable {
     public let hook: Hook
     public let mode: Mode
     private var linkFD: Int32
+    /// clsact only: the filter (handle and priority are this attachment's own).
+    public private(set) var filter: ClsactFilter?
+    /// clsact only: this attachment created the clsact qdisc.
+    private var createdQdisc = false
     /// clsact only: the network namespace the filter lives in, so detach works from any thread.
     private var netnsFD: Int32 = -1
     private var attached = true
@@ -60,7 +61,6 @@ public final class HookAttachment: @unchecked Sendable {
     /// otherwise a clsact filter.
     public static func attach(programFD: Int32, interface: String, hook: Hook, preferTCX: Bool = true) throws -> HookAttachment {
         let ifindex = try Interfaces.index(of: interface)
-        removeStaleFilter(ifindex: ifindex, hook: hook)
         var tcxErrno: Int32 = 0
         if preferTCX {
             let type = bpf_attach_type(rawValue: hook == .ingress ? tcxIngress : tcxEgress)
@@ -70,21 +70,26 @@ public final class HookAttachment: @unchecked Sendable {
             }
             tcxErrno = -fd
         }
-        let rc = srcip_tc_attach(Int32(ifindex), hook == .ingress ? 1 : 0, programFD, clsactHandle, clsactPriority)
-        if rc != 0 {
-            throw KernelError.attachFailed(interface: interface, hook: hook.description, errno: -rc,
-                                           detail: "clsact filter" + (tcxErrno != 0 ? " after tcx failed with \(errnoText(tcxErrno))" : ""))
+        let detail = "clsact filter" + (tcxErrno != 0 ? " after tcx failed with \(errnoText(tcxErrno))" : "")
+        let filter = ClsactFilter(ifindex: ifindex, hook: hook, handle: ClsactFilter.ownHandle,
+                                  priority: ClsactFilter.nextPriority(), programID: 0, programName: "", kind: "bpf")
+        let created = try ClsactQdisc.withLock { () throws -> Bool in
+            let created: Bool
+            do { created = try ClsactQdisc.ensure(ifindex: ifindex) } catch KernelError.systemCall(_, let e) {
+                throw KernelError.attachFailed(interface: interface, hook: hook.description, errno: e, detail: detail)
+            }
+            let rc = filter.attach(programFD: programFD)
+            if rc != 0 {
+                if created { ClsactQdisc.removeIfUnused(ifindex: ifindex, createdHere: true) }
+                throw KernelError.attachFailed(interface: interface, hook: hook.description, errno: -rc, detail: detail)
+            }
+            return created
         }
         let a = HookAttachment(interface: interface, ifindex: ifindex, hook: hook, mode: .clsact, linkFD: -1)
+        a.filter = filter
+        a.createdQdisc = created
         a.netnsFD = NetworkNamespace.openCurrent()
         return a
-    }
-
-    /// Removes a clsact filter left by an srcip run that was killed (matched by handle and priority).
-    /// Returns true if one was removed.
-    @discardableResult
-    public static func removeStaleFilter(ifindex: UInt32, hook: Hook) -> Bool {
-        srcip_tc_detach(Int32(ifindex), hook == .ingress ? 1 : 0, clsactHandle, clsactPriority) == 0
     }
 
     /// Detaches; safe to call more than once.
@@ -98,13 +103,20 @@ public final class HookAttachment: @unchecked Sendable {
             close(linkFD)
             linkFD = -1
         case .clsact:
-            let (ifindex, hook) = (self.ifindex, self.hook)
+            guard let filter else { return }
+            let created = createdQdisc
+            let remove = {
+                ClsactQdisc.withLock {
+                    try? filter.remove()
+                    ClsactQdisc.removeIfUnused(ifindex: filter.ifindex, createdHere: created)
+                }
+            }
             if netnsFD >= 0 {
-                _ = try? NetworkNamespace.run(fd: netnsFD) { Self.removeStaleFilter(ifindex: ifindex, hook: hook) }
+                _ = try? NetworkNamespace.run(fd: netnsFD, remove)
                 close(netnsFD)
                 netnsFD = -1
             } else {
-                Self.removeStaleFilter(ifindex: ifindex, hook: hook)
+                remove()
             }
         }
     }

@@ -21,6 +21,8 @@ public final class Tracer: @unchecked Sendable {
 
     public let object: BPFObject
     public private(set) var attachments: [HookAttachment] = []
+    /// What the start-up cleanup of killed srcip runs' clsact filters removed (`StaleFilters`).
+    public private(set) var staleFilters = StaleFilters.Report()
     private let reader: RingBufferReader
     private var closed = false
 
@@ -29,10 +31,13 @@ public final class Tracer: @unchecked Sendable {
         let object = try BPFObject(options: options.load)
         self.object = object
         self.reader = try RingBufferReader(object: object)
-        let attach = { () throws -> [HookAttachment] in
+        let attach = { () throws -> (StaleFilters.Report, [HookAttachment]) in
+            let stale = StaleFilters.removeAll()
             var done: [HookAttachment] = []
+            var seen = Set<UInt32>() // `-i X -i X` (or a name and its altname) is one attachment
             do {
                 for name in options.interfaces {
+                    guard seen.insert(try Interfaces.index(of: name)).inserted else { continue }
                     for hook in options.hooks {
                         done.append(try HookAttachment.attach(programFD: object.programFD(hook), interface: name,
                                                               hook: hook, preferTCX: options.preferTCX))
@@ -42,12 +47,12 @@ public final class Tracer: @unchecked Sendable {
                 done.forEach { $0.detach() }
                 throw error
             }
-            return done
+            return (stale, done)
         }
         if let path = options.netnsPath {
-            attachments = try NetworkNamespace.run(path: path, attach)
+            (staleFilters, attachments) = try NetworkNamespace.run(path: path, attach)
         } else {
-            attachments = try attach()
+            (staleFilters, attachments) = try attach()
         }
     }
 

@@ -137,7 +137,7 @@ enum TraceSummary {
     static func line(written: Int, unit: String, counters c: CounterSnapshot, received: UInt64,
                      correlator s: CorrelatorStats?) -> String {
         var text = "\(written) \(unit) written (\(received) BPF records received); ring buffer full: \(c.ringbufLost) lost; "
-            + "BPF flows: \(c.flowsCreated) created, \(c.flowsEnded) ended, \(c.flowInsertFailed) not tracked (map full); "
+            + "BPF flows: \(c.flowsCreated) created, \(c.flowsEnded) ended, \(c.flowsEvicted) evicted (map full), \(c.flowInsertFailed) not tracked (map full); "
             + "packets: \(c.packets) seen, \(c.notIP) not IP, \(c.truncated + c.badHeader) malformed, "
             + "\(c.fragment) fragments, \(c.unknownProto) other protocols"
         if let s {

@@ -75,6 +75,7 @@ enum srcip_counter {
 	SRCIP_CNT_UNKNOWN_PROTO,      /* L4 protocol srcip does not follow */
 	SRCIP_CNT_CT_LOOKUPS,         /* conntrack lookups made */
 	SRCIP_CNT_CT_FOUND,           /* ... that found an entry */
+	SRCIP_CNT_FLOWS_REPLACED,     /* of FLOWS_CREATED: a new SYN replaced an ended entry */
 	SRCIP_CNT__MAX,
 };
 

@@ -63,6 +63,22 @@ int srcip_setns_net(int fd);
 int srcip_tc_attach(int ifindex, int ingress, int prog_fd, __u32 handle, __u32 priority);
 /* Removes the filter with `handle`/`priority`. 0 or -errno. */
 int srcip_tc_detach(int ifindex, int ingress, __u32 handle, __u32 priority);
+/* A clsact filter as listed by rtnetlink. */
+struct srcip_tc_filter {
+	__u32 handle;
+	__u32 priority;
+	__u32 prog_id;     /* bpf filters only, else 0 */
+	char kind[16];     /* "bpf", "u32", ... */
+	char name[64];     /* bpf: libbpf's "<prog name>:[<id>]" */
+};
+/* Lists the filters at clsact ingress (1) or egress (0) of `ifindex`:
+ * writes up to `max` into `out` and returns how many there are (more than
+ * `max`: call again with room), 0 without a clsact qdisc, or -errno. */
+int srcip_tc_list(int ifindex, int ingress, struct srcip_tc_filter *out, int max);
+/* Creates the clsact qdisc: 0, -EEXIST if there is one, or -errno. */
+int srcip_tc_clsact_create(int ifindex);
+/* Deletes the clsact qdisc with all its filters. 0 or -errno. */
+int srcip_tc_clsact_destroy(int ifindex);
 /* BPF_PROG_TEST_RUN `repeat` times (0 = once); *data_out_size is in/out;
  * *duration_ns gets the kernel's average per run. 0 or -errno. */
 int srcip_test_run(int prog_fd, const void *data_in, __u32 data_in_size, void *data_out, __u32 *data_out_size,
