@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "SrcipExportTests", dependencies: ["SrcipExport", "SrcipCore"]),
         .testTarget(
             name: "SrcipKernelTests",
-            dependencies: ["SrcipKernel", "SrcipCore", "CSrcipABI", "SrcipTestbed"],
+            dependencies: ["SrcipKernel", "SrcipCore", "CSrcipABI", "SrcipTestbed", "SrcipSystem"],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .testTarget(
