@@ -1,6 +1,11 @@
 import Foundation
 import SrcipCore
-@testable import SrcipLab
+@testable import SrcipLabCluster
+@testable import SrcipLabKubeProxy
+@testable import SrcipLabWorkloads
+@testable import SrcipLabNetwork
+@testable import SrcipLabDemo
+import SrcipSystem
 import Testing
 
 /// One §4 row exercised in the lab.
@@ -177,7 +182,7 @@ struct KubeProxyScenarioTests {
     private func loadBalancerModes(record: LabRecord, naming: LabNaming, srcip: String) throws {
         let local = try #require(record.state.services.first { $0.name == "local" })
         let vip = local.loadBalancerIPs[0].description
-        let aimNode2 = LabNaming.steeringPorts(nodeIndex: 2).lowerBound
+        let aimNode2 = LoadBalancerPlan.steeringPorts(nodeIndex: 2).lowerBound
         let passthrough = HTTPProbe.get(in: naming.clientNamespace, ip: vip, port: 80, sourcePort: aimNode2, timeout: 3)
         #expect(passthrough.clientAddress == "203.0.113.10", "passthrough LB: \(passthrough)")
         #expect(LabEntryTrace.loadBalancerNode(record: record, naming: naming, clientPort: aimNode2)?.name == "node1")

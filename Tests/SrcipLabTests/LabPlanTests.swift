@@ -1,6 +1,11 @@
 import Foundation
 import SrcipCore
-@testable import SrcipLab
+@testable import SrcipLabCluster
+@testable import SrcipLabKubeProxy
+@testable import SrcipLabWorkloads
+@testable import SrcipLabNetwork
+@testable import SrcipLabDemo
+import SrcipSystem
 import Testing
 
 /// Pure parts of the lab: names, topology plan, load-balancer plan, expectations.
