@@ -10,7 +10,7 @@ import SrcipExport
 public struct DemoCase: Sendable {
     public var service: Service
     public var frontend: Frontend
-    public var client: ScenarioClient
+    public var client: LabClient
     /// Namespace the request is sent from.
     public var clientNamespace: String
     public var sourcePort: UInt16

@@ -124,7 +124,7 @@ public final class LabDemo {
         return rows
     }
 
-    private func probe(_ record: LabRecord, _ service: Service, _ frontend: Frontend, _ client: ScenarioClient, _ ns: String,
+    private func probe(_ record: LabRecord, _ service: Service, _ frontend: Frontend, _ client: LabClient, _ ns: String,
                        _ dst: IPAddress, _ port: UInt16, entry: LabNode, steer: Int, path: String) -> DemoRow {
         let lbMode: LoadBalancerMode? = frontend == .loadBalancer ? record.loadBalancerMode : nil
         let demoCase = DemoCase(service: service, frontend: frontend, client: client, clientNamespace: ns,
@@ -140,16 +140,16 @@ public final class LabDemo {
         if let lbMode {
             // The LB's client is the client (passthrough) or the LB itself (proxy); the node it picked is the entry node.
             let lbNode = LabEntryTrace.loadBalancerNode(record: record, naming: naming, clientPort: demoCase.sourcePort)
-            let lbClient: ScenarioClient = lbMode == .passthrough ? client : .external(LabNaming.loadBalancerProxyIP)
+            let lbClient: LabClient = lbMode == .passthrough ? client : .external(LabNaming.loadBalancerProxyIP)
             if let lbNode {
-                expected = SourceIPExpectation.expect(service: service, frontend: .nodePort, client: lbClient, entry: lbNode,
+                expected = ScenarioExpectation.expect(service: service, frontend: .nodePort, client: lbClient, entry: lbNode,
                                                       backend: backend, state: record.state)
             } else {
                 expected = .dropped(row: 17)
             }
             shownPath = "client → \(lbMode == .passthrough ? "NLB" : "proxy LB")→\(entry.name)? → \(lbNode?.name ?? "none") → \(backend?.node ?? "-")"
         } else {
-            expected = SourceIPExpectation.expect(service: service, frontend: frontend, client: client, entry: entry,
+            expected = ScenarioExpectation.expect(service: service, frontend: frontend, client: client, entry: entry,
                                                   backend: backend, state: record.state)
         }
         return DemoRow(demoCase: demoCase, path: shownPath, outcome: outcome, expected: expected, observed: observed, srcip: nil)

@@ -21,7 +21,7 @@ public final class LabTraceSession {
         public var idleTimeout: Double = 10
         /// Tag in the file names, so several sessions can run side by side (`<tag>-<node>.jsonl`).
         public var tag = "trace"
-        /// Seconds to wait for every trace to report "tracing".
+        /// Seconds to wait for every trace to write its ready file.
         public var startTimeout: Double = 20
 
         public init(fingerprint: Bool = false, idleTimeout: Double = 10, tag: String = "trace") {
@@ -39,16 +39,32 @@ public final class LabTraceSession {
         public var output: String
         /// The process's standard output and error.
         public var log: String
+        /// The `--ready-file` srcip writes once it records (see `TraceReady`).
+        public var readyFile: String
+    }
+
+    /// What `srcip trace --ready-file` reports once every hook is attached and the Service catalog is read.
+    public struct TraceReady: Sendable, Decodable, Equatable {
+        public var pid: Int32
+        public var node: String
+        public var interfaces: [String]
+        /// "tcx" or "clsact".
+        public var attach: String
+        /// "conntrack" or "fingerprint".
+        public var join: String
+        public var services: String
     }
 
     public private(set) var traces: [NodeTrace] = []
+    /// Each node's ready report, once its trace started.
+    public private(set) var ready: [String: TraceReady] = [:]
     private var exitStatus: [String: Int32]?
     /// Traces already reaped (never signalled again: their pid may be reused).
     private var finished: [String: Int32] = [:]
 
     private init() {}
 
-    /// Starts a trace in every node of the lab and returns once each has attached (printed "tracing").
+    /// Starts a trace in every node of the lab and returns once each has written its ready file.
     /// Records go to `directory` (default: the lab's run directory).
     public static func start(record: LabRecord, naming: LabNaming, srcip: String, options: Options = Options(),
                              directory: String? = nil) throws -> LabTraceSession {
@@ -61,15 +77,14 @@ public final class LabTraceSession {
             for node in record.state.nodes {
                 let output = "\(dir)/\(options.tag)-\(node.name).jsonl"
                 let log = "\(dir)/\(options.tag)-\(node.name).log"
-                for f in [output, log] { unlink(f) }
+                let readyFile = "\(dir)/\(options.tag)-\(node.name).ready"
+                for f in [output, log, readyFile] { unlink(f) }
                 var args = ["netns", "exec", naming.nodeNamespace(node.name), srcip, "trace", "--format", "jsonl", "--output", output,
+                            "--ready-file", readyFile,
                             "--node", node.name, "--node-ips", nodeIPs, "--idle-timeout", String(options.idleTimeout)]
                 if options.fingerprint { args.append("--fingerprint") }
-                let pid: pid_t
-                do { pid = try Command.spawnDetached(ip, args, log: log) } catch {
-                    throw LabError.commandFailed(command: "ip " + args.joined(separator: " "), status: -1, stderr: error.description)
-                }
-                session.traces.append(NodeTrace(node: node.name, pid: pid, output: output, log: log))
+                let pid = try Command.spawnDetached(ip, args, log: log)
+                session.traces.append(NodeTrace(node: node.name, pid: pid, output: output, log: log, readyFile: readyFile))
             }
             try session.waitUntilTracing(timeout: options.startTimeout)
             return session
@@ -88,10 +103,10 @@ public final class LabTraceSession {
         var status: [String: Int32] = finished
         let deadline = Date().addingTimeInterval(timeout)
         for t in traces where finished[t.node] == nil {
-            var s = Self.reap(t.pid, until: deadline)
+            var s = ChildProcess.wait(t.pid, timeout: deadline.timeIntervalSinceNow)
             if s == nil {
                 kill(t.pid, SIGKILL)
-                s = Self.reap(t.pid, until: Date().addingTimeInterval(2)).map { _ in 128 + SIGKILL } ?? -1
+                s = ChildProcess.wait(t.pid, timeout: 2).map { _ in 128 + SIGKILL } ?? -1
             }
             status[t.node] = s
         }
@@ -99,21 +114,19 @@ public final class LabTraceSession {
         return status
     }
 
-    /// The flow records each node wrote, keyed by node (read after `stop`). Malformed lines are errors.
+    /// The flow records each node wrote, keyed by node (read after `stop`), with SrcipExport's JSON Lines reader.
+    /// A missing file or a malformed line is an error.
     public func records() throws -> [String: [FlowRecord]] {
         var out: [String: [FlowRecord]] = [:]
-        let decoder = JSONDecoder()
         for t in traces {
-            guard let data = FileManager.default.contents(atPath: t.output) else {
-                throw LabError.unsupported("srcip trace on \(t.node) wrote no \(t.output); see \(t.log)")
+            let read: (records: [FlowRecord], errors: [FlowRecordReadError])
+            do { read = try FlowRecordReader.read(path: t.output) } catch {
+                throw LabError.unsupported("srcip trace on \(t.node) wrote no readable \(t.output) (\(error)); see \(t.log)")
             }
-            var records: [FlowRecord] = []
-            for (i, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() {
-                do { records.append(try decoder.decode(FlowRecord.self, from: Data(line.utf8))) } catch {
-                    throw LabError.unsupported("\(t.output):\(i + 1): not a flow record: \(error)")
-                }
+            if let first = read.errors.first {
+                throw LabError.unsupported("srcip trace on \(t.node): \(first)")
             }
-            out[t.node] = records
+            out[t.node] = read.records
         }
         return out
     }
@@ -124,14 +137,16 @@ public final class LabTraceSession {
             .map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
 
+    /// Waits until every trace wrote its ready file; fails as soon as one exits, or at the deadline.
     private func waitUntilTracing(timeout: Double) throws {
         let deadline = Date().addingTimeInterval(timeout)
         var pending = traces
         while !pending.isEmpty {
             for t in pending {
-                if log(node: t.node).contains("srcip: tracing ") {
+                if let report = try Self.readReady(t) {
+                    ready[t.node] = report
                     pending.removeAll { $0.node == t.node }
-                } else if let s = Self.reap(t.pid, until: Date()) {
+                } else if let s = ChildProcess.wait(t.pid, timeout: 0) {
                     finished[t.node] = s
                     throw LabError.unsupported("srcip trace on \(t.node) exited with status \(s) before attaching: "
                                                + log(node: t.node).trimmingCharacters(in: .whitespacesAndNewlines))
@@ -139,25 +154,18 @@ public final class LabTraceSession {
             }
             if pending.isEmpty { break }
             if Date() > deadline {
-                throw LabError.unsupported("srcip trace on \(pending.map(\.node).joined(separator: ", ")) did not start tracing within "
-                                           + "\(Int(timeout)) s; see \(pending[0].log)")
+                throw LabError.unsupported("srcip trace on \(pending.map(\.node).joined(separator: ", ")) did not write its ready file "
+                                           + "within \(Int(timeout)) s; see \(pending[0].log)")
             }
             usleep(20_000)
         }
     }
 
-    /// waitpid until `deadline`; the exit status (128+N for signal N), or nil if still running.
-    private static func reap(_ pid: pid_t, until deadline: Date) -> Int32? {
-        while true {
-            var status: Int32 = 0
-            let r = waitpid(pid, &status, WNOHANG)
-            if r == pid {
-                let sig = status & 0x7f
-                return sig == 0 ? (status >> 8) & 0xff : 128 + sig
-            }
-            if r < 0 && errno != EINTR { return -1 }
-            if Date() >= deadline { return nil }
-            usleep(10_000)
+    /// The trace's ready report, or nil while the file does not exist (srcip renames it into place whole).
+    private static func readReady(_ t: NodeTrace) throws -> TraceReady? {
+        guard let data = FileManager.default.contents(atPath: t.readyFile) else { return nil }
+        do { return try JSONDecoder().decode(TraceReady.self, from: data) } catch {
+            throw LabError.unsupported("srcip trace on \(t.node) wrote an unreadable ready file \(t.readyFile): \(error)")
         }
     }
 }

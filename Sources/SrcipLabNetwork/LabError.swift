@@ -1,14 +1,9 @@
 import Foundation
-import SrcipLabCluster
-import SrcipLabKubeProxy
-import SrcipLabWorkloads
-import SrcipSystem
 
-/// Errors of the lab's network and process plumbing; each message names the problem and what to do.
+/// Errors of the lab's plumbing (state, names, targets); each message names the problem and what to do.
+/// Failing tools surface as SrcipSystem's `CommandError`, failing sockets as `SocketError`.
 public enum LabError: Error, CustomStringConvertible, Equatable {
     case notRoot
-    case toolMissing(tool: String, package: String)
-    case commandFailed(command: String, status: Int32, stderr: String)
     case labExists(name: String, stateFile: String)
     case labNotFound(name: String)
     case invalidLabName(String)
@@ -20,11 +15,6 @@ public enum LabError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .notRoot:
             return "the lab needs root (network namespaces, iptables/nft): run it with sudo"
-        case let .toolMissing(tool, package):
-            return "'\(tool)' was not found in PATH: install it with `apt-get install \(package)`"
-        case let .commandFailed(command, status, stderr):
-            let detail = stderr.trimmingCharacters(in: .whitespacesAndNewlines)
-            return "`\(command)` failed with exit status \(status)" + (detail.isEmpty ? "" : ": \(detail)")
         case let .labExists(name, stateFile):
             return "lab '\(name)' already exists (\(stateFile)): run `srcip lab down --name \(name)` first, or pick another --name"
         case let .labNotFound(name):

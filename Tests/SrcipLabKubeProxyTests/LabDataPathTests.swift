@@ -5,7 +5,7 @@ import Testing
 @testable import SrcipLabKubeProxy
 
 /// A one-node data-path check: the seed lab's node1 rules, loaded into a node namespace with a bridged echo pod and an
-/// external client, must deliver exactly the source addresses `LabExpectation` predicts (both proxy modes).
+/// external client, must deliver exactly the source addresses `RulePlanExpectation` predicts (both proxy modes).
 @Suite(.serialized, .enabled(if: NetnsSandbox.privilegedEnabled, "needs root (runs always when CI is set)"))
 struct LabDataPathTests {
     /// Python echo server: replies with the peer address and closes.
@@ -109,12 +109,12 @@ struct LabDataPathTests {
             ("loadbalancer", .loadBalancer, external, topo.ext),
             ("loadbalancer-local", .loadBalancer, external, topo.ext),
             ("clusterip", .clusterIP, external, topo.ext),
-            ("clusterip", .clusterIP, .host(node: "node1"), topo.node),
-            ("nodeport-local", .nodePort, .host(node: "node1"), topo.node),
+            ("clusterip", .clusterIP, .host(node1), topo.node),
+            ("nodeport-local", .nodePort, .host(node1), topo.node),
         ]
         for (name, frontend, client, from) in cases {
             let service = svc(name)
-            let expected = try LabExpectation.expect(state: state, service: service, frontend: frontend, client: client, entryNode: "node1")
+            let expected = try RulePlanExpectation.expect(state: state, service: service, frontend: frontend, client: client, entryNode: "node1")
             let (ip, port): (IPAddress, UInt16) = switch frontend {
             case .nodePort: (node1.ip, service.ports[0].nodePort!)
             case .loadBalancer: (service.loadBalancerIPs[0], service.ports[0].port)

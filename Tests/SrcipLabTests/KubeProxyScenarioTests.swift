@@ -34,7 +34,7 @@ struct ScenarioRow: CustomStringConvertible, Sendable {
 struct ScenarioProbe: Sendable {
     var row: ScenarioRow
     var namespace: String
-    var client: ScenarioClient
+    var client: LabClient
     var service: Service
     var frontend: Frontend
     var destination: String
@@ -117,7 +117,7 @@ struct KubeProxyScenarioTests {
         func service(_ name: String) throws -> Service { try #require(state.services.first { $0.name == name }) }
 
         let namespace: String
-        let client: ScenarioClient
+        let client: LabClient
         switch row.client {
         case let .pod(name): namespace = naming.podNamespace(try pod(name)); client = .pod(try pod(name))
         case let .host(name): namespace = naming.nodeNamespace(name); client = .host(try node(name))
@@ -158,7 +158,7 @@ struct KubeProxyScenarioTests {
         }
         // The documented-expectation model must agree with this test's literal expectation…
         let backend = state.pods.first { p in svc.ports.flatMap(\.endpoints).contains { $0.ip == p.ip } }
-        let model = SourceIPExpectation.expect(service: svc, frontend: frontend, client: client, entry: entry, backend: backend, state: state)
+        let model = ScenarioExpectation.expect(service: svc, frontend: frontend, client: client, entry: entry, backend: backend, state: state)
         if case .loopbackNodePort = row.target, mode(of: record) == .nftables {} else {
             #expect(model.description == expectedText, "\(row): model says \(model)")
             #expect(model.row == row.row, "\(row): model cites row \(model.row)")

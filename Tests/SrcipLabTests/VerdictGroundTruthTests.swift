@@ -87,7 +87,7 @@ struct VerdictGroundTruthTests {
         })
     }
 
-    private func isHost(_ c: ScenarioClient) -> Bool {
+    private func isHost(_ c: LabClient) -> Bool {
         if case .host = c { return true }
         return false
     }

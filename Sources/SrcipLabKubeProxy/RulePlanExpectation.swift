@@ -1,21 +1,12 @@
 import SrcipCore
 import SrcipLabCluster
 
-/// Who opens a connection in a lab experiment.
-public enum LabClient: Hashable, Sendable {
-    /// A pod of the state, by namespace and name.
-    case pod(namespace: String, name: String)
-    /// A host-network process on a node.
-    case host(node: String)
-    /// An off-cluster client on the external network, routed to the entry node.
-    case external(IPAddress)
-}
-
-/// What kube-proxy does to one connection, per the §4 truth table, derived from the rules it installs
-/// (the same `KubeProxyServicePlan` the renderers use). Assumes the lab topology: masqueraded packets take the address
+/// What kube-proxy does to one connection, derived from the rules it installs (the same `KubeProxyServicePlan` the
+/// renderers use), with the source address each endpoint sees. An independent cross-check of SrcipCore's §4 table
+/// (`Expectation.expected`), which stays the one source of verdicts and row numbers; tests compare the two. Assumes the lab topology: masqueraded packets take the address
 /// of their egress interface, i.e. the entry node's `cni0` address when the chosen endpoint runs on the entry node and the
 /// entry node's node-network address otherwise; detect-local ClusterCIDR; masqueradeAll off (unless set in `options`).
-public enum LabExpectation {
+public enum RulePlanExpectation {
     public enum SourceKind: String, Hashable, Sendable, Codable {
         /// The backend sees the client's own address.
         case clientIP = "client_ip"
@@ -52,7 +43,7 @@ public enum LabExpectation {
     /// pod and host clients reach ClusterIPs, LoadBalancer IPs and externalIPs through their own node, so it is ignored there.
     public static func expect(state: ClusterState, service: Service, port: ServicePort? = nil, frontend: Frontend,
                               client: LabClient, entryNode: String, options: KubeProxyOptions = .lab) throws -> Outcome {
-        guard let port = port ?? service.ports.first else { throw LabExpectationError.noPort(service.id) }
+        guard let port = port ?? service.ports.first else { throw RulePlanExpectationError.noPort(service.id) }
         let target = try node(entryNode, state)
 
         // Where DNAT happens (entry) and the source address kube-proxy's rules see there.
@@ -60,14 +51,10 @@ public enum LabExpectation {
         let source: IPAddress
         var sourceIsLocal = false
         switch client {
-        case .pod(let ns, let name):
-            guard let pod = state.pods.first(where: { $0.namespace == ns && $0.name == name }) else {
-                throw LabExpectationError.unknownPod("\(ns)/\(name)")
-            }
+        case .pod(let pod):
             entry = frontend == .nodePort ? target : try node(pod.node, state)
             source = pod.ip
-        case .host(let name):
-            let host = try node(name, state)
+        case .host(let host):
             entry = frontend == .nodePort ? target : host
             source = host.ip
             sourceIsLocal = entry.name == host.name
@@ -132,22 +119,20 @@ public enum LabExpectation {
 
     static func node(_ name: String, _ state: ClusterState) throws -> LabNode {
         guard let n = state.nodes.first(where: { $0.name == name }) else {
-            throw LabExpectationError.unknownNode(name, state.nodes.map(\.name))
+            throw RulePlanExpectationError.unknownNode(name, state.nodes.map(\.name))
         }
         return n
     }
 }
 
 /// A lab expectation was asked about something the state does not contain.
-public enum LabExpectationError: Error, Hashable, Sendable, CustomStringConvertible {
+public enum RulePlanExpectationError: Error, Hashable, Sendable, CustomStringConvertible {
     case unknownNode(String, [String])
-    case unknownPod(String)
     case noPort(String)
 
     public var description: String {
         switch self {
         case .unknownNode(let n, let all): return "node \(n) is not in the lab (nodes: \(all.joined(separator: ", "))); pick one of those"
-        case .unknownPod(let p): return "pod \(p) is not in the lab state; check the manifest"
         case .noPort(let s): return "service \(s) has no ports; add one to the manifest"
         }
     }
