@@ -2,7 +2,6 @@ import Foundation
 import SrcipCore
 import SrcipSystem
 import SrcipLabCluster
-import SrcipLabKubeProxy
 import SrcipLabWorkloads
 import SrcipLabNetwork
 import SrcipExport

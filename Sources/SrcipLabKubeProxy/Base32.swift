@@ -1,4 +1,3 @@
-import SrcipLabCluster
 /// RFC 4648 base32 (standard alphabet, as Go's `base32.StdEncoding`).
 enum Base32 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")

@@ -2,7 +2,6 @@ import Foundation
 import SrcipCore
 import SrcipLabCluster
 import SrcipLabKubeProxy
-import SrcipLabWorkloads
 import SrcipSystem
 
 /// Programs each node namespace like kube-proxy would: `iptables-restore --noflush` of the full-sync input followed by the

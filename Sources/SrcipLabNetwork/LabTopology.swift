@@ -1,6 +1,5 @@
 import SrcipCore
 import SrcipLabCluster
-import SrcipLabKubeProxy
 import SrcipLabWorkloads
 import SrcipSystem
 

@@ -1,6 +1,5 @@
 import Foundation
 import SrcipLabCluster
-import SrcipLabKubeProxy
 import SrcipLabWorkloads
 import SrcipSystem
 #if canImport(Glibc)

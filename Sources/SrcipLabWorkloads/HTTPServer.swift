@@ -1,6 +1,5 @@
 import Foundation
 import SrcipLabCluster
-import SrcipLabKubeProxy
 import SrcipSystem
 #if canImport(Glibc)
 import Glibc

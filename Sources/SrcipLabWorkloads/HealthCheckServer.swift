@@ -1,7 +1,6 @@
 import Foundation
 import SrcipCore
 import SrcipLabCluster
-import SrcipLabKubeProxy
 import SrcipSystem
 
 /// kube-proxy's per-node service health-check server: one listener on nodeIP:healthCheckNodePort per Service that has one.

@@ -2,7 +2,6 @@ import ArgumentParser
 import SrcipLabCluster
 import SrcipSystem
 import SrcipLabKubeProxy
-import SrcipLabWorkloads
 import SrcipLabNetwork
 import SrcipLabDemo
 

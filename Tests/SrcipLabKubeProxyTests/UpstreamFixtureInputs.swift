@@ -1,7 +1,6 @@
 import Foundation
 import SrcipCore
 @testable import SrcipLabCluster
-@testable import SrcipLabKubeProxy
 
 /// The inputs of kube-proxy's TestOverallIPTablesRules / TestOverallNFTablesRules and TestSyncProxyRulesRepeated,
 /// reconstructed from proxier_test.go, plus access to the shared fixture files (read in place, never copied).

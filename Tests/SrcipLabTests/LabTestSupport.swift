@@ -1,7 +1,6 @@
 import Foundation
 import SrcipCore
 import SrcipLabCluster
-import SrcipLabKubeProxy
 import SrcipLabWorkloads
 import SrcipLabNetwork
 import SrcipLabDemo
