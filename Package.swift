@@ -33,26 +33,42 @@ let package = Package(
         // Kernel side: load, attach, ring buffer. The only module that imports libbpf.
         .target(
             name: "SrcipKernel",
-            dependencies: ["SrcipCore", "CSrcipABI", "CLibbpf", "CSrcipSkeleton"],
+            dependencies: ["SrcipCore", "SrcipSystem", "CSrcipABI", "CLibbpf", "CSrcipSkeleton"],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
-        // Running external tools (ip, iptables-save, nft, conntrack) without Foundation's Process.
-        .target(name: "SrcipSystem"),
+        // Linux calls Swift's Glibc module hides (setns), compiled with _GNU_SOURCE.
+        .target(name: "CSrcipSystem", path: "Sources/CSrcipSystem"),
+        // Running external tools (ip, iptables-save, nft, conntrack) without Foundation's Process; child processes;
+        // running work inside a network namespace.
+        .target(name: "SrcipSystem", dependencies: ["CSrcipSystem"]),
         // Service discovery: kube-proxy iptables/nftables rules, kubectl JSON dumps → ServiceCatalog.
         .target(name: "SrcipServices", dependencies: ["SrcipCore", "SrcipSystem"]),
         // Flow log exporters: JSON Lines, CSV, IPFIX (RFC 7011 + RFC 8158 NAT elements).
         .target(name: "SrcipExport", dependencies: ["SrcipCore"]),
-        // The lab: netns cluster, kube-proxy rule rendering, echo server, demo.
+        // The lab (`srcip lab …`), in layers; the tracer's modules never depend on it.
+        // Manifests → cluster state: YAML, nodes/pods/Services, address and port allocation.
+        .target(name: "SrcipLabCluster", dependencies: ["SrcipCore", "Yams"], resources: [.copy("Manifests")]),
+        // kube-proxy's rules for a cluster state: iptables and nftables renderers, health-check responses, and the
+        // rule-plan expectation (an independent cross-check of SrcipCore's §4 table).
+        .target(name: "SrcipLabKubeProxy", dependencies: ["SrcipCore", "SrcipLabCluster"]),
+        // Processes that run inside the lab: HTTP echo server and probe, health-check servers, LB proxy.
+        .target(name: "SrcipLabWorkloads", dependencies: ["SrcipCore", "SrcipSystem", "SrcipLabCluster", "SrcipLabKubeProxy"]),
+        // The lab's network: namespaces, veths, routing, rule loading, daemons, LB setup, the lab record; up/down/status.
         .target(
-            name: "SrcipLab",
-            dependencies: ["SrcipCore", "SrcipSystem", "Yams"],
-            resources: [.copy("Manifests")],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            name: "SrcipLabNetwork",
+            dependencies: ["SrcipCore", "SrcipSystem", "SrcipLabCluster", "SrcipLabKubeProxy", "SrcipLabWorkloads"]
+        ),
+        // The demo: scenarios, probes, `srcip trace` per node, report.
+        .target(
+            name: "SrcipLabDemo",
+            dependencies: ["SrcipCore", "SrcipSystem", "SrcipExport", "SrcipLabCluster", "SrcipLabKubeProxy",
+                           "SrcipLabWorkloads", "SrcipLabNetwork"]
         ),
         .executableTarget(
             name: "srcip",
             dependencies: [
-                "SrcipCore", "SrcipKernel", "SrcipServices", "SrcipExport", "SrcipLab",
+                "SrcipCore", "SrcipKernel", "SrcipServices", "SrcipExport",
+                "SrcipLabCluster", "SrcipLabKubeProxy", "SrcipLabWorkloads", "SrcipLabNetwork", "SrcipLabDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -63,7 +79,7 @@ let package = Package(
         // `make bench`: BPF cost, event volume, consumer and correlation rates, lab timings.
         .executableTarget(
             name: "srcip-bench",
-            dependencies: ["SrcipCore", "SrcipKernel", "SrcipTestbed", "SrcipExport", "SrcipLab", "SrcipSystem", "CSrcipABI"],
+            dependencies: ["SrcipCore", "SrcipKernel", "SrcipTestbed", "SrcipExport", "SrcipLabCluster", "SrcipLabNetwork", "SrcipSystem", "CSrcipABI"],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .testTarget(name: "SrcipCoreTests", dependencies: ["SrcipCore", "CSrcipABI"]),
@@ -79,10 +95,12 @@ let package = Package(
             dependencies: ["srcip", "SrcipTestbed", "SrcipCore", "SrcipKernel"],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
+        .testTarget(name: "SrcipLabClusterTests", dependencies: ["SrcipLabCluster", "SrcipCore"]),
+        .testTarget(name: "SrcipLabKubeProxyTests", dependencies: ["SrcipLabKubeProxy", "SrcipLabCluster", "SrcipCore"]),
         .testTarget(
             name: "SrcipLabTests",
-            dependencies: ["SrcipLab", "SrcipCore"],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            dependencies: ["SrcipLabDemo", "SrcipLabNetwork", "SrcipLabWorkloads", "SrcipLabKubeProxy", "SrcipLabCluster",
+                           "SrcipCore", "SrcipSystem"]
         ),
     ]
 )

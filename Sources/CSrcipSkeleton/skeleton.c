@@ -1,6 +1,5 @@
 /* Wrappers around the generated skeleton (see include/srcip_skeleton.h). */
 #define _GNU_SOURCE
-#include <sched.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -92,11 +91,6 @@ int srcip_kernel_has_btf_func(const char *name)
 	}
 	btf__free(vmlinux);
 	return found;
-}
-
-int srcip_setns_net(int fd)
-{
-	return setns(fd, CLONE_NEWNET);
 }
 
 int srcip_tc_attach(int ifindex, int ingress, int prog_fd, __u32 handle, __u32 priority)

@@ -1,21 +1,14 @@
-/// The client as kube-proxy's rules on the node that received the packet classify it.
-public enum ExpectationClient: String, Hashable, Sendable, CaseIterable {
-    /// Source in the cluster CIDR (`-s clusterCIDR` matches).
-    case pod
-    /// A process on this node (`--src-type LOCAL`).
-    case localHost
-    /// Another cluster node's address: neither LOCAL nor in the cluster CIDR, so treated like an external client.
-    case otherNode
-    /// Off-cluster.
-    case external
-}
-
 /// The facts the §4 truth table (docs/kube-proxy-nat.md) depends on.
 public struct ExpectationInput: Hashable, Sendable {
     public var frontend: Frontend
     public var externalTrafficPolicy: TrafficPolicy
     public var internalTrafficPolicy: TrafficPolicy
-    public var client: ExpectationClient
+    /// The client as kube-proxy's rules on the receiving node classify it (source in the cluster CIDR: `.pod`).
+    public var client: ClientKind
+    /// The source is an address of the receiving node itself (`--src-type LOCAL`); only meaningful for `.node` clients.
+    /// A `.node` client that is not local is another cluster node: neither LOCAL nor in the cluster CIDR, so treated
+    /// like an external client.
+    public var sourceIsLocal: Bool
     /// The pod reached itself through the Service.
     public var hairpin: Bool
     /// The Service port has ready endpoints anywhere.
@@ -31,12 +24,13 @@ public struct ExpectationInput: Hashable, Sendable {
     public var detectLocal: Bool
 
     public init(frontend: Frontend, externalTrafficPolicy: TrafficPolicy = .cluster, internalTrafficPolicy: TrafficPolicy = .cluster,
-                client: ExpectationClient, hairpin: Bool = false, hasEndpoints: Bool = true, hasLocalEndpoints: Bool = true,
+                client: ClientKind, sourceIsLocal: Bool = false, hairpin: Bool = false, hasEndpoints: Bool = true, hasLocalEndpoints: Bool = true,
                 sourceAllowedByRanges: Bool? = nil, ipModeProxy: Bool = false, masqueradeAll: Bool = false, detectLocal: Bool = true) {
         self.frontend = frontend
         self.externalTrafficPolicy = externalTrafficPolicy
         self.internalTrafficPolicy = internalTrafficPolicy
         self.client = client
+        self.sourceIsLocal = sourceIsLocal
         self.hairpin = hairpin
         self.hasEndpoints = hasEndpoints
         self.hasLocalEndpoints = hasLocalEndpoints
@@ -58,6 +52,7 @@ public struct Expectation: Hashable, Sendable, CustomStringConvertible {
     /// The documented outcome for `input`, per docs/kube-proxy-nat.md §4 rows 1–23 (iptables/nftables kube-proxy).
     /// nil for row 22 (LB `ipMode: Proxy`): kube-proxy is not involved, the LB decides.
     public static func expected(_ i: ExpectationInput) -> Expectation? {
+        let localHost = i.client == .node && i.sourceIsLocal
         if i.ipModeProxy && i.frontend == .loadBalancer { return nil }
         if !i.hasEndpoints {
             return Expectation(verdict: .rejected, row: 23, reason: "Service has no endpoints: REJECT")
@@ -77,32 +72,24 @@ public struct Expectation: Hashable, Sendable, CustomStringConvertible {
             if !i.detectLocal {
                 return Expectation(verdict: .preserved, row: 6, reason: "no local-traffic detector: only hairpin is masqueraded")
             }
-            switch i.client {
-            case .pod: return Expectation(verdict: .preserved, row: 1, reason: "pod to ClusterIP is never masqueraded")
-            case .localHost: return Expectation(verdict: .snat, row: 3, reason: "host to ClusterIP: source not in clusterCIDR")
-            case .otherNode, .external:
-                return Expectation(verdict: .snat, row: 4, reason: "off-cluster source to ClusterIP is masqueraded")
-            }
+            if i.client == .pod { return Expectation(verdict: .preserved, row: 1, reason: "pod to ClusterIP is never masqueraded") }
+            if localHost { return Expectation(verdict: .snat, row: 3, reason: "host to ClusterIP: source not in clusterCIDR") }
+            return Expectation(verdict: .snat, row: 4, reason: "off-cluster source to ClusterIP is masqueraded")
         case .nodePort:
             if i.externalTrafficPolicy == .cluster {
-                switch i.client {
-                case .pod: return Expectation(verdict: .snat, row: 9, reason: "NodePort eTP Cluster masquerades all traffic")
-                case .localHost: return Expectation(verdict: .snat, row: 10, reason: "NodePort eTP Cluster masquerades all traffic")
-                case .otherNode, .external:
-                    return Expectation(verdict: .snat, row: 8, reason: "NodePort eTP Cluster masquerades all traffic")
-                }
+                let row = i.client == .pod ? 9 : localHost ? 10 : 8
+                return Expectation(verdict: .snat, row: row, reason: "NodePort eTP Cluster masquerades all traffic")
             }
-            switch i.client {
-            case .pod: return Expectation(verdict: .preserved, row: 13, reason: "eTP Local: pod traffic short-circuits to the Service chain")
-            case .localHost: return Expectation(verdict: .snat, row: 14, reason: "eTP Local: host traffic is still masqueraded")
-            case .otherNode, .external:
-                if i.hasLocalEndpoints {
-                    return Expectation(verdict: .preserved, row: 11, reason: "eTP Local with a local endpoint keeps the client IP")
-                }
-                return Expectation(verdict: .dropped, row: 12, reason: "eTP Local and no endpoint on this node: DROP")
+            if i.client == .pod {
+                return Expectation(verdict: .preserved, row: 13, reason: "eTP Local: pod traffic short-circuits to the Service chain")
             }
+            if localHost { return Expectation(verdict: .snat, row: 14, reason: "eTP Local: host traffic is still masqueraded") }
+            if i.hasLocalEndpoints {
+                return Expectation(verdict: .preserved, row: 11, reason: "eTP Local with a local endpoint keeps the client IP")
+            }
+            return Expectation(verdict: .dropped, row: 12, reason: "eTP Local and no endpoint on this node: DROP")
         case .loadBalancer, .externalIP:
-            if i.client == .localHost {
+            if localHost {
                 return Expectation(verdict: .snat, row: 20, reason: "host to LB/external IP is masqueraded")
             }
             if i.externalTrafficPolicy == .cluster {

@@ -97,7 +97,8 @@ struct FlowRecordBuilder {
             let ready = m.port.endpoints.filter(\.ready)
             let input = ExpectationInput(
                 frontend: m.frontend, externalTrafficPolicy: m.service.externalTrafficPolicy,
-                internalTrafficPolicy: m.service.internalTrafficPolicy, client: client, hairpin: hairpin,
+                internalTrafficPolicy: m.service.internalTrafficPolicy, client: client,
+                sourceIsLocal: context.localAddresses.contains(original.src), hairpin: hairpin,
                 hasEndpoints: !ready.isEmpty, hasLocalEndpoints: ready.contains(where: isLocal),
                 sourceAllowedByRanges: sourceAllowed(m, original.src))
             expectation = Expectation.expected(input)
@@ -126,7 +127,7 @@ struct FlowRecordBuilder {
             dnatInterface: dnatAt.map { context.interfaceName($0.0) }, dnatHook: dnatAt?.1,
             inInterface: ingress.map { context.interfaceName($0.ifindex) },
             outInterface: egress.map { context.interfaceName($0.ifindex) },
-            service: match.map(ServiceRef.init), clientKind: client.clientKind, hairpin: hairpin, verdict: verdict,
+            service: match.map(ServiceRef.init), clientKind: client, hairpin: hairpin, verdict: verdict,
             expected: expectation?.verdict, expectationMet: met, expectedRow: expectation?.row,
             endpointNode: endpoint.flatMap { $0.nodeName ?? ($0.isLocal == true ? context.node : nil) }, reason: notes.isEmpty ? nil : notes.joined(separator: "; "),
             packets: packets, bytes: bytes, replyPackets: replyPackets, replyBytes: replyBytes, join: join)

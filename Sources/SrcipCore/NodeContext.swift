@@ -28,25 +28,14 @@ public struct NodeContext: Sendable {
     /// The interface name, or `if<N>` when unknown.
     public func interfaceName(_ ifindex: UInt32) -> String { interfaces[ifindex] ?? "if\(ifindex)" }
 
-    /// How kube-proxy on this node classifies a source address.
-    public func classify(_ src: IPAddress) -> ExpectationClient {
+    /// The client kind of a source address: in a cluster CIDR → pod; an address of this or another node → node.
+    /// Whether a node client is this node itself (kube-proxy's `--src-type LOCAL`) is `localAddresses.contains(src)`.
+    public func classify(_ src: IPAddress) -> ClientKind {
         if clusterCIDRs.contains(where: { $0.contains(src) }) { return .pod }
-        if localAddresses.contains(src) { return .localHost }
-        if nodeAddresses.contains(src) { return .otherNode }
+        if localAddresses.contains(src) || nodeAddresses.contains(src) { return .node }
         return .external
     }
 
     /// Unix-epoch nanoseconds of a CLOCK_MONOTONIC timestamp.
     public func unixNs(_ monotonic: UInt64) -> Int64 { Int64(bitPattern: monotonic) &+ monotonicToUnixNs }
-}
-
-extension ExpectationClient {
-    /// The record's coarser `client_kind`.
-    public var clientKind: ClientKind {
-        switch self {
-        case .pod: return .pod
-        case .localHost, .otherNode: return .node
-        case .external: return .external
-        }
-    }
 }

@@ -62,6 +62,12 @@ public enum Command {
         return nil
     }
 
+    /// Absolute path of `tool`, or `.toolMissing` naming the package to install.
+    public static func require(_ tool: String) throws(CommandError) -> String {
+        guard let path = locate(tool) else { throw .toolMissing(tool: tool, aptPackage: aptPackages[tool] ?? tool) }
+        return path
+    }
+
     /// Runs `tool args…`, feeding `input` on standard input; returns status and output, whatever the status.
     @discardableResult
     public static func run(_ tool: String, _ args: [String], input: String? = nil) throws(CommandError) -> CommandResult {
@@ -99,7 +105,7 @@ public enum Command {
         if input != nil { close(inFDs[0]) }
         let (out, err) = pump(stdout: outFDs[0], stderr: errFDs[0], stdin: input != nil ? inFDs[1] : -1,
                               input: Array((input ?? "").utf8))
-        return CommandResult(status: waitForExit(pid), stdout: String(decoding: out, as: UTF8.self),
+        return CommandResult(status: ChildProcess.wait(pid), stdout: String(decoding: out, as: UTF8.self),
                              stderr: String(decoding: err, as: UTF8.self))
     }
 
@@ -207,14 +213,5 @@ public enum Command {
             }
         }
         return (out, err)
-    }
-
-    private static func waitForExit(_ pid: pid_t) -> Int32 {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            if errno != EINTR { return -1 }
-        }
-        let signal = status & 0x7f
-        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
     }
 }

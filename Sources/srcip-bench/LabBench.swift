@@ -1,5 +1,6 @@
 import Foundation
-import SrcipLab
+import SrcipLabCluster
+import SrcipLabNetwork
 import SrcipSystem
 
 /// `lab up` and `lab down` of 3 nodes × 3 pods, both proxy modes.

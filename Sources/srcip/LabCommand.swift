@@ -1,5 +1,9 @@
 import ArgumentParser
-import SrcipLab
+import SrcipLabCluster
+import SrcipSystem
+import SrcipLabKubeProxy
+import SrcipLabNetwork
+import SrcipLabDemo
 
 /// `srcip lab …`: an emulated Kubernetes cluster with kube-proxy Service NAT in network namespaces on this machine.
 struct LabCommand: ParsableCommand {

@@ -1,7 +1,11 @@
 import ArgumentParser
 import Dispatch
 import Foundation
-import SrcipLab
+import SrcipLabCluster
+import SrcipLabKubeProxy
+import SrcipLabWorkloads
+import SrcipLabNetwork
+import SrcipLabDemo
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,6 +1,11 @@
 import ArgumentParser
 import Foundation
-import SrcipLab
+import SrcipLabCluster
+import SrcipSystem
+import SrcipLabKubeProxy
+import SrcipLabWorkloads
+import SrcipLabNetwork
+import SrcipLabDemo
 
 struct LabDownCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -58,7 +63,7 @@ struct LabExecCommand: ParsableCommand {
         var cmd = command
         if cmd.first == "--" { cmd.removeFirst() }
         guard !cmd.isEmpty else { throw ValidationError("give the command to run after --") }
-        let ip = try CommandRunner.locate("ip")
+        let ip = try Command.require("ip")
         let argv = ([ip, "netns", "exec", ns] + cmd).map { strdup($0) } + [nil]
         execv(ip, argv)
         throw LabError.unsupported("cannot run \(ip): \(String(cString: strerror(errno)))")

@@ -1,7 +1,11 @@
 import ArgumentParser
 import Foundation
 import SrcipCore
-import SrcipLab
+import SrcipLabCluster
+import SrcipLabKubeProxy
+import SrcipLabWorkloads
+import SrcipLabNetwork
+import SrcipLabDemo
 
 struct LabUpCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -78,6 +78,9 @@ struct TraceCommand: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "Print libbpf's log, including the verifier log when loading fails.")
     var verbose = false
 
+    @Option(help: "Write this file (one JSON line, atomically) once tracing has started.")
+    var readyFile: String?
+
     func validate() throws {
         for h in hosts where IPAddress(h) == nil {
             throw ValidationError("--host \(h) is not an IPv4 or IPv6 address")
@@ -127,6 +130,12 @@ struct TraceCommand: AsyncParsableCommand {
 
         Diagnostics.note("tracing \(names.joined(separator: ", ")) on \(context.node) (\(tracer.attachments.first?.mode.description ?? "-"), "
                          + "\(tracer.flavour) join; services: \(context.catalog.source)); Ctrl-C to stop")
+        if let readyFile {
+            let ready: [String: Any] = ["pid": Int(getpid()), "node": context.node, "interfaces": names, "join": tracer.flavour.rawValue,
+                                        "attach": tracer.attachments.first?.mode.rawValue ?? "", "services": "\(context.catalog.source)"]
+            try JSONSerialization.data(withJSONObject: ready).write(to: URL(fileURLWithPath: readyFile + ".tmp"))
+            guard rename(readyFile + ".tmp", readyFile) == 0 else { throw ValidationError("cannot write --ready-file \(readyFile)") }
+        }
         let stop = StopSignal(tracer: tracer)
         stop.install(duration: duration)
         let (events, continuation) = AsyncStream<TraceEvent>.makeStream()

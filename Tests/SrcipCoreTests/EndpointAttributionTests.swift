@@ -75,7 +75,7 @@ import Testing
     }
 
     @Test func otherNodeAddressesClassifyAsNode() {
-        #expect(L.context.classify(L.ip(L.node2IP)) == .otherNode)
+        #expect(L.context.classify(L.ip(L.node2IP)) == .node)
         #expect(L.context.classify(L.ip("192.168.10.13")) == .external)
     }
 }

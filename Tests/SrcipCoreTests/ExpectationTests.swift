@@ -13,24 +13,24 @@ import Testing
     static let rows: [Row] = [
         Row(row: 1, input: .init(frontend: .clusterIP, externalTrafficPolicy: .local, client: .pod), verdict: .preserved),
         Row(row: 2, input: .init(frontend: .clusterIP, client: .pod, hairpin: true), verdict: .snat),
-        Row(row: 3, input: .init(frontend: .clusterIP, client: .localHost), verdict: .snat),
+        Row(row: 3, input: .init(frontend: .clusterIP, client: .node, sourceIsLocal: true), verdict: .snat),
         Row(row: 4, input: .init(frontend: .clusterIP, client: .external), verdict: .snat),
         Row(row: 5, input: .init(frontend: .clusterIP, client: .pod, masqueradeAll: true), verdict: .snat),
         Row(row: 6, input: .init(frontend: .clusterIP, client: .external, detectLocal: false), verdict: .preserved),
         Row(row: 7, input: .init(frontend: .clusterIP, internalTrafficPolicy: .local, client: .pod, hasLocalEndpoints: false), verdict: .dropped),
         Row(row: 8, input: .init(frontend: .nodePort, client: .external, hasLocalEndpoints: false), verdict: .snat),
         Row(row: 9, input: .init(frontend: .nodePort, client: .pod), verdict: .snat),
-        Row(row: 10, input: .init(frontend: .nodePort, client: .localHost), verdict: .snat),
+        Row(row: 10, input: .init(frontend: .nodePort, client: .node, sourceIsLocal: true), verdict: .snat),
         Row(row: 11, input: .init(frontend: .nodePort, externalTrafficPolicy: .local, client: .external), verdict: .preserved),
         Row(row: 12, input: .init(frontend: .nodePort, externalTrafficPolicy: .local, client: .external, hasLocalEndpoints: false), verdict: .dropped),
         Row(row: 13, input: .init(frontend: .nodePort, externalTrafficPolicy: .local, client: .pod, hasLocalEndpoints: false), verdict: .preserved),
-        Row(row: 14, input: .init(frontend: .nodePort, externalTrafficPolicy: .local, client: .localHost), verdict: .snat),
+        Row(row: 14, input: .init(frontend: .nodePort, externalTrafficPolicy: .local, client: .node, sourceIsLocal: true), verdict: .snat),
         Row(row: 15, input: .init(frontend: .loadBalancer, client: .external), verdict: .snat),
         Row(row: 16, input: .init(frontend: .externalIP, externalTrafficPolicy: .local, client: .external), verdict: .preserved),
         Row(row: 17, input: .init(frontend: .loadBalancer, externalTrafficPolicy: .local, client: .external, hasLocalEndpoints: false), verdict: .dropped),
         Row(row: 18, input: .init(frontend: .loadBalancer, client: .pod), verdict: .snat),
         Row(row: 19, input: .init(frontend: .externalIP, externalTrafficPolicy: .local, client: .pod, hasLocalEndpoints: false), verdict: .preserved),
-        Row(row: 20, input: .init(frontend: .loadBalancer, externalTrafficPolicy: .local, client: .localHost), verdict: .snat),
+        Row(row: 20, input: .init(frontend: .loadBalancer, externalTrafficPolicy: .local, client: .node, sourceIsLocal: true), verdict: .snat),
         Row(row: 21, input: .init(frontend: .loadBalancer, client: .pod, sourceAllowedByRanges: false), verdict: .dropped),
         Row(row: 22, input: .init(frontend: .loadBalancer, client: .pod, ipModeProxy: true), verdict: nil),
         Row(row: 23, input: .init(frontend: .nodePort, client: .external, hasEndpoints: false, hasLocalEndpoints: false), verdict: .rejected),
@@ -49,7 +49,7 @@ import Testing
     @Test func otherNodeIsTreatedAsExternal() {
         for policy in TrafficPolicy.allCases {
             for local in [true, false] {
-                let a = Expectation.expected(.init(frontend: .nodePort, externalTrafficPolicy: policy, client: .otherNode, hasLocalEndpoints: local))
+                let a = Expectation.expected(.init(frontend: .nodePort, externalTrafficPolicy: policy, client: .node, hasLocalEndpoints: local))
                 let b = Expectation.expected(.init(frontend: .nodePort, externalTrafficPolicy: policy, client: .external, hasLocalEndpoints: local))
                 #expect(a == b)
             }

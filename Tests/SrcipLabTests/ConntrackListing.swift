@@ -1,6 +1,11 @@
 import Foundation
 import SrcipCore
-@testable import SrcipLab
+@testable import SrcipLabCluster
+@testable import SrcipLabKubeProxy
+@testable import SrcipLabWorkloads
+@testable import SrcipLabNetwork
+@testable import SrcipLabDemo
+import SrcipSystem
 
 /// One line of `conntrack -L`: the original and reply tuples.
 struct ConntrackEntry: Equatable, CustomStringConvertible {
@@ -15,7 +20,7 @@ struct ConntrackEntry: Equatable, CustomStringConvertible {
 enum ConntrackListing {
     /// TCP entries in `namespace` whose original source port is `port`.
     static func tcp(in namespace: String, sourcePort port: UInt16) throws -> [ConntrackEntry] {
-        let r = try CommandRunner.run("ip", ["netns", "exec", namespace, "conntrack", "-L", "-p", "tcp", "--orig-port-src", String(port)])
+        let r = try Command.run("ip", ["netns", "exec", namespace, "conntrack", "-L", "-p", "tcp", "--orig-port-src", String(port)])
         return r.stdout.split(separator: "\n").compactMap { parse(String($0)) }
     }
 

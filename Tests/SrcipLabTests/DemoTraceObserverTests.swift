@@ -1,6 +1,11 @@
 import Foundation
 import SrcipCore
-@testable import SrcipLab
+@testable import SrcipLabCluster
+@testable import SrcipLabKubeProxy
+@testable import SrcipLabWorkloads
+@testable import SrcipLabNetwork
+@testable import SrcipLabDemo
+import SrcipSystem
 import Testing
 
 /// The demo's SRCIP SAW column from merged flow records: wording, and disagreement with the pod or the docs.

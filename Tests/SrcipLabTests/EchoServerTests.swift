@@ -1,5 +1,10 @@
 import Foundation
-@testable import SrcipLab
+@testable import SrcipLabCluster
+@testable import SrcipLabKubeProxy
+@testable import SrcipLabWorkloads
+@testable import SrcipLabNetwork
+@testable import SrcipLabDemo
+import SrcipSystem
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -20,7 +25,7 @@ struct EchoServerTests {
                 return port
             }
         }
-        throw LabError.socket("no free loopback port")
+        throw SocketError("no free loopback port")
     }
 
     @Test("answers like echoserver: client_address, request line, lowercased headers, body")

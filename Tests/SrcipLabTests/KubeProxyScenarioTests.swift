@@ -1,6 +1,11 @@
 import Foundation
 import SrcipCore
-@testable import SrcipLab
+@testable import SrcipLabCluster
+@testable import SrcipLabKubeProxy
+@testable import SrcipLabWorkloads
+@testable import SrcipLabNetwork
+@testable import SrcipLabDemo
+import SrcipSystem
 import Testing
 
 /// One §4 row exercised in the lab.
@@ -29,7 +34,7 @@ struct ScenarioRow: CustomStringConvertible, Sendable {
 struct ScenarioProbe: Sendable {
     var row: ScenarioRow
     var namespace: String
-    var client: ScenarioClient
+    var client: LabClient
     var service: Service
     var frontend: Frontend
     var destination: String
@@ -112,7 +117,7 @@ struct KubeProxyScenarioTests {
         func service(_ name: String) throws -> Service { try #require(state.services.first { $0.name == name }) }
 
         let namespace: String
-        let client: ScenarioClient
+        let client: LabClient
         switch row.client {
         case let .pod(name): namespace = naming.podNamespace(try pod(name)); client = .pod(try pod(name))
         case let .host(name): namespace = naming.nodeNamespace(name); client = .host(try node(name))
@@ -153,7 +158,7 @@ struct KubeProxyScenarioTests {
         }
         // The documented-expectation model must agree with this test's literal expectation…
         let backend = state.pods.first { p in svc.ports.flatMap(\.endpoints).contains { $0.ip == p.ip } }
-        let model = SourceIPExpectation.expect(service: svc, frontend: frontend, client: client, entry: entry, backend: backend, state: state)
+        let model = ScenarioExpectation.expect(service: svc, frontend: frontend, client: client, entry: entry, backend: backend, state: state)
         if case .loopbackNodePort = row.target, mode(of: record) == .nftables {} else {
             #expect(model.description == expectedText, "\(row): model says \(model)")
             #expect(model.row == row.row, "\(row): model cites row \(model.row)")
@@ -177,7 +182,7 @@ struct KubeProxyScenarioTests {
     private func loadBalancerModes(record: LabRecord, naming: LabNaming, srcip: String) throws {
         let local = try #require(record.state.services.first { $0.name == "local" })
         let vip = local.loadBalancerIPs[0].description
-        let aimNode2 = LabNaming.steeringPorts(nodeIndex: 2).lowerBound
+        let aimNode2 = LoadBalancerPlan.steeringPorts(nodeIndex: 2).lowerBound
         let passthrough = HTTPProbe.get(in: naming.clientNamespace, ip: vip, port: 80, sourcePort: aimNode2, timeout: 3)
         #expect(passthrough.clientAddress == "203.0.113.10", "passthrough LB: \(passthrough)")
         #expect(LabEntryTrace.loadBalancerNode(record: record, naming: naming, clientPort: aimNode2)?.name == "node1")

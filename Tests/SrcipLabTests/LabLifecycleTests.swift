@@ -1,6 +1,11 @@
 import Foundation
 import SrcipCore
-@testable import SrcipLab
+@testable import SrcipLabCluster
+@testable import SrcipLabKubeProxy
+@testable import SrcipLabWorkloads
+@testable import SrcipLabNetwork
+@testable import SrcipLabDemo
+import SrcipSystem
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -76,10 +81,10 @@ struct LabLifecycleTests {
     func downAfterKilledUp() throws {
         let naming = try LabNaming(lab: LabTestSupport.uniqueLabName("k"))
         let leftovers = [naming.nodeNamespace("node1"), naming.podNamespace(Self.plainState().pods[0])]
-        defer { for ns in leftovers { _ = try? CommandRunner.run("ip", ["netns", "del", ns]) } }
-        try CommandRunner.check("ip", ["-batch", "-"], input: leftovers.map { "netns add \($0)" }.joined(separator: "\n") + "\n")
-        let ip = try CommandRunner.locate("ip")
-        let pid = try CommandRunner.spawnDetached(ip, ["netns", "exec", leftovers[1], "sleep", "60"], log: "/dev/null")
+        defer { for ns in leftovers { _ = try? Command.run("ip", ["netns", "del", ns]) } }
+        try Command.check("ip", ["-batch", "-"], input: leftovers.map { "netns add \($0)" }.joined(separator: "\n") + "\n")
+        let ip = try Command.require("ip")
+        let pid = try Command.spawnDetached(ip, ["netns", "exec", leftovers[1], "sleep", "60"], log: "/dev/null")
         defer { kill(pid, SIGKILL); _ = NamespaceProcesses.isAlive(pid) }
         for _ in 0..<100 where NamespaceProcesses.pids(in: [leftovers[1]]).isEmpty { usleep(10_000) }
         #expect(NamespaceProcesses.pids(in: [leftovers[1]]) == [pid])

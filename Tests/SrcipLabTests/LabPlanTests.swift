@@ -1,6 +1,11 @@
 import Foundation
 import SrcipCore
-@testable import SrcipLab
+@testable import SrcipLabCluster
+@testable import SrcipLabKubeProxy
+@testable import SrcipLabWorkloads
+@testable import SrcipLabNetwork
+@testable import SrcipLabDemo
+import SrcipSystem
 import Testing
 
 /// Pure parts of the lab: names, topology plan, load-balancer plan, expectations.
@@ -71,16 +76,16 @@ struct LabPlanTests {
         let node = { (n: String) in state.nodes.first { $0.name == n }! }
         let backend = state.pods.first { $0.name == "source-ip-app-0" }
         let client2 = state.pods.first { $0.name == "client-node2" }!
-        let ext = ScenarioClient.external(LabNaming.clientIP)
-        #expect(SourceIPExpectation.expect(service: svc("clusterip"), frontend: .clusterIP, client: .pod(client2), entry: node("node2"),
+        let ext = LabClient.external(LabNaming.clientIP)
+        #expect(ScenarioExpectation.expect(service: svc("clusterip"), frontend: .clusterIP, client: .pod(client2), entry: node("node2"),
                                            backend: backend, state: state) == .address(client2.ip, row: 1))
-        #expect(SourceIPExpectation.expect(service: svc("nodeport"), frontend: .nodePort, client: ext, entry: node("node1"),
+        #expect(ScenarioExpectation.expect(service: svc("nodeport"), frontend: .nodePort, client: ext, entry: node("node1"),
                                            backend: backend, state: state) == .address(IPAddress("10.244.1.1")!, row: 8))
-        #expect(SourceIPExpectation.expect(service: svc("nodeport"), frontend: .nodePort, client: ext, entry: node("node3"),
+        #expect(ScenarioExpectation.expect(service: svc("nodeport"), frontend: .nodePort, client: ext, entry: node("node3"),
                                            backend: backend, state: state) == .address(IPAddress("192.168.10.13")!, row: 8))
-        #expect(SourceIPExpectation.expect(service: svc("nodeport-local"), frontend: .nodePort, client: ext, entry: node("node2"),
+        #expect(ScenarioExpectation.expect(service: svc("nodeport-local"), frontend: .nodePort, client: ext, entry: node("node2"),
                                            backend: backend, state: state) == .dropped(row: 12))
-        #expect(SourceIPExpectation.expect(service: svc("loadbalancer-local"), frontend: .loadBalancer, client: .pod(client2),
+        #expect(ScenarioExpectation.expect(service: svc("loadbalancer-local"), frontend: .loadBalancer, client: .pod(client2),
                                            entry: node("node2"), backend: backend, state: state) == .address(client2.ip, row: 19))
     }
 }

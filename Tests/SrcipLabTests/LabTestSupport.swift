@@ -1,6 +1,10 @@
 import Foundation
 import SrcipCore
-import SrcipLab
+import SrcipLabCluster
+import SrcipLabWorkloads
+import SrcipLabNetwork
+import SrcipLabDemo
+import SrcipSystem
 import Testing
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,11 @@
 import Foundation
 import SrcipCore
-import SrcipLab
+import SrcipLabCluster
+import SrcipLabKubeProxy
+import SrcipLabWorkloads
+import SrcipLabNetwork
+import SrcipLabDemo
+import SrcipSystem
 import Testing
 
 /// `srcip trace --check`: the pass/fail verdict scripts and CI use, on a lab node that behaves as documented
@@ -15,7 +20,7 @@ struct TraceCheckTests {
         let nodePort = try #require(service.ports.first?.nodePort)
         let err = "/tmp/srcip-check-\(getpid())-\(UInt32.random(in: 0..<1_000_000)).err"
         defer { unlink(err) }
-        let pid = try CommandRunner.spawnDetached("/usr/sbin/ip", ["netns", "exec", node1, srcip, "trace", "--check",
+        let pid = try Command.spawnDetached("/usr/sbin/ip", ["netns", "exec", node1, srcip, "trace", "--check",
                                                                     "--duration", "3", "--node", "node1", "--output", "/dev/null"],
                                                   log: err)
         let deadline = Date().addingTimeInterval(20)
@@ -42,7 +47,7 @@ struct TraceCheckTests {
         #expect(good.stderr.contains("check: 1 flows as documented, 0 not"), "\(good.stderr)")
 
         let node1 = try LabController.namespace(for: "node1", record: record, naming: naming)
-        try CommandRunner.check("ip", ["netns", "exec", node1, "iptables", "-t", "nat", "-I", "POSTROUTING", "-o", "cni0",
+        try Command.check("ip", ["netns", "exec", node1, "iptables", "-t", "nat", "-I", "POSTROUTING", "-o", "cni0",
                                        "-j", "MASQUERADE"])
         let bad = try checkRun(naming, record, srcip: srcip)
         #expect(bad.status == 1, "\(bad.stderr)")

@@ -1,6 +1,11 @@
 import Foundation
 import SrcipCore
-@testable import SrcipLab
+@testable import SrcipLabCluster
+@testable import SrcipLabKubeProxy
+@testable import SrcipLabWorkloads
+@testable import SrcipLabNetwork
+@testable import SrcipLabDemo
+import SrcipSystem
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -75,14 +80,14 @@ struct VerdictGroundTruthTests {
 
     /// Ids of the loaded BPF programs named srcip_* (`bpftool prog show`).
     private func srcipPrograms() throws -> Set<Int> {
-        let out = try CommandRunner.check("bpftool", ["prog", "show"])
+        let out = try Command.check("bpftool", ["prog", "show"])
         return Set(out.split(separator: "\n").compactMap { line -> Int? in
             guard line.contains(" name srcip_"), let id = line.split(separator: ":").first else { return nil }
             return Int(id)
         })
     }
 
-    private func isHost(_ c: ScenarioClient) -> Bool {
+    private func isHost(_ c: LabClient) -> Bool {
         if case .host = c { return true }
         return false
     }
@@ -158,7 +163,7 @@ struct VerdictGroundTruthTests {
             return false
         })
         let files = ["node2", "node1"].compactMap { n in session.traces.first { $0.node == n }?.output }
-        let r = try CommandRunner.run(srcip, ["merge", "--format", "jsonl"] + files)
+        let r = try Command.run(srcip, ["merge", "--format", "jsonl"] + files)
         #expect(r.status == 0, "srcip merge: \(r.stderr)")
         let paths = r.stdout.split(separator: "\n").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]

@@ -50,10 +50,6 @@ void srcip_set_libbpf_logger(srcip_log_fn fn);
  * function `name`, 0 if not, -errno if kernel BTF cannot be read. */
 int srcip_kernel_has_btf_func(const char *name);
 
-/* setns(fd, CLONE_NEWNET) for the calling thread (glibc hides setns
- * without _GNU_SOURCE); 0 or -1 with errno. */
-int srcip_setns_net(int fd);
-
 /*
  * libbpf opts structs must have zeroed padding, which Swift does not
  * guarantee; these build them with LIBBPF_OPTS in C.

@@ -1,0 +1,42 @@
+import Foundation
+import SrcipCore
+import SrcipLabCluster
+import SrcipLabKubeProxy
+import SrcipSystem
+
+/// Programs each node namespace like kube-proxy would: `iptables-restore --noflush` of the full-sync input followed by the
+/// base-chain jumps (iptables mode), or `nft -f` of the `ip kube-proxy` table (nftables mode). Nodes load in parallel.
+public enum KubeProxyLoader {
+    /// The text loaded into `node` and the command that loads it.
+    public static func ruleset(_ state: ClusterState, node: LabNode, mode: ProxyMode) throws -> (tool: String, args: [String], input: String) {
+        switch mode {
+        case .iptables:
+            return ("iptables-restore", ["--noflush"],
+                    KubeProxyIPTables.render(state, node: node) + KubeProxyIPTables.baseChainJumpsRestore())
+        case .nftables:
+            return ("nft", ["-f", "-"], KubeProxyNFTables.render(state, node: node))
+        }
+    }
+
+    static func load(_ record: LabRecord, naming: LabNaming) throws {
+        let nodes = record.state.nodes
+        let errors = ErrorCollector()
+        DispatchQueue.concurrentPerform(iterations: nodes.count) { i in
+            do {
+                let (tool, args, input) = try ruleset(record.state, node: nodes[i], mode: record.proxyMode)
+                try Command.check("ip", ["netns", "exec", naming.nodeNamespace(nodes[i].name), tool] + args, input: input)
+            } catch {
+                errors.append(error)
+            }
+        }
+        if let first = errors.first { throw first }
+    }
+}
+
+/// Collects errors from concurrent work. `@unchecked Sendable` is safe: `errors` is only touched under `lock`.
+final class ErrorCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var errors: [Error] = []
+    func append(_ e: Error) { lock.withLock { errors.append(e) } }
+    var first: Error? { lock.withLock { errors.first } }
+}

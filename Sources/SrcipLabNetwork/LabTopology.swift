@@ -1,0 +1,126 @@
+import SrcipCore
+import SrcipLabCluster
+import SrcipLabWorkloads
+import SrcipSystem
+
+/// The `ip` commands that build one lab's namespaces and links, grouped so that they run as a handful of `ip -batch` calls.
+///
+/// Layout: a bridge `br0` in the "net" namespace is the node network; each node namespace attaches with `eth0`, has a pod
+/// bridge `cni0` (hairpin on every pod port) and host-gw routes to the other nodes' pod CIDRs. The router joins the node network
+/// (192.168.10.1, plus 192.168.10.2 for the proxy load balancer) and the external network (203.0.113.1 ↔ client .10).
+public struct LabTopology: Sendable {
+    /// Namespaces in creation order.
+    public var namespaces: [String]
+    /// Lines for `ip -batch` in the root namespace: namespace and veth creation (each veth created directly inside its namespaces).
+    public var rootBatch: [String]
+    /// Lines for `ip -n NS -batch` per namespace: addresses, bridges, routes.
+    public var namespaceBatches: [(namespace: String, lines: [String])]
+    /// `sysctl -w` assignments per namespace.
+    public var sysctls: [(namespace: String, settings: [String])]
+
+    public init(state: ClusterState, naming: LabNaming, entryNode: String? = nil) throws {
+        let net = naming.netNamespace, router = naming.routerNamespace, client = naming.clientNamespace
+        let uplink = LabNaming.uplink
+        namespaces = [net, router, client]
+        rootBatch = []
+        namespaceBatches = []
+        sysctls = []
+
+        // Both ends of a veth get distinct interface indexes: with equal ones (2 and 2 in two fresh namespaces) the kernel
+        // treats their carrier-up as non-urgent and may leave the link without a qdisc (dropping packets) for up to 1 s.
+        var nextIndex = 100
+        func veth(_ a: String, in nsA: String, _ b: String, in nsB: String) -> String {
+            defer { nextIndex += 2 }
+            return "link add \(a) index \(nextIndex) netns \(nsA) type veth peer name \(b) index \(nextIndex + 1) netns \(nsB)"
+        }
+        var netLines = ["link set lo up", "link add \(LabNaming.nodeBridge) type bridge", "link set \(LabNaming.nodeBridge) up"]
+        // Router <-> node network, router <-> client.
+        rootBatch.append(veth(uplink, in: router, LabNaming.netRouterPort, in: net))
+        rootBatch.append(veth(LabNaming.routerExternal, in: router, uplink, in: client))
+        netLines.append("link set \(LabNaming.netRouterPort) master \(LabNaming.nodeBridge) up")
+
+        let nodeLen = LabNaming.nodeNetwork.length
+        var routerLines = [
+            "link set lo up",
+            "addr add \(LabNaming.routerNodeIP)/\(nodeLen) dev \(uplink)",
+            "addr add \(LabNaming.loadBalancerProxyIP)/\(nodeLen) dev \(uplink)",
+            "link set \(uplink) up",
+            "addr add \(LabNaming.routerExternalIP)/\(LabNaming.externalNetwork.length) dev \(LabNaming.routerExternal)",
+            "link set \(LabNaming.routerExternal) up",
+        ]
+        let podNames = Set(state.pods.map(\.name))
+        guard podNames.count == state.pods.count else { throw LabError.unsupported("pod names must be unique in a lab") }
+
+        for (i, node) in state.nodes.enumerated() {
+            let nodeNS = naming.nodeNamespace(node.name)
+            namespaces.append(nodeNS)
+            rootBatch.append(veth(uplink, in: nodeNS, LabNaming.netPort(nodeIndex: i + 1), in: net))
+            netLines.append("link set \(LabNaming.netPort(nodeIndex: i + 1)) master \(LabNaming.nodeBridge) up")
+            let gateway = Self.host(node.podCIDR, 1)
+            var lines = [
+                "link set lo up",
+                "addr add \(node.ip)/\(nodeLen) dev \(uplink)",
+                "link set \(uplink) up",
+                "link add \(LabNaming.podBridge) type bridge",
+                "addr add \(gateway)/\(node.podCIDR.length) dev \(LabNaming.podBridge)",
+                "link set \(LabNaming.podBridge) up",
+            ]
+            for other in state.nodes where other.name != node.name {
+                lines.append("route add \(other.podCIDR) via \(other.ip)")
+            }
+            lines.append("route add default via \(LabNaming.routerNodeIP)")
+            for (k, pod) in state.pods.filter({ $0.node == node.name }).enumerated() {
+                let podNS = naming.podNamespace(pod)
+                let port = LabNaming.podPort(podIndex: k + 1)
+                namespaces.append(podNS)
+                rootBatch.append(veth(uplink, in: podNS, port, in: nodeNS))
+                lines.append("link set \(port) master \(LabNaming.podBridge)")
+                lines.append("link set \(port) type bridge_slave hairpin on")
+                lines.append("link set \(port) up")
+                namespaceBatches.append((podNS, [
+                    "link set lo up",
+                    "addr add \(pod.ip)/\(node.podCIDR.length) dev \(uplink)",
+                    "link set \(uplink) up",
+                    "route add default via \(gateway)",
+                ]))
+            }
+            namespaceBatches.append((nodeNS, lines))
+            sysctls.append((nodeNS, [
+                "net.ipv4.ip_forward=1", "net.ipv4.conf.all.route_localnet=1",
+                "net.bridge.bridge-nf-call-iptables=1",
+            ]))
+            routerLines.append("route add \(node.podCIDR) via \(node.ip)")
+        }
+        let entry = try Self.entryNode(entryNode, in: state)
+        routerLines.append("route add \(state.serviceCIDR) via \(entry.ip)")
+        for ip in Set(state.services.flatMap(\.externalIPs)).sorted() {
+            routerLines.append("route add \(ip)/32 via \(entry.ip)")
+        }
+        namespaceBatches.insert((net, netLines), at: 0)
+        namespaceBatches.insert((router, routerLines), at: 1)
+        namespaceBatches.insert((client, [
+            "link set lo up",
+            "addr add \(LabNaming.clientIP)/\(LabNaming.externalNetwork.length) dev \(uplink)",
+            "link set \(uplink) up",
+            "route add default via \(LabNaming.routerExternalIP)",
+        ]), at: 2)
+        sysctls.append((router, ["net.ipv4.ip_forward=1"]))
+        rootBatch.insert(contentsOf: namespaces.map { "netns add \($0)" }, at: 0)
+    }
+
+    /// The node that receives routed ClusterIP/externalIP traffic from outside: `name`, or the first node.
+    static func entryNode(_ name: String?, in state: ClusterState) throws -> LabNode {
+        guard let first = state.nodes.first else { throw LabError.unsupported("a lab needs at least one node") }
+        guard let name else { return first }
+        guard let node = state.nodes.first(where: { $0.name == name }) else {
+            throw LabError.unknownTarget(name: name, known: state.nodes.map(\.name))
+        }
+        return node
+    }
+
+    /// The `n`-th address of an IPv4 prefix (n = 1 is the bridge gateway).
+    public static func host(_ prefix: IPPrefix, _ n: UInt32) -> IPAddress {
+        if case .v4(let base) = prefix.address { return .v4(base + n) }
+        return prefix.address
+    }
+}
