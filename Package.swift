@@ -10,7 +10,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
@@ -26,10 +25,7 @@ let package = Package(
         // The generated (committed) bpftool skeleton, wrapped in C functions.
         .target(name: "CSrcipSkeleton", dependencies: ["CLibbpf", "CSrcipABI"], path: "Sources/CSrcipSkeleton"),
         // Pure Swift: addresses, tuples, observations, flows, services, verdicts. No I/O.
-        .target(
-            name: "SrcipCore",
-            dependencies: ["CSrcipABI", .product(name: "Collections", package: "swift-collections")]
-        ),
+        .target(name: "SrcipCore", dependencies: ["CSrcipABI"]),
         // Kernel side: load, attach, ring buffer. The only module that imports libbpf.
         .target(
             name: "SrcipKernel",
@@ -45,7 +41,7 @@ let package = Package(
         // The lab: netns cluster, kube-proxy rule rendering, echo server, demo.
         .target(
             name: "SrcipLab",
-            dependencies: ["SrcipCore", "SrcipSystem", "Yams"],
+            dependencies: ["SrcipCore", "SrcipExport", "SrcipSystem", "Yams"],
             resources: [.copy("Manifests")],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
@@ -59,16 +55,16 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         // Network-namespace testbeds shared by privileged tests and benchmarks.
-        .target(name: "SrcipTestbed", dependencies: ["SrcipCore", "SrcipSystem"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .target(name: "SrcipTestbed", dependencies: ["SrcipCore", "SrcipSystem", "CSrcipABI"]),
         // `make bench`: BPF cost, event volume, consumer and correlation rates, lab timings.
         .executableTarget(
             name: "srcip-bench",
-            dependencies: ["SrcipCore", "SrcipKernel", "SrcipTestbed", "SrcipExport", "SrcipLab", "SrcipSystem", "CSrcipABI"],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            dependencies: ["SrcipCore", "SrcipKernel", "SrcipTestbed", "SrcipExport", "SrcipLab", "SrcipSystem", "CSrcipABI"]
         ),
         .testTarget(name: "SrcipCoreTests", dependencies: ["SrcipCore", "CSrcipABI"]),
         .testTarget(name: "SrcipServicesTests", dependencies: ["SrcipServices", "SrcipCore"]),
         .testTarget(name: "SrcipExportTests", dependencies: ["SrcipExport", "SrcipCore"]),
+        .testTarget(name: "SrcipBenchTests", dependencies: ["srcip-bench", "SrcipTestbed", "SrcipCore"]),
         .testTarget(
             name: "SrcipKernelTests",
             dependencies: ["SrcipKernel", "SrcipCore", "CSrcipABI", "SrcipTestbed"],

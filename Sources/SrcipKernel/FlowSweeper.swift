@@ -3,13 +3,6 @@ import CSrcipABI
 import Foundation
 import SrcipCore
 
-/// Current CLOCK_MONOTONIC in nanoseconds (the clock of `bpf_ktime_get_ns`).
-public func monotonicNanoseconds() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-}
-
 extension BPFObject {
     /// Number of entries in the `flows` map (walks it).
     public func flowCount() -> Int {
@@ -23,7 +16,7 @@ extension BPFObject {
     /// record was already sent (FIN/RST seen) are deleted without an observation.
     /// Expired observations carry no conntrack tuples (the flow map keeps only the id); join them to the
     /// flow's earlier records by (ifindex, hook, tuple).
-    public func sweepFlows(idleNs: UInt64, now: UInt64 = monotonicNanoseconds()) throws -> [Observation] {
+    public func sweepFlows(idleNs: UInt64, now: UInt64 = KernelClock.nowNs()) throws -> [Observation] {
         var expired: [(srcip_flow_key, srcip_flow_state)] = []
         walkFlows { key, state in
             if now > state.last_ns && now - state.last_ns > idleNs { expired.append((key, state)) }

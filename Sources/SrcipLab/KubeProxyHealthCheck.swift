@@ -1,4 +1,5 @@
 import SrcipCore
+import SrcipExport
 
 /// kube-proxy's per-service health check (`healthCheckNodePort`) response, as pkg/proxy/healthcheck/service_health.go
 /// writes it: 200 with local endpoints, 503 without; JSON body; endpoint count in `X-Load-Balancing-Endpoint-Weight`.

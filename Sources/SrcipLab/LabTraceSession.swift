@@ -1,5 +1,6 @@
 import Foundation
 import SrcipCore
+import SrcipExport
 import SrcipSystem
 #if canImport(Glibc)
 import Glibc
@@ -97,17 +98,12 @@ public final class LabTraceSession {
     /// The flow records each node wrote, keyed by node (read after `stop`). Malformed lines are errors.
     public func records() throws -> [String: [FlowRecord]] {
         var out: [String: [FlowRecord]] = [:]
-        let decoder = JSONDecoder()
         for t in traces {
             guard let data = FileManager.default.contents(atPath: t.output) else {
                 throw LabError.unsupported("srcip trace on \(t.node) wrote no \(t.output); see \(t.log)")
             }
-            var records: [FlowRecord] = []
-            for (i, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() {
-                do { records.append(try decoder.decode(FlowRecord.self, from: Data(line.utf8))) } catch {
-                    throw LabError.unsupported("\(t.output):\(i + 1): not a flow record: \(error)")
-                }
-            }
+            let (records, errors) = FlowRecordReader.read(contents: String(decoding: data, as: UTF8.self), source: t.output)
+            if let e = errors.first { throw LabError.unsupported("not a flow record: \(e)") }
             out[t.node] = records
         }
         return out

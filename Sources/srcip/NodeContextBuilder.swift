@@ -22,6 +22,6 @@ enum NodeContextBuilder {
             nodes.formUnion(found.nodeAddresses)
         }
         return NodeContext(node: name, interfaces: interfaces, localAddresses: local, clusterCIDRs: catalog.clusterCIDRs,
-                           nodeAddresses: nodes.subtracting(local), catalog: catalog, monotonicToUnixNs: WallClock().offsetNs)
+                           nodeAddresses: nodes.subtracting(local), catalog: catalog, monotonicToUnixNs: KernelClock.unixOffsetNs())
     }
 }

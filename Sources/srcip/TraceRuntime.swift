@@ -30,20 +30,6 @@ struct StderrLogHandler: LogHandler {
     }
 }
 
-/// Converts CLOCK_MONOTONIC nanoseconds (BPF timestamps) to Unix nanoseconds.
-struct WallClock {
-    let offsetNs: Int64
-
-    init() {
-        var mono = timespec(), real = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &mono)
-        clock_gettime(CLOCK_REALTIME, &real)
-        offsetNs = (Int64(real.tv_sec) - Int64(mono.tv_sec)) * 1_000_000_000 + Int64(real.tv_nsec) - Int64(mono.tv_nsec)
-    }
-
-    func unixNs(monotonic: UInt64) -> UInt64 { UInt64(max(0, Int64(monotonic) + offsetNs)) }
-}
-
 /// The name srcip reports for the node it runs on.
 enum NodeIdentity {
     /// The name of the current network namespace if it is a named one (`ip netns`), else the host name.
@@ -117,7 +103,7 @@ final class FlowSweepTimer: @unchecked Sendable {
         timer.schedule(deadline: .now() + interval, repeating: interval)
         let last = LastSweep()
         timer.setEventHandler {
-            let now = monotonicNanoseconds()
+            let now = KernelClock.nowNs()
             let active = tracer.activeFlows(sinceNs: last.ns)
             last.ns = now
             let expired = (try? tracer.sweep(idleNs: idleNs)) ?? []

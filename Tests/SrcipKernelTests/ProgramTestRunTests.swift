@@ -138,7 +138,7 @@ struct ProgramTestRunTests {
         _ = try obj.testRun(hook: .ingress, packet: PacketBuilder.ipv4TCP(flags: 0x04)) // RST: ended, swept silently
         #expect(obj.flowCount() == 2)
         #expect(try obj.sweepFlows(idleNs: 60_000_000_000).isEmpty, "nothing idle for a minute yet")
-        let expired = try obj.sweepFlows(idleNs: 0, now: monotonicNanoseconds() + 1)
+        let expired = try obj.sweepFlows(idleNs: 0, now: KernelClock.nowNs() + 1)
         #expect(obj.flowCount() == 0)
         try #require(expired.count == 1)
         #expect(expired[0].kind == .expired && expired[0].hook == .egress && expired[0].packets == 2)
