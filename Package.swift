@@ -29,8 +29,7 @@ let package = Package(
         // Kernel side: load, attach, ring buffer. The only module that imports libbpf.
         .target(
             name: "SrcipKernel",
-            dependencies: ["SrcipCore", "CSrcipABI", "CLibbpf", "CSrcipSkeleton"],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            dependencies: ["SrcipCore", "CSrcipABI", "CLibbpf", "CSrcipSkeleton"]
         ),
         // Running external tools (ip, iptables-save, nft, conntrack) without Foundation's Process.
         .target(name: "SrcipSystem"),
@@ -51,8 +50,7 @@ let package = Package(
                 "SrcipCore", "SrcipKernel", "SrcipServices", "SrcipExport", "SrcipLab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            ]
         ),
         // Network-namespace testbeds shared by privileged tests and benchmarks.
         .target(name: "SrcipTestbed", dependencies: ["SrcipCore", "SrcipSystem", "CSrcipABI"]),
@@ -67,13 +65,11 @@ let package = Package(
         .testTarget(name: "SrcipBenchTests", dependencies: ["srcip-bench", "SrcipTestbed", "SrcipCore"]),
         .testTarget(
             name: "SrcipKernelTests",
-            dependencies: ["SrcipKernel", "SrcipCore", "CSrcipABI", "SrcipTestbed"],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            dependencies: ["SrcipKernel", "SrcipCore", "CSrcipABI", "SrcipTestbed"]
         ),
         .testTarget(
             name: "SrcipCLITests",
-            dependencies: ["srcip", "SrcipTestbed", "SrcipCore", "SrcipKernel"],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            dependencies: ["srcip", "SrcipTestbed", "SrcipCore", "SrcipKernel"]
         ),
         .testTarget(
             name: "SrcipLabTests",

@@ -3,6 +3,9 @@ import CSrcipABI
 import Foundation
 import SrcipCore
 
+/// A flow the BPF map saw packets for: its tuple and the time of its last packet (CLOCK_MONOTONIC).
+public typealias ActiveFlow = (tuple: FiveTuple, lastNs: UInt64)
+
 extension BPFObject {
     /// Number of entries in the `flows` map (walks it).
     public func flowCount() -> Int {
@@ -41,8 +44,8 @@ extension BPFObject {
 
     /// Tuples of the flows that saw a packet at or after `sinceNs`, with the time of their last packet. The programs
     /// send no record for ordinary packets, so this is how a consumer learns that a long-lived flow is still active.
-    public func activeFlows(sinceNs: UInt64) -> [(tuple: FiveTuple, lastNs: UInt64)] {
-        var out: [(tuple: FiveTuple, lastNs: UInt64)] = []
+    public func activeFlows(sinceNs: UInt64) -> [ActiveFlow] {
+        var out: [ActiveFlow] = []
         walkFlows { key, state in
             if state.last_ns >= sinceNs, let t = try? RecordDecoder.tuple(key.tuple) { out.append((t, state.last_ns)) }
         }

@@ -7,7 +7,7 @@ import Foundation
 public enum NetworkNamespace {
     /// Runs `body` on a thread inside the namespace at `path` (e.g. `/run/netns/<name>`), waits for it,
     /// and returns its result or rethrows its error.
-    public static func run<T>(path: String, _ body: @escaping () throws -> T) throws -> T {
+    public static func run<T>(path: String, _ body: @escaping @Sendable () throws -> T) throws -> T {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw KernelError.systemCall("open \(path)", errno: errno) }
         defer { close(fd) }
@@ -15,7 +15,7 @@ public enum NetworkNamespace {
     }
 
     /// Same, for an open namespace file descriptor.
-    public static func run<T>(fd: Int32, _ body: @escaping () throws -> T) throws -> T {
+    public static func run<T>(fd: Int32, _ body: @escaping @Sendable () throws -> T) throws -> T {
         let box = ResultBox<T>()
         let done = DispatchSemaphore(value: 0)
         let thread = Thread {
@@ -37,7 +37,8 @@ public enum NetworkNamespace {
     }
 }
 
-/// Carries a result from a worker thread back to the waiting caller.
+/// Carries a result from a worker thread back to the waiting caller. `@unchecked Sendable` is safe: the worker
+/// writes `result` once before `done.signal()`, and the caller reads it only after `done.wait()`.
 private final class ResultBox<T>: @unchecked Sendable {
     var result: Result<T, Error>?
 }

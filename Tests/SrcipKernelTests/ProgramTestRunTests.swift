@@ -50,8 +50,8 @@ struct ProgramTestRunTests {
         ("ICMP neither echo nor unreachable (time exceeded)", PacketBuilder.ethernet(type: 0x0800) + PacketBuilder.ipv4(src: PacketBuilder.a4, dst: PacketBuilder.b4, proto: 1, payloadLength: 8) + [11, 0, 0, 0, 0, 0, 0, 0],
          \CounterSnapshot.unknownProto),
         ("ARP", PacketBuilder.ethernet(type: 0x0806) + [UInt8](repeating: 0, count: 28), \CounterSnapshot.notIP),
-    ] as [(String, [UInt8], KeyPath<CounterSnapshot, UInt64>)])
-    func garbage(name: String, packet: [UInt8], bucket: KeyPath<CounterSnapshot, UInt64>) throws {
+    ] as [(String, [UInt8], any KeyPath<CounterSnapshot, UInt64> & Sendable)])
+    func garbage(name: String, packet: [UInt8], bucket: any KeyPath<CounterSnapshot, UInt64> & Sendable) throws {
         let (c, records, flows) = try Self.run(packet)
         #expect(c.packets == 2, "\(name)")
         #expect(c[keyPath: bucket] == 2, "\(name): \(c)")
