@@ -10,7 +10,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
@@ -26,15 +25,11 @@ let package = Package(
         // The generated (committed) bpftool skeleton, wrapped in C functions.
         .target(name: "CSrcipSkeleton", dependencies: ["CLibbpf", "CSrcipABI"], path: "Sources/CSrcipSkeleton"),
         // Pure Swift: addresses, tuples, observations, flows, services, verdicts. No I/O.
-        .target(
-            name: "SrcipCore",
-            dependencies: ["CSrcipABI", .product(name: "Collections", package: "swift-collections")]
-        ),
+        .target(name: "SrcipCore", dependencies: ["CSrcipABI"]),
         // Kernel side: load, attach, ring buffer. The only module that imports libbpf.
         .target(
             name: "SrcipKernel",
-            dependencies: ["SrcipCore", "SrcipSystem", "CSrcipABI", "CLibbpf", "CSrcipSkeleton"],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            dependencies: ["SrcipCore", "SrcipSystem", "CSrcipABI", "CLibbpf", "CSrcipSkeleton"]
         ),
         // Linux calls Swift's Glibc module hides (setns), compiled with _GNU_SOURCE.
         .target(name: "CSrcipSystem", path: "Sources/CSrcipSystem"),
@@ -50,7 +45,7 @@ let package = Package(
         .target(name: "SrcipLabCluster", dependencies: ["SrcipCore", "Yams"], resources: [.copy("Manifests")]),
         // kube-proxy's rules for a cluster state: iptables and nftables renderers, health-check responses, and the
         // rule-plan expectation (an independent cross-check of SrcipCore's §4 table).
-        .target(name: "SrcipLabKubeProxy", dependencies: ["SrcipCore", "SrcipLabCluster"]),
+        .target(name: "SrcipLabKubeProxy", dependencies: ["SrcipCore", "SrcipExport", "SrcipLabCluster"]),
         // Processes that run inside the lab: HTTP echo server and probe, health-check servers, LB proxy.
         .target(name: "SrcipLabWorkloads", dependencies: ["SrcipCore", "SrcipSystem", "SrcipLabCluster", "SrcipLabKubeProxy"]),
         // The lab's network: namespaces, veths, routing, rule loading, daemons, LB setup, the lab record; up/down/status.
@@ -71,29 +66,26 @@ let package = Package(
                 "SrcipLabCluster", "SrcipLabKubeProxy", "SrcipLabWorkloads", "SrcipLabNetwork", "SrcipLabDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            ]
         ),
         // Network-namespace testbeds shared by privileged tests and benchmarks.
-        .target(name: "SrcipTestbed", dependencies: ["SrcipCore", "SrcipSystem"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .target(name: "SrcipTestbed", dependencies: ["SrcipCore", "SrcipSystem", "CSrcipABI"]),
         // `make bench`: BPF cost, event volume, consumer and correlation rates, lab timings.
         .executableTarget(
             name: "srcip-bench",
-            dependencies: ["SrcipCore", "SrcipKernel", "SrcipTestbed", "SrcipExport", "SrcipLabCluster", "SrcipLabNetwork", "SrcipSystem", "CSrcipABI"],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            dependencies: ["SrcipCore", "SrcipKernel", "SrcipTestbed", "SrcipExport", "SrcipLabCluster", "SrcipLabNetwork", "SrcipSystem", "CSrcipABI"]
         ),
         .testTarget(name: "SrcipCoreTests", dependencies: ["SrcipCore", "CSrcipABI"]),
         .testTarget(name: "SrcipServicesTests", dependencies: ["SrcipServices", "SrcipCore"]),
         .testTarget(name: "SrcipExportTests", dependencies: ["SrcipExport", "SrcipCore"]),
+        .testTarget(name: "SrcipBenchTests", dependencies: ["srcip-bench", "SrcipTestbed", "SrcipCore"]),
         .testTarget(
             name: "SrcipKernelTests",
-            dependencies: ["SrcipKernel", "SrcipCore", "CSrcipABI", "SrcipTestbed", "SrcipSystem"],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            dependencies: ["SrcipKernel", "SrcipCore", "CSrcipABI", "SrcipTestbed", "SrcipSystem"]
         ),
         .testTarget(
             name: "SrcipCLITests",
-            dependencies: ["srcip", "SrcipTestbed", "SrcipCore", "SrcipKernel"],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            dependencies: ["srcip", "SrcipTestbed", "SrcipCore", "SrcipKernel"]
         ),
         .testTarget(name: "SrcipLabClusterTests", dependencies: ["SrcipLabCluster", "SrcipCore"]),
         .testTarget(name: "SrcipLabKubeProxyTests", dependencies: ["SrcipLabKubeProxy", "SrcipLabCluster", "SrcipCore"]),

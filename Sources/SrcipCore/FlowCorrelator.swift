@@ -7,21 +7,21 @@
 public struct FlowCorrelator {
     public private(set) var context: NodeContext
     public let config: CorrelatorConfig
-    public private(set) var stats = CorrelatorStats()
+    public internal(set) var stats = CorrelatorStats()
 
-    private var slots: [FlowState] = []
-    private var freeSlots: [Int32] = []
-    private var head: Int32 = -1
-    private var tail: Int32 = -1
-    private var byCt: [UInt64: Int32] = [:]
-    private var byTuple: [FiveTuple: Int32] = [:]
-    private var byFingerprint: [FingerprintKey: Int32] = [:]
-    private var finished = FinishedMemory(capacity: 0)
+    var slots: [FlowState] = []
+    var freeSlots: [Int32] = []
+    var head: Int32 = -1
+    var tail: Int32 = -1
+    var byCt: [UInt64: Int32] = [:]
+    var byTuple: [FiveTuple: Int32] = [:]
+    var byFingerprint: [FingerprintKey: Int32] = [:]
+    var finished = FinishedMemory(capacity: 0)
     /// ICMP destination-unreachable errors the node sent, by client address and the client port they quote (0: unknown).
-    private var icmpFromNode: [ClientPort: UInt64] = [:]
-    private var output: [FlowRecord] = []
-    private var nowNs: UInt64 = 0
-    private var builder: FlowRecordBuilder
+    var icmpFromNode: [ClientPort: UInt64] = [:]
+    var output: [FlowRecord] = []
+    var nowNs: UInt64 = 0
+    var builder: FlowRecordBuilder
 
     public init(context: NodeContext, config: CorrelatorConfig = CorrelatorConfig()) {
         self.context = context
@@ -304,139 +304,5 @@ public struct FlowCorrelator {
         slots[a].lastActivityNs = max(slots[a].lastActivityNs, other.lastActivityNs)
         release(b)
         stats.flowsMerged += 1
-    }
-
-    // MARK: - finishing
-
-    enum FinishReason { case ended, idle, evicted, superseded, flushed }
-
-    private mutating func finish(_ slot: Int32, _ why: FinishReason) {
-        guard slots[slot].live else { return }
-        let st = slots[slot]
-        var rec = builder.record(st, icmpFromNode: icmpFromNode)
-        if why == .evicted {
-            rec.reason = (rec.reason.map { $0 + "; " } ?? "") + "evicted early: live-flow limit \(config.maxLiveFlows) reached"
-        }
-        output.append(rec)
-        if !st.segments.contains(where: { !$0.isReply }) { stats.unmatchedReplies += 1 }
-        let tuples = st.indexTuples
-        for t in tuples where byTuple[t] == slot { byTuple[t] = nil }
-        if st.ctID != 0, byCt[st.ctID] == slot { byCt[st.ctID] = nil }
-        if let k = st.fingerprint, byFingerprint[k] == slot { byFingerprint[k] = nil }
-        stats.finishedMemoryEvictions += finished.remember(tuples: tuples, ctID: st.ctID)
-        release(slot)
-        stats.flowsFinished += 1
-        switch why {
-        case .ended: stats.flowsEnded += 1
-        case .idle: stats.flowsIdledOut += 1
-        case .evicted: stats.flowsEvicted += 1
-        case .superseded: stats.flowsSuperseded += 1
-        case .flushed: stats.flowsFlushed += 1
-        }
-    }
-
-    private mutating func sweep() {
-        while tail >= 0, slots[tail].lastActivityNs &+ config.idleTimeoutNs < nowNs { finish(tail, .idle) }
-        while stats.liveFlows > config.maxLiveFlows, tail >= 0 { finish(tail, .evicted) }
-    }
-
-    // MARK: - slots and LRU
-
-    private mutating func allocate() -> Int32 {
-        let s: Int32
-        if let f = freeSlots.popLast() {
-            s = f
-            slots[Int(s)] = FlowState()
-        } else {
-            s = Int32(slots.count)
-            slots.append(FlowState())
-        }
-        slots[s].live = true
-        slots[s].lastActivityNs = nowNs
-        linkFront(s)
-        stats.liveFlows += 1
-        return s
-    }
-
-    private mutating func release(_ s: Int32) {
-        unlink(s)
-        slots[s] = FlowState()
-        freeSlots.append(s)
-        stats.liveFlows -= 1
-    }
-
-    private mutating func touch(_ s: Int32) {
-        slots[s].lastActivityNs = max(slots[s].lastActivityNs, nowNs)
-        guard head != s else { return }
-        unlink(s)
-        linkFront(s)
-    }
-
-    private mutating func linkFront(_ s: Int32) {
-        slots[s].prev = -1
-        slots[s].next = head
-        if head >= 0 { slots[head].prev = s }
-        head = s
-        if tail < 0 { tail = s }
-    }
-
-    private mutating func unlink(_ s: Int32) {
-        let p = slots[s].prev, n = slots[s].next
-        if p >= 0 { slots[p].next = n } else if head == s { head = n }
-        if n >= 0 { slots[n].prev = p } else if tail == s { tail = p }
-        slots[s].prev = -1
-        slots[s].next = -1
-    }
-}
-
-private extension Array where Element == FlowState {
-    subscript(i: Int32) -> FlowState {
-        get { self[Int(i)] }
-        set { self[Int(i)] = newValue }
-        _modify { yield &self[Int(i)] }
-    }
-}
-
-/// Bounded memory of recently finished flows (tuples and conntrack ids), to recognise late records.
-struct FinishedMemory {
-    private var ring: [(FiveTuple?, UInt64)]
-    private var tuples: [FiveTuple: Int] = [:]
-    private var cts: [UInt64: Int] = [:]
-    private var nextSeq = 0
-    let capacity: Int
-
-    init(capacity: Int) {
-        self.capacity = capacity
-        ring = []
-        ring.reserveCapacity(Swift.min(capacity, 1 << 16))
-    }
-
-    func contains(_ o: Observation, _ ct: ConntrackMapping?) -> Bool {
-        if let ct, ct.id != 0, cts[ct.id] != nil { return true }
-        return tuples[o.tuple] != nil || tuples[o.tuple.reversed] != nil
-    }
-
-    /// Remembers a finished flow; returns how many older entries were forgotten to make room.
-    mutating func remember(tuples ts: [FiveTuple], ctID: UInt64) -> UInt64 {
-        guard capacity > 0 else { return 0 }
-        var forgotten: UInt64 = 0
-        var items: [(FiveTuple?, UInt64)] = ts.map { ($0, 0) }
-        if ctID != 0 { items.append((nil, ctID)) }
-        for item in items {
-            let seq = nextSeq
-            nextSeq += 1
-            let pos = seq % capacity
-            if ring.count < capacity {
-                ring.append(item)
-            } else {
-                let old = ring[pos]
-                if let t = old.0, tuples[t] == seq - capacity { tuples[t] = nil }
-                if old.1 != 0, cts[old.1] == seq - capacity { cts[old.1] = nil }
-                ring[pos] = item
-                forgotten += 1
-            }
-            if let t = item.0 { tuples[t] = seq } else { cts[item.1] = seq }
-        }
-        return forgotten
     }
 }

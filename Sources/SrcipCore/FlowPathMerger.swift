@@ -21,18 +21,6 @@ public struct FlowPath: Hashable, Sendable {
     public var expectationMet: Bool?
     /// Whether the path reached the node that hosts the endpoint (nil when the endpoint's node is unknown).
     public var complete: Bool?
-
-    /// `node2 eth0→eth0 ⇒ node1 eth0→veth…: 203.0.113.10 → backend saw 192.168.10.12 (written at node2/eth0 egress) snat (expected snat ✓)`.
-    public var textLine: String {
-        let route = hops.map { "\($0.node) \($0.inInterface ?? "-")→\($0.outInterface ?? "-")" }.joined(separator: " ⇒ ")
-        var s = (service.map { "\($0.id) \($0.frontend.rawValue): " } ?? "") + route
-        s += ": \(hops[0].original.src) → backend \(Endpoint.format(delivered.dst, delivered.dstPort)) saw \(backendSawSource)"
-        if let w = snatWrittenAt { s += " (written at \(w))" }
-        s += "  \(verdict.rawValue)"
-        if let e = expected { s += " (expected \(e.rawValue) \(expectationMet == true ? "✓" : "✗"))" }
-        if complete == false { s += " [incomplete: no hop on the endpoint's node]" }
-        return s
-    }
 }
 
 /// A record that could not be placed in a complete path, and why.

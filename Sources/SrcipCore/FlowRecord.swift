@@ -25,7 +25,7 @@ public enum ClientKind: String, Hashable, Sendable, Codable, CaseIterable {
 }
 
 /// The Service a flow was attributed to, as written in a flow record.
-public struct ServiceRef: Hashable, Sendable, Codable {
+public struct ServiceRef: Hashable, Sendable {
     public var namespace: String
     public var name: String
     public var portName: String?
@@ -57,31 +57,11 @@ public struct ServiceRef: Hashable, Sendable, Codable {
 
     /// `namespace/name`.
     public var id: String { "\(namespace)/\(name)" }
-
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case namespace, name, port, type, frontend
-        case portName = "port_name"
-        case externalTrafficPolicy = "external_traffic_policy"
-        case internalTrafficPolicy = "internal_traffic_policy"
-        case resolvedFrom = "resolved_from"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        namespace = try c.decode(String.self, forKey: .namespace)
-        name = try c.decode(String.self, forKey: .name)
-        portName = try c.decode(String?.self, forKey: .portName)
-        port = try c.decode(UInt16.self, forKey: .port)
-        type = try c.decode(ServiceType.self, forKey: .type)
-        frontend = try c.decode(Frontend.self, forKey: .frontend)
-        externalTrafficPolicy = try c.decode(TrafficPolicy.self, forKey: .externalTrafficPolicy)
-        internalTrafficPolicy = try c.decode(TrafficPolicy.self, forKey: .internalTrafficPolicy)
-        resolvedFrom = try c.decode(ServiceResolution.self, forKey: .resolvedFrom)
-    }
 }
 
 /// Flow record v1: one flow as it crossed one node, with its translation, Service and verdict.
-/// The JSON field names (`FlowRecord.CodingKeys`) are a contract; fields may be added, never renamed.
+/// Its wire formats (JSON Lines, text, CSV, IPFIX) live in SrcipExport; the JSON field names are a contract
+/// (docs/flow-record-v1.md, `FlowRecordField`).
 public struct FlowRecord: Hashable, Sendable {
     public static let currentVersion = 1
 
@@ -167,25 +147,4 @@ public struct FlowRecord: Hashable, Sendable {
 
     /// `ipv4` or `ipv6`.
     public var familyName: String { original.src.isIPv4 ? "ipv4" : "ipv6" }
-
-    /// The v1 field names in output order (CSV header order; `service` flattened there).
-    public static let fieldNames: [String] = CodingKeys.allCases.map(\.rawValue)
-
-    public enum CodingKeys: String, CodingKey, CaseIterable {
-        case version, node, start, end, `protocol`, family
-        case srcIP = "src_ip", srcPort = "src_port", dstIP = "dst_ip", dstPort = "dst_port"
-        case xlatSrcIP = "xlat_src_ip", xlatSrcPort = "xlat_src_port", xlatDstIP = "xlat_dst_ip", xlatDstPort = "xlat_dst_port"
-        case snat, dnat
-        case snatInterface = "snat_interface", snatHook = "snat_hook"
-        case inInterface = "in_interface", outInterface = "out_interface"
-        case service
-        case clientKind = "client_kind"
-        case hairpin, verdict, expected
-        case expectationMet = "expectation_met"
-        case packets, bytes
-        case replyPackets = "reply_packets", replyBytes = "reply_bytes"
-        case join
-        case dnatInterface = "dnat_interface", dnatHook = "dnat_hook"
-        case expectedRow = "expected_row", endpointNode = "endpoint_node", reason
-    }
 }

@@ -10,7 +10,7 @@ public final class CSVWriter: FlowRecordWriter {
                                         "external_traffic_policy", "internal_traffic_policy", "resolved_from"]
 
     /// The header row's column names.
-    public static let columns: [String] = FlowRecord.fieldNames.flatMap { name in
+    public static let columns: [String] = FlowRecordField.names.flatMap { name in
         name == "service" ? serviceColumns.map { "service_" + $0 } : [name]
     }
 
@@ -37,7 +37,7 @@ public final class CSVWriter: FlowRecordWriter {
     public static func row(_ r: FlowRecord) -> [String?] {
         var out: [String?] = []
         out.reserveCapacity(columns.count)
-        for key in FlowRecord.CodingKeys.allCases {
+        for key in FlowRecordField.allCases {
             switch key {
             case .version: out.append(String(r.version))
             case .node: out.append(r.node)

@@ -38,7 +38,7 @@ public enum FlowRecordReader {
             let text = line.hasSuffix("\r") ? line.dropLast() : line
             if text.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
             do {
-                records.append(try decoder.decode(FlowRecord.self, from: Data(text.utf8)))
+                records.append(try decoder.decode(FlowRecordJSON.self, from: Data(text.utf8)).record)
             } catch {
                 errors.append(describe(error, source: source, line: lineNo))
             }

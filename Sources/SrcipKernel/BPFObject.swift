@@ -35,6 +35,10 @@ public struct LoadOptions: Sendable {
 }
 
 /// The loaded srcip BPF object: programs of one flavour, the maps, the verifier log.
+///
+/// `@unchecked Sendable` is safe: every stored property is a `let`; the skeleton pointer is only read after `init`
+/// (fd and program lookups, which libbpf does without mutating the skeleton) and freed in `deinit`, when no other
+/// reference exists; map operations are bpf(2) syscalls, which the kernel serialises.
 public final class BPFObject: @unchecked Sendable {
     let skel: OpaquePointer
     /// Which flavour was loaded.

@@ -3,12 +3,8 @@ import CSrcipABI
 import Foundation
 import SrcipCore
 
-/// Current CLOCK_MONOTONIC in nanoseconds (the clock of `bpf_ktime_get_ns`).
-public func monotonicNanoseconds() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-}
+/// A flow the BPF map saw packets for: its tuple and the time of its last packet (CLOCK_MONOTONIC).
+public typealias ActiveFlow = (tuple: FiveTuple, lastNs: UInt64)
 
 extension BPFObject {
     /// Number of entries in the `flows` map (walks it).
@@ -23,7 +19,7 @@ extension BPFObject {
     /// record was already sent (FIN/RST seen) are deleted without an observation.
     /// Expired observations carry no conntrack tuples (the flow map keeps only the id); join them to the
     /// flow's earlier records by (ifindex, hook, tuple).
-    public func sweepFlows(idleNs: UInt64, now: UInt64 = monotonicNanoseconds()) throws -> [Observation] {
+    public func sweepFlows(idleNs: UInt64, now: UInt64 = KernelClock.nowNs()) throws -> [Observation] {
         var expired: [(srcip_flow_key, srcip_flow_state)] = []
         walkFlows { key, state in
             if now > state.last_ns && now - state.last_ns > idleNs { expired.append((key, state)) }
@@ -74,8 +70,8 @@ extension BPFObject {
 
     /// Tuples of the flows that saw a packet at or after `sinceNs`, with the time of their last packet. The programs
     /// send no record for ordinary packets, so this is how a consumer learns that a long-lived flow is still active.
-    public func activeFlows(sinceNs: UInt64) -> [(tuple: FiveTuple, lastNs: UInt64)] {
-        var out: [(tuple: FiveTuple, lastNs: UInt64)] = []
+    public func activeFlows(sinceNs: UInt64) -> [ActiveFlow] {
+        var out: [ActiveFlow] = []
         walkFlows { key, state in
             if state.last_ns >= sinceNs, let t = try? RecordDecoder.tuple(key.tuple) { out.append((t, state.last_ns)) }
         }

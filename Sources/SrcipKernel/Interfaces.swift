@@ -35,7 +35,7 @@ public enum Interfaces {
     public static func name(of index: UInt32) -> String? {
         var buf = [CChar](repeating: 0, count: Int(IF_NAMESIZE) + 1)
         guard if_indextoname(index, &buf) != nil else { return nil }
-        return String(cString: buf)
+        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// The node's own addresses (IPv4 and IPv6, loopback excluded), per interface name.

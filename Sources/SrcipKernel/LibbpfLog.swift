@@ -1,18 +1,15 @@
 import CSrcipSkeleton
 import Foundation
+import Synchronization
 
 /// Captures libbpf's log (including verifier logs) while loading, instead of printing to stderr.
 enum LibbpfLog {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var lines: [String] = []
-    nonisolated(unsafe) private static var echo = false
+    /// Captured lines and whether to echo them; libbpf calls the logger on the loading thread.
+    private static let state = Mutex<(lines: [String], echo: Bool)>(([], false))
 
     /// Starts capturing; with `echo` the lines also go to stderr.
     static func begin(echo: Bool) {
-        lock.lock()
-        lines.removeAll()
-        Self.echo = echo
-        lock.unlock()
+        state.withLock { $0 = ([], echo) }
         srcip_set_libbpf_logger { level, message in
             guard let message else { return }
             let text = String(cString: message)
@@ -24,17 +21,15 @@ enum LibbpfLog {
     @discardableResult
     static func end() -> String {
         srcip_set_libbpf_logger(nil)
-        lock.lock()
-        defer { lock.unlock() }
-        return lines.joined()
+        return state.withLock { $0.lines.joined() }
     }
 
     private static func append(level: Int32, _ text: String) {
-        lock.lock()
-        let shouldEcho = echo
-        // LIBBPF_DEBUG (2) is very chatty; keep it only when echoing (verbose).
-        if level < 2 || shouldEcho { lines.append(text) }
-        lock.unlock()
+        let shouldEcho = state.withLock { s in
+            // LIBBPF_DEBUG (2) is very chatty; keep it only when echoing (verbose).
+            if level < 2 || s.echo { s.lines.append(text) }
+            return s.echo
+        }
         if shouldEcho { FileHandle.standardError.write(Data(text.utf8)) }
     }
 }

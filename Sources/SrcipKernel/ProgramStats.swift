@@ -1,5 +1,6 @@
 import CLibbpf
 import Foundation
+import Synchronization
 import SrcipCore
 
 /// Run-time statistics of one loaded BPF program (kernel.bpf_stats_enabled or `BPFStats.enable()`).
@@ -26,18 +27,22 @@ public struct ProgramRunStats: Sendable, Equatable {
 }
 
 /// Keeps BPF run-time statistics on while alive (BPF_ENABLE_STATS, BPF_STATS_RUN_TIME).
-public final class BPFStats: @unchecked Sendable {
-    private var fd: Int32
+public final class BPFStats: Sendable {
+    /// The stats fd; -1 once disabled.
+    private let fd: Mutex<Int32>
 
     /// Turns statistics on until `disable()` or deinit.
     public init() throws {
         let fd = bpf_enable_stats(BPF_STATS_RUN_TIME)
         guard fd >= 0 else { throw KernelError.systemCall("bpf_enable_stats(BPF_STATS_RUN_TIME)", errno: -fd) }
-        self.fd = fd
+        self.fd = Mutex(fd)
     }
 
+    /// Turns statistics off (when no other holder keeps them on). Idempotent, from any thread.
     public func disable() {
-        if fd >= 0 { close(fd); fd = -1 }
+        fd.withLock { fd in
+            if fd >= 0 { close(fd); fd = -1 }
+        }
     }
 
     deinit { disable() }

@@ -1,20 +1,19 @@
 import CLibbpf
 import CSrcipABI
-import Foundation
+import Glibc
 import SrcipCore
 
-/// Reads srcip records from the `events` ring buffer.
+/// Reads srcip records from the `events` ring buffer on the calling thread: `poll(timeoutMs:)` and `drain()` hand
+/// every decoded record to `handler` (the synchronous fast path of tests and benchmarks). `RingBufferPump` runs one
+/// on its own thread for a trace.
 ///
-/// Records reach user space within 100 ms, sooner under load (see `poll(timeoutMs:)`).
-/// Two ways to use it: `start()` runs a dedicated thread polling every 100 ms and yields decoded
-/// observations as an `AsyncStream`; or call `poll(timeoutMs:)`/`drain()` yourself, which hand records to
-/// the synchronous `handler` (the fast path for benchmarks).
-public final class RingBufferReader: @unchecked Sendable {
-    /// Receives each decoded record on the polling thread.
+/// Not `Sendable`: libbpf's ring buffer manager and the counters here are used by one thread at a time.
+public final class RingBufferReader {
+    /// Receives each decoded record on the thread that polls.
     public typealias Handler = (Observation) -> Void
 
     private final class Context {
-        var handler: Handler
+        let handler: Handler
         var received: UInt64 = 0
         var decodeErrors: UInt64 = 0
         init(handler: @escaping Handler) { self.handler = handler }
@@ -22,10 +21,6 @@ public final class RingBufferReader: @unchecked Sendable {
 
     private let ring: OpaquePointer
     private let context: Context
-    private let lock = NSLock()
-    private var running = false
-    private var stopRequested = false
-    private var finished: DispatchSemaphore?
     /// Keeps the BPF object (and thus the map fd) alive.
     private let owner: AnyObject?
 
@@ -56,19 +51,19 @@ public final class RingBufferReader: @unchecked Sendable {
         try self.init(mapFD: object.eventsFD, owner: object, handler: handler)
     }
 
-    deinit {
-        stop()
-        ring_buffer__free(ring)
-    }
+    deinit { ring_buffer__free(ring) }
 
     /// Records received so far (decoded or not).
     public var received: UInt64 { context.received }
     /// Records that did not decode (ABI mismatch).
     public var decodeErrors: UInt64 { context.decodeErrors }
 
+    /// An epoll fd that becomes readable when the BPF side wakes the reader (for waiting on it with other fds).
+    var epollFD: Int32 { ring_buffer__epoll_fd(ring) }
+
     /// Waits up to `timeoutMs` for a wakeup, then handles whatever is there; returns the number handled.
     /// The BPF side wakes the reader only once 64 records are waiting, so a trickle is picked up when the
-    /// timeout expires. Not to be mixed with `start()`.
+    /// timeout expires.
     @discardableResult
     public func poll(timeoutMs: Int32) -> Int {
         let woken = ring_buffer__poll(ring, timeoutMs)
@@ -79,43 +74,4 @@ public final class RingBufferReader: @unchecked Sendable {
     /// Handles every record currently in the ring without waiting.
     @discardableResult
     public func drain() -> Int { Int(ring_buffer__consume(ring)) }
-
-    /// Starts the polling thread; observations arrive on the returned stream until `stop()`.
-    public func start() -> AsyncStream<Observation> {
-        let (stream, continuation) = AsyncStream<Observation>.makeStream(bufferingPolicy: .unbounded)
-        lock.lock()
-        precondition(!running, "RingBufferReader.start() called twice")
-        running = true
-        stopRequested = false
-        let done = DispatchSemaphore(value: 0)
-        finished = done
-        lock.unlock()
-        context.handler = { continuation.yield($0) }
-        let thread = Thread { [self] in
-            while !self.isStopRequested { self.poll(timeoutMs: 100) }
-            _ = ring_buffer__consume(self.ring)
-            continuation.finish()
-            done.signal()
-        }
-        thread.name = "srcip-ringbuf"
-        thread.start()
-        return stream
-    }
-
-    /// Stops the polling thread (after a final drain) and waits for it to exit.
-    public func stop() {
-        lock.lock()
-        guard running, let done = finished else { lock.unlock(); return }
-        stopRequested = true
-        running = false
-        finished = nil
-        lock.unlock()
-        done.wait()
-    }
-
-    private var isStopRequested: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return stopRequested
-    }
 }

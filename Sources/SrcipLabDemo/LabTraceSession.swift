@@ -1,5 +1,6 @@
 import Foundation
 import SrcipCore
+import SrcipExport
 import SrcipSystem
 import SrcipLabCluster
 import SrcipLabWorkloads

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SrcipCore
 import SrcipKernel
 import SrcipTestbed
@@ -51,7 +52,8 @@ enum NATPathBench {
             let tracer = try Tracer(options: options)
             result.flavour = tracer.flavour.description
             let received = RecordCount()
-            let consumer = Task.detached { for await _ in tracer.observations() { received.add() } }
+            let stream = try tracer.observations()
+            let consumer = Task.detached { for await _ in stream { received.add() } }
             let before = try tracer.counters()
             let runBefore = try Hook.allCases.map { try tracer.object.runStats($0) }
             result.tracedBps.append(try lab.bulkTransfer(seconds: seconds))
@@ -91,10 +93,11 @@ enum NATPathBench {
         load.includeBaselineProgram = true
         let object = try BPFObject(options: load)
         guard let fd = object.baselineProgramFD else { preconditionFailure("srcip_nop was requested but not loaded") }
+        let interfaces = [lab.routerClientIf, lab.routerServerIf]
         let attachments = try NetworkNamespace.run(path: lab.routerNetnsPath) { () throws -> [HookAttachment] in
             var done: [HookAttachment] = []
             do {
-                for name in [lab.routerClientIf, lab.routerServerIf] {
+                for name in interfaces {
                     for hook in Hook.allCases { done.append(try HookAttachment.attach(programFD: fd, interface: name, hook: hook)) }
                 }
             } catch {
@@ -112,10 +115,10 @@ enum NATPathBench {
 }
 
 /// Counts records delivered to a consumer task.
-final class RecordCount: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var value = 0
-    func add() { lock.lock(); value += 1; lock.unlock() }
+final class RecordCount: Sendable {
+    private let count = Mutex(0)
+    var value: Int { count.withLock { $0 } }
+    func add() { count.withLock { $0 += 1 } }
 }
 
 /// Waits synchronously for a detached task (the benchmark's main flow is synchronous).

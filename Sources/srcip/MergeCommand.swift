@@ -25,7 +25,7 @@ struct MergeCommand: ParsableCommand {
     var files: [String]
 
     @Option(help: "Output format: text or jsonl.")
-    var format: String = "text"
+    var format: MergeFormat = .text
 
     @Option(help: "Largest start-time difference between consecutive hops, in seconds.")
     var window: Double = 5
@@ -35,7 +35,6 @@ struct MergeCommand: ParsableCommand {
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("name at least one flow record file") }
-        guard format == "text" || format == "jsonl" else { throw ValidationError("--format \(format): use text or jsonl") }
         if window <= 0 { throw ValidationError("--window must be positive") }
     }
 
@@ -56,10 +55,13 @@ struct MergeCommand: ParsableCommand {
         let result = FlowPathMerger.merge(records, windowNs: Int64(window * 1e9))
         let sink = try FileSink(path: output ?? "-")
         for p in result.paths {
-            try sink.write((format == "jsonl" ? p.jsonLine() : p.textLine) + "\n")
+            switch format {
+            case .text: try sink.write(p.textLine + "\n")
+            case .jsonl: try sink.write(p.jsonLine() + "\n")
+            }
         }
         for u in result.unmatched {
-            if format == "jsonl" { try sink.write(u.jsonLine() + "\n") }
+            if format == .jsonl { try sink.write(u.jsonLine() + "\n") }
             Diagnostics.note("unmatched: \(u.record.node) \(Endpoint.format(u.record.original.src, u.record.original.srcPort)) → "
                              + "\(Endpoint.format(u.record.original.dst, u.record.original.dstPort)): \(u.reason)")
         }

@@ -42,16 +42,16 @@ struct TraceCommand: AsyncParsableCommand {
     var ports: [UInt16] = []
 
     @Option(name: .customLong("protocol"), help: "Only this protocol: tcp, udp, icmp or icmpv6 (repeatable).")
-    var protocols: [String] = []
+    var protocols: [ProtocolOption] = []
 
     @Option(help: "Output format: text, jsonl, csv or ipfix (with --raw: text or jsonl).")
-    var format: String = "text"
+    var format: TraceFormat = .text
 
     @Option(name: .shortAndLong, help: "Write to this file instead of standard output.")
     var output: String?
 
     @Option(help: "Where Services come from: auto, iptables, nftables, none, or a file (iptables-save output, nft -j list ruleset, kubectl get svc,endpointslices -A -o json).")
-    var services: String = "auto"
+    var services: ServicesOption = .auto
 
     @Option(help: "Node name written into records. Default: the network namespace's name, else the host name.")
     var node: String?
@@ -62,6 +62,10 @@ struct TraceCommand: AsyncParsableCommand {
 
     @Option(help: "End flows idle for this many seconds (UDP, ICMP, TCP without FIN).")
     var idleTimeout: Double = 30
+
+    @Option(name: .customLong("ready-file"),
+            help: "Once tracing (hooks attached, Services read), write this file: one JSON line with pid, node, interfaces, attach (tcx or clsact), join (conntrack or fingerprint) and services.")
+    var readyFile: String?
 
     @Flag(help: "Exit with status 1 if any flow's verdict differs from what Kubernetes documents for its Service and client (e.g. SNAT where externalTrafficPolicy: Local promises the client IP), 2 if no flow could be checked.")
     var check = false
@@ -78,9 +82,6 @@ struct TraceCommand: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "Print libbpf's log, including the verifier log when loading fails.")
     var verbose = false
 
-    @Option(help: "Write this file (one JSON line, atomically) once tracing has started.")
-    var readyFile: String?
-
     func validate() throws {
         for h in hosts where IPAddress(h) == nil {
             throw ValidationError("--host \(h) is not an IPv4 or IPv6 address")
@@ -88,18 +89,9 @@ struct TraceCommand: AsyncParsableCommand {
         for ip in nodeIPList where IPAddress(ip) == nil {
             throw ValidationError("--node-ips \(ip) is not an IPv4 or IPv6 address")
         }
-        for p in protocols where L4Protocol(name: p) == nil {
-            throw ValidationError("--protocol \(p) is not one of tcp, udp, icmp, icmpv6")
-        }
         if raw && check { throw ValidationError("--check judges flows: it cannot be combined with --raw") }
-        if raw {
-            guard format == "text" || format == "jsonl" else {
-                throw ValidationError("--format \(format) with --raw: use text or jsonl")
-            }
-        } else if FlowRecordFormat(name: format) == nil {
-            throw ValidationError("--format \(format): use text, jsonl, csv or ipfix")
-        }
-        if format == "ipfix" && output == nil { throw ValidationError("--format ipfix is binary: name a file with --output") }
+        if raw && format.rawFormat == nil { throw ValidationError("--format \(format) with --raw: use text or jsonl") }
+        if format == .ipfix && output == nil { throw ValidationError("--format ipfix is binary: name a file with --output") }
         if let d = duration, d <= 0 { throw ValidationError("--duration must be positive") }
         if let c = count, c <= 0 { throw ValidationError("--count must be positive") }
         if idleTimeout <= 0 { throw ValidationError("--idle-timeout must be positive") }
@@ -110,68 +102,56 @@ struct TraceCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        TerminationSignal.install()
         let filter = FlowFilter(hosts: Set(hosts.compactMap { IPAddress($0) }), ports: Set(ports),
-                                protocols: Set(protocols.compactMap { L4Protocol(name: $0) }))
+                                protocols: Set(protocols.map(\.l4)))
         let names = interfaces.isEmpty ? Interfaces.list().map(\.name) : interfaces
         guard !names.isEmpty else {
             throw ValidationError("this network namespace has no interface besides loopback; name one with --interface")
         }
-        let context = try NodeContextBuilder.build(node: node, services: raw ? "none" : services,
+        let context = try NodeContextBuilder.build(node: node, services: raw ? .none : services,
                                                    nodeIPs: nodeIPList.compactMap { IPAddress($0) })
         var options = Tracer.Options(interfaces: names)
         options.preferTCX = !clsact
         options.load.forceFingerprint = fingerprint
         options.load.verbose = verbose
         let tracer = try Tracer(options: options)
-        let out = try TraceOutput(raw: raw, format: format, path: output ?? "-", context: context, filter: filter,
-                                  idleTimeoutNs: UInt64(idleTimeout * 1e9))
-        if let count { out.limit = count }
+        let idleNs = UInt64(idleTimeout * 1e9)
+        let path = output ?? "-"
+        let out: TraceOutput
+        if raw, let rawFormat = format.rawFormat {
+            out = .raw(try RawRecordOutput(format: rawFormat, path: path, context: context, filter: filter,
+                                           limit: count ?? .max))
+        } else {
+            out = .flows(try FlowOutput(format: format.flowFormat, path: path, context: context, filter: filter,
+                                        idleTimeoutNs: idleNs, limit: count ?? .max))
+        }
         let start = try tracer.counters()
+        let attach = tracer.attachments.first?.mode.description ?? "-"
 
-        Diagnostics.note("tracing \(names.joined(separator: ", ")) on \(context.node) (\(tracer.attachments.first?.mode.description ?? "-"), "
+        Diagnostics.note("tracing \(names.joined(separator: ", ")) on \(context.node) (\(attach), "
                          + "\(tracer.flavour) join; services: \(context.catalog.source)); Ctrl-C to stop")
         if let readyFile {
-            let ready: [String: Any] = ["pid": Int(getpid()), "node": context.node, "interfaces": names, "join": tracer.flavour.rawValue,
-                                        "attach": tracer.attachments.first?.mode.rawValue ?? "", "services": "\(context.catalog.source)"]
-            try JSONSerialization.data(withJSONObject: ready).write(to: URL(fileURLWithPath: readyFile + ".tmp"))
-            guard rename(readyFile + ".tmp", readyFile) == 0 else { throw ValidationError("cannot write --ready-file \(readyFile)") }
+            try ReadyFile(pid: getpid(), node: context.node, interfaces: names, attach: attach,
+                          join: tracer.flavour.description, services: context.catalog.source).write(to: readyFile)
         }
-        let stop = StopSignal(tracer: tracer)
-        stop.install(duration: duration)
-        let (events, continuation) = AsyncStream<TraceEvent>.makeStream()
-        let sweeper = FlowSweepTimer(tracer: tracer, idleNs: UInt64(idleTimeout * 1e9)) { expired, active, now in
-            if !active.isEmpty { continuation.yield(.active(active)) }
-            for o in expired { continuation.yield(.observation(o)) }
-            continuation.yield(.tick(now))
+        let pipeline = TracePipeline(tracer: tracer, idleTimeoutNs: idleNs, duration: duration)
+        try await pipeline.run { event in
+            try out.handle(event)
+            return count.map { out.written >= $0 } ?? false
         }
-        let forward = Task {
-            for await o in tracer.observations() { continuation.yield(.observation(o)) }
-            continuation.finish()
-        }
-
-        for await event in events {
-            switch event {
-            case .observation(let o): try out.add(o)
-            case .active(let flows): out.noteActivity(flows)
-            case .tick(let now): try out.tick(nowNs: now)
-            }
-            if let count, out.written >= count {
-                stop.fire()
-                break
-            }
-        }
-        sweeper.cancel()
-        await forward.value
         try out.finish()
         let end = try tracer.counters()
-        tracer.close()
-        Diagnostics.note(TraceSummary.line(written: out.written, unit: raw ? "records" : "flows", counters: end.since(start),
-                                           received: tracer.recordsReceived, correlator: raw ? nil : out.correlatorStats))
-        if check { try Self.verdict(out) }
+        var stats: CorrelatorStats?
+        if case .flows(let f) = out { stats = f.correlatorStats }
+        Diagnostics.note(TraceSummary.line(written: out.written, unit: out.unit, counters: end.since(start),
+                                           received: tracer.recordsReceived, bufferDropped: pipeline.dropped.value,
+                                           correlator: stats))
+        if check, case .flows(let f) = out { try Self.verdict(f) }
     }
 
     /// `--check`: one line per flow that broke the documented behaviour, and the exit status scripts act on.
-    static func verdict(_ out: TraceOutput) throws {
+    static func verdict(_ out: FlowOutput) throws {
         for r in out.expectationsMissed {
             Diagnostics.note("FAIL \(r.textLine)")
         }
@@ -183,12 +163,4 @@ struct TraceCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
     }
-}
-
-/// What reaches the trace loop: a BPF observation, or a clock tick to finish idle flows.
-enum TraceEvent {
-    case observation(Observation)
-    case tick(UInt64)
-    /// Flows the BPF map saw packets for since the last sweep (no record is sent for those packets).
-    case active([(tuple: FiveTuple, lastNs: UInt64)])
 }

@@ -2,79 +2,126 @@ import SrcipCore
 import SrcipExport
 import SrcipKernel
 
-/// Where a trace's observations go: straight out (`--raw`), or through the flow correlator.
-final class TraceOutput {
-    private let raw: Bool
-    private let jsonRaw: Bool
-    private let sink: FileSink?
-    private let writer: (any FlowRecordWriter)?
-    private var correlator: FlowCorrelator
+/// Where a trace's observations go: straight out as BPF records (`--raw`), or through the flow correlator.
+enum TraceOutput {
+    case raw(RawRecordOutput)
+    case flows(FlowOutput)
+
+    /// Records written so far (BPF records or flows).
+    var written: Int {
+        switch self {
+        case .raw(let r): return r.written
+        case .flows(let f): return f.written
+        }
+    }
+
+    /// What the summary counts.
+    var unit: String {
+        switch self {
+        case .raw: return "records"
+        case .flows: return "flows"
+        }
+    }
+
+    func handle(_ event: TraceEvent) throws {
+        switch (self, event) {
+        case (.raw(let r), .observation(let o)): try r.add(o)
+        case (.raw(let r), .sweep(let expired, _, _)): for o in expired { try r.add(o) }
+        case (.flows(let f), .observation(let o)): try f.add(o)
+        case (.flows(let f), .sweep(let expired, let active, let now)):
+            f.noteActivity(active)
+            for o in expired { try f.add(o) }
+            try f.tick(nowNs: now)
+        }
+    }
+
+    /// Writes what is still open and closes the output.
+    func finish() throws {
+        switch self {
+        case .raw(let r): try r.finish()
+        case .flows(let f): try f.finish()
+        }
+    }
+}
+
+/// `--raw`: one line per BPF record, text or JSON.
+final class RawRecordOutput {
+    private let format: TraceFormat.RawFormat
+    private let sink: FileSink
     private let context: NodeContext
     private let filter: FlowFilter
+    private let limit: Int
     private(set) var written = 0
-    /// Stop writing after this many records (`--count`).
-    var limit = Int.max
+
+    init(format: TraceFormat.RawFormat, path: String, context: NodeContext, filter: FlowFilter, limit: Int) throws {
+        self.format = format
+        self.context = context
+        self.filter = filter
+        self.limit = limit
+        sink = try FileSink(path: path)
+    }
+
+    func add(_ o: Observation) throws {
+        guard filter.matches(o), written < limit else { return }
+        let ifname = context.interfaceName(o.ifindex)
+        let unix = UInt64(max(0, context.unixNs(o.timestampNs)))
+        let line: String
+        switch format {
+        case .text: line = ObservationFormat.text(o, interface: ifname, unixNs: unix)
+        case .jsonl: line = ObservationFormat.json(o, node: context.node, interface: ifname, unixNs: unix)
+        }
+        try sink.write(line + "\n")
+        written += 1
+    }
+
+    func finish() throws { try sink.close() }
+}
+
+/// Flow records: observations through the correlator, out through a flow-record writer.
+final class FlowOutput {
+    private let writer: any FlowRecordWriter
+    private var correlator: FlowCorrelator
+    private let filter: FlowFilter
+    private let limit: Int
+    private(set) var written = 0
     /// Flows written whose observation met / did not meet what Kubernetes documents (`--check`).
     private(set) var expectationsMet = 0
     private(set) var expectationsMissed: [FlowRecord] = []
 
-    init(raw: Bool, format: String, path: String, context: NodeContext, filter: FlowFilter, idleTimeoutNs: UInt64) throws {
-        self.raw = raw
-        self.jsonRaw = format == "jsonl"
-        self.context = context
-        self.filter = filter
+    init(format: FlowRecordFormat, path: String, context: NodeContext, filter: FlowFilter, idleTimeoutNs: UInt64,
+         limit: Int) throws {
+        writer = try format.writer(path: path)
         correlator = FlowCorrelator(context: context, config: CorrelatorConfig(idleTimeoutNs: idleTimeoutNs))
-        if raw {
-            sink = try FileSink(path: path)
-            writer = nil
-        } else {
-            sink = nil
-            writer = try FlowRecordFormat(name: format)!.writer(path: path)
-        }
+        self.filter = filter
+        self.limit = limit
     }
 
     var correlatorStats: CorrelatorStats { correlator.stats }
 
     func add(_ o: Observation) throws {
-        if raw {
-            guard filter.matches(o), written < limit else { return }
-            let ifname = context.interfaceName(o.ifindex)
-            let unix = UInt64(max(0, context.unixNs(o.timestampNs)))
-            let line = jsonRaw ? ObservationFormat.json(o, node: context.node, interface: ifname, unixNs: unix)
-                               : ObservationFormat.text(o, interface: ifname, unixNs: unix)
-            try sink!.write(line + "\n")
-            written += 1
-            return
-        }
         correlator.add(o)
         try emit(correlator.drainFinished())
     }
 
     /// Packets seen by the BPF side without a record: the flows stay live.
-    func noteActivity(_ active: [(tuple: FiveTuple, lastNs: UInt64)]) {
-        guard !raw else { return }
+    func noteActivity(_ active: [ActiveFlow]) {
         for a in active { correlator.noteActivity(tuple: a.tuple, atNs: a.lastNs) }
     }
 
     func tick(nowNs: UInt64) throws {
-        guard !raw else { return }
         correlator.advance(toNs: nowNs)
         try emit(correlator.drainFinished())
     }
 
     /// Writes the flows still open and closes the output.
     func finish() throws {
-        if raw {
-            try sink!.close()
-            return
-        }
         try emit(correlator.flush())
-        try writer!.close()
+        try writer.close()
     }
 
     private func emit(_ records: [FlowRecord]) throws {
         for r in records where filter.matches(r) && written < limit {
-            try writer!.write(r)
+            try writer.write(r)
             written += 1
             switch r.expectationMet {
             case true?: expectationsMet += 1

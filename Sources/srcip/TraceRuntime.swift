@@ -30,20 +30,6 @@ struct StderrLogHandler: LogHandler {
     }
 }
 
-/// Converts CLOCK_MONOTONIC nanoseconds (BPF timestamps) to Unix nanoseconds.
-struct WallClock {
-    let offsetNs: Int64
-
-    init() {
-        var mono = timespec(), real = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &mono)
-        clock_gettime(CLOCK_REALTIME, &real)
-        offsetNs = (Int64(real.tv_sec) - Int64(mono.tv_sec)) * 1_000_000_000 + Int64(real.tv_nsec) - Int64(mono.tv_nsec)
-    }
-
-    func unixNs(monotonic: UInt64) -> UInt64 { UInt64(max(0, Int64(monotonic) + offsetNs)) }
-}
-
 /// The name srcip reports for the node it runs on.
 enum NodeIdentity {
     /// The name of the current network namespace if it is a named one (`ip netns`), else the host name.
@@ -66,77 +52,12 @@ enum NodeIdentity {
     }
 }
 
-/// Stops a trace on SIGINT, SIGTERM, after a duration, or when asked.
-final class StopSignal: @unchecked Sendable {
-    private let tracer: Tracer
-    private var sources: [DispatchSourceSignal] = []
-    private var timer: DispatchSourceTimer?
-    private let lock = NSLock()
-    private var fired = false
-
-    init(tracer: Tracer) { self.tracer = tracer }
-
-    func install(duration: Double?) {
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            s.setEventHandler { [weak self] in self?.fire() }
-            s.resume()
-            sources.append(s)
-        }
-        if let duration {
-            let t = DispatchSource.makeTimerSource(queue: .global())
-            t.schedule(deadline: .now() + duration)
-            t.setEventHandler { [weak self] in self?.fire() }
-            t.resume()
-            timer = t
-        }
-    }
-
-    /// Detaches the programs and ends the observation stream (after it drains). Idempotent.
-    func fire() {
-        lock.lock()
-        let first = !fired
-        fired = true
-        lock.unlock()
-        guard first else { return }
-        timer?.cancel()
-        tracer.close()
-    }
-}
-
-/// Periodically ends idle flows in the BPF flow map; the resulting `.expired` observations and the
-/// current CLOCK_MONOTONIC time go to `sink`.
-final class FlowSweepTimer: @unchecked Sendable {
-    private let timer: DispatchSourceTimer
-
-    /// `sink` also gets the flows that saw packets since the previous sweep, so the correlator keeps them live.
-    init(tracer: Tracer, idleNs: UInt64, interval: Double = 1,
-         sink: @escaping @Sendable (_ expired: [Observation], _ active: [(tuple: FiveTuple, lastNs: UInt64)], _ nowNs: UInt64) -> Void) {
-        timer = DispatchSource.makeTimerSource(queue: .global())
-        timer.schedule(deadline: .now() + interval, repeating: interval)
-        let last = LastSweep()
-        timer.setEventHandler {
-            let now = monotonicNanoseconds()
-            let active = tracer.activeFlows(sinceNs: last.ns)
-            last.ns = now
-            let expired = (try? tracer.sweep(idleNs: idleNs)) ?? []
-            sink(expired, active, now)
-        }
-        timer.resume()
-    }
-
-    /// When the previous sweep ran (only touched on the timer's queue).
-    private final class LastSweep: @unchecked Sendable { var ns: UInt64 = 0 }
-
-    func cancel() { timer.cancel() }
-}
-
 /// The closing line of a trace: what was written, and every loss.
 enum TraceSummary {
-    static func line(written: Int, unit: String, counters c: CounterSnapshot, received: UInt64,
+    static func line(written: Int, unit: String, counters c: CounterSnapshot, received: UInt64, bufferDropped: UInt64,
                      correlator s: CorrelatorStats?) -> String {
         var text = "\(written) \(unit) written (\(received) BPF records received); ring buffer full: \(c.ringbufLost) lost; "
+            + "consumer buffer full: \(bufferDropped) dropped; "
             + "BPF flows: \(c.flowsCreated) created, \(c.flowsEnded) ended, \(c.flowsEvicted) evicted (map full), \(c.flowInsertFailed) not tracked (map full); "
             + "packets: \(c.packets) seen, \(c.notIP) not IP, \(c.truncated + c.badHeader) malformed, "
             + "\(c.fragment) fragments, \(c.unknownProto) other protocols"
@@ -151,10 +72,12 @@ enum TraceSummary {
 /// Errors of the command-line layer.
 enum SrcipError: Error, CustomStringConvertible {
     case cannotRead(path: String, reason: String)
+    case cannotWrite(path: String, reason: String)
 
     var description: String {
         switch self {
         case .cannotRead(let path, let reason): return "cannot read \(path): \(reason)"
+        case .cannotWrite(let path, let reason): return "cannot write \(path): \(reason); check that its directory exists and is writable"
         }
     }
 }

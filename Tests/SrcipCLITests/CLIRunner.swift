@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// Privileged tests need root; under CI they must fail rather than be skipped.
@@ -16,9 +17,11 @@ final class SrcipProcess {
     let process = Process()
     private let out = Pipe()
     private let err = Pipe()
-    private var stdoutData = Data()
-    private var stderrData = Data()
-    private let lock = NSLock()
+    /// What the process wrote so far; appended to by the pipes' readability handlers on Foundation's threads.
+    private final class Output: Sendable {
+        let data = Mutex<(out: Data, err: Data)>((Data(), Data()))
+    }
+    private let output = Output()
 
     /// Starts `srcip ARGS…` inside network namespace `netns` (or here when nil).
     init(_ args: [String], netns: String? = nil) throws {
@@ -31,21 +34,20 @@ final class SrcipProcess {
         }
         process.standardOutput = out
         process.standardError = err
-        out.fileHandleForReading.readabilityHandler = { [weak self] h in
+        let output = self.output
+        out.fileHandleForReading.readabilityHandler = { h in
             let d = h.availableData
-            guard let self else { return }
-            self.lock.lock(); self.stdoutData.append(d); self.lock.unlock()
+            output.data.withLock { $0.out.append(d) }
         }
-        err.fileHandleForReading.readabilityHandler = { [weak self] h in
+        err.fileHandleForReading.readabilityHandler = { h in
             let d = h.availableData
-            guard let self else { return }
-            self.lock.lock(); self.stderrData.append(d); self.lock.unlock()
+            output.data.withLock { $0.err.append(d) }
         }
         try process.run()
     }
 
-    var stdout: String { lock.lock(); defer { lock.unlock() }; return String(decoding: stdoutData, as: UTF8.self) }
-    var stderr: String { lock.lock(); defer { lock.unlock() }; return String(decoding: stderrData, as: UTF8.self) }
+    var stdout: String { String(decoding: output.data.withLock { $0.out }, as: UTF8.self) }
+    var stderr: String { String(decoding: output.data.withLock { $0.err }, as: UTF8.self) }
 
     /// Waits until standard error contains `text`, up to `timeout` seconds.
     func waitForStderr(_ text: String, timeout: Double = 20) -> Bool {
@@ -68,10 +70,12 @@ final class SrcipProcess {
         usleep(50_000)
         out.fileHandleForReading.readabilityHandler = nil
         err.fileHandleForReading.readabilityHandler = nil
-        lock.lock()
-        stdoutData.append(out.fileHandleForReading.readDataToEndOfFile())
-        stderrData.append(err.fileHandleForReading.readDataToEndOfFile())
-        lock.unlock()
+        let restOut = out.fileHandleForReading.readDataToEndOfFile()
+        let restErr = err.fileHandleForReading.readDataToEndOfFile()
+        output.data.withLock {
+            $0.out.append(restOut)
+            $0.err.append(restErr)
+        }
         return process.terminationStatus
     }
 

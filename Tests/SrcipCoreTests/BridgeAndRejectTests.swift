@@ -24,7 +24,7 @@ import Testing
             L.obs(.end, .egress, L.vethClient, orig.reversed, t: 5_400, first: 2_100, packets: 4, flags: syn | fin, join: .fingerprint),
         ]
         let (records, stats) = L.run(obs)
-        #expect(records.count == 1, "\(records.map { $0.textLine })")
+        #expect(records.count == 1, "\(records)")
         let rec = try #require(records.first)
         #expect(rec.original == orig && rec.translated == xlat)
         #expect(rec.inInterface == "veth-client" && rec.outInterface == "eth0")

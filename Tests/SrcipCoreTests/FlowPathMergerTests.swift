@@ -35,7 +35,6 @@ import Testing
         #expect(p.snatWrittenAt == TranslationPoint(node: "node2", interface: "eth0", hook: .egress))
         #expect(p.verdict == .snat && p.expected == .snat && p.expectationMet == true && p.complete == true)
         #expect(p.service?.frontend == .nodePort)
-        #expect(p.textLine.contains("saw 192.168.10.12 (written at node2/eth0 egress)"))
     }
 
     @Test func clusterIPFromAPodOnTheSameNodeIsOneHop() throws {

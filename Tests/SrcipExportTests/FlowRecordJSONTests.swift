@@ -46,7 +46,7 @@ import SrcipCore
         Self.check(obj, Self.contract, "")
         if let svc = obj["service"] as? [String: Any] { Self.check(svc, Self.serviceContract, "service.") }
         #expect(obj["version"] as? Int == 1)
-        #expect(FlowRecord.fieldNames.prefix(Self.contract.count).elementsEqual(Self.contract.map(\.0)))
+        #expect(FlowRecordField.names.prefix(Self.contract.count).elementsEqual(Self.contract.map(\.0)))
     }
 
     @Test func valuesAreWrittenAsTheContractSays() throws {

@@ -23,10 +23,23 @@ import SrcipCore
         #expect((obj["snat_written_at"] as? [String: Any])?["node"] as? String == "node1")
         #expect((obj["hops"] as? [[String: Any]])?.map { $0["node"] as? String } == ["node1", "node2"])
         #expect(obj["complete"] as? Bool == true)
+        #expect(path.textLine == "default/nodeport node_port: node1 eth0→eth0 ⇒ node2 eth0→eth0: 203.0.113.10 → backend 10.244.1.2:8080 "
+                + "saw 192.168.10.11 (written at node1/eth0 egress)  snat (expected snat ✓)")
         let lonely = FlowPathMerger.merge([hop1]).unmatched
         #expect(lonely.count == 1)
         let u = try #require(try JSONSerialization.jsonObject(with: Data(lonely[0].jsonLine().utf8)) as? [String: Any])
         #expect(u["kind"] as? String == "unmatched" && (u["record"] as? [String: Any])?["node"] as? String == "node1")
+    }
+
+    @Test func recordTextLineReadsAtAGlance() {
+        var r = Fixtures.snatRecord
+        r.reason = nil
+        r.snatInterface = "veth-backend"
+        #expect(r.textLine == "default/nodeport node_port 203.0.113.10:40001 → 192.168.10.11:30080 ⇒ SNAT at node1/veth-backend egress "
+                + "to 192.168.10.11:51234 → 10.244.1.2:8080  snat (expected snat ✓)")
+        r.translated = nil
+        r.expected = nil
+        #expect(r.textLine.hasSuffix("⇒ did not leave node1  snat (no expectation)"))
     }
 
     @Test func formatNamesMapToWriters() throws {

@@ -31,7 +31,7 @@ struct NATIntegrationTests {
         opts.load.ringBufferBytes = 1 << 20
         opts.netnsPath = lab.routerNetnsPath
         let tracer = try Tracer(options: opts)
-        let stream = tracer.observations()
+        let stream = try tracer.observations()
         let ports: (tcp: [UInt16], udp: [UInt16])
         var tcp6Ports: [UInt16] = []
         do {

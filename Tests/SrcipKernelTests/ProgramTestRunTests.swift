@@ -50,8 +50,8 @@ struct ProgramTestRunTests {
         ("ICMP neither echo nor unreachable (time exceeded)", PacketBuilder.ethernet(type: 0x0800) + PacketBuilder.ipv4(src: PacketBuilder.a4, dst: PacketBuilder.b4, proto: 1, payloadLength: 8) + [11, 0, 0, 0, 0, 0, 0, 0],
          \CounterSnapshot.unknownProto),
         ("ARP", PacketBuilder.ethernet(type: 0x0806) + [UInt8](repeating: 0, count: 28), \CounterSnapshot.notIP),
-    ] as [(String, [UInt8], KeyPath<CounterSnapshot, UInt64>)])
-    func garbage(name: String, packet: [UInt8], bucket: KeyPath<CounterSnapshot, UInt64>) throws {
+    ] as [(String, [UInt8], any KeyPath<CounterSnapshot, UInt64> & Sendable)])
+    func garbage(name: String, packet: [UInt8], bucket: any KeyPath<CounterSnapshot, UInt64> & Sendable) throws {
         let (c, records, flows) = try Self.run(packet)
         #expect(c.packets == 2, "\(name)")
         #expect(c[keyPath: bucket] == 2, "\(name): \(c)")
@@ -138,7 +138,7 @@ struct ProgramTestRunTests {
         _ = try obj.testRun(hook: .ingress, packet: PacketBuilder.ipv4TCP(flags: 0x04)) // RST: ended, swept silently
         #expect(obj.flowCount() == 2)
         #expect(try obj.sweepFlows(idleNs: 60_000_000_000).isEmpty, "nothing idle for a minute yet")
-        let expired = try obj.sweepFlows(idleNs: 0, now: monotonicNanoseconds() + 1)
+        let expired = try obj.sweepFlows(idleNs: 0, now: KernelClock.nowNs() + 1)
         #expect(obj.flowCount() == 0)
         try #require(expired.count == 1)
         #expect(expired[0].kind == .expired && expired[0].hook == .egress && expired[0].packets == 2)

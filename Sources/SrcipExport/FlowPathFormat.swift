@@ -1,3 +1,19 @@
+import SrcipCore
+
+extension FlowPath {
+    /// `node2 eth0→eth0 ⇒ node1 eth0→veth…: 203.0.113.10 → backend saw 192.168.10.12 (written at node2/eth0 egress) snat (expected snat ✓)`.
+    public var textLine: String {
+        let route = hops.map { "\($0.node) \($0.inInterface ?? "-")→\($0.outInterface ?? "-")" }.joined(separator: " ⇒ ")
+        var s = (service.map { "\($0.id) \($0.frontend.rawValue): " } ?? "") + route
+        s += ": \(hops[0].original.src) → backend \(Endpoint.format(delivered.dst, delivered.dstPort)) saw \(backendSawSource)"
+        if let w = snatWrittenAt { s += " (written at \(w))" }
+        s += "  \(verdict.rawValue)"
+        if let e = expected { s += " (expected \(e.rawValue) \(expectationMet == true ? "✓" : "✗"))" }
+        if complete == false { s += " [incomplete: no hop on the endpoint's node]" }
+        return s
+    }
+}
+
 extension FlowPath {
     /// The path as one line of JSON: end-to-end verdict, where the source was rewritten, and every hop.
     public func jsonLine() -> String {

@@ -1,13 +1,51 @@
-/// Why a flow record field could not be decoded (raised inside `FlowRecord.init(from:)`).
+import SrcipCore
+
+/// The v1 JSON field names in output order (CSV header order; `service` flattened there). A contract
+/// (docs/flow-record-v1.md): fields may be added, never renamed.
+public enum FlowRecordField: String, CodingKey, CaseIterable, Sendable {
+    case version, node, start, end, `protocol`, family
+    case srcIP = "src_ip", srcPort = "src_port", dstIP = "dst_ip", dstPort = "dst_port"
+    case xlatSrcIP = "xlat_src_ip", xlatSrcPort = "xlat_src_port", xlatDstIP = "xlat_dst_ip", xlatDstPort = "xlat_dst_port"
+    case snat, dnat
+    case snatInterface = "snat_interface", snatHook = "snat_hook"
+    case inInterface = "in_interface", outInterface = "out_interface"
+    case service
+    case clientKind = "client_kind"
+    case hairpin, verdict, expected
+    case expectationMet = "expectation_met"
+    case packets, bytes
+    case replyPackets = "reply_packets", replyBytes = "reply_bytes"
+    case join
+    case dnatInterface = "dnat_interface", dnatHook = "dnat_hook"
+    case expectedRow = "expected_row", endpointNode = "endpoint_node", reason
+
+    /// Every field name in contract order.
+    public static let names: [String] = allCases.map(\.rawValue)
+}
+
+/// The members of the `service` object of a v1 record.
+enum ServiceRefField: String, CodingKey, CaseIterable {
+    case namespace, name, port, type, frontend
+    case portName = "port_name"
+    case externalTrafficPolicy = "external_traffic_policy"
+    case internalTrafficPolicy = "internal_traffic_policy"
+    case resolvedFrom = "resolved_from"
+}
+
+/// Why a flow record field could not be decoded (raised while decoding a `FlowRecordJSON`).
 public struct FlowRecordFieldError: Error, CustomStringConvertible {
     public var field: String
     public var problem: String
     public var description: String { "\(field): \(problem)" }
 }
 
-extension FlowRecord: Decodable {
+/// A v1 flow record read from JSON (the model itself, `FlowRecord`, knows no wire format).
+struct FlowRecordJSON: Decodable {
+    var record: FlowRecord
+
     /// Decodes a v1 record. Every contract field must be present (nullable ones may be `null`).
-    public init(from decoder: any Decoder) throws {
+    init(from decoder: any Decoder) throws {
+        typealias CodingKeys = FlowRecordField
         let c = try decoder.container(keyedBy: CodingKeys.self)
         func bad(_ k: CodingKeys, _ why: String) -> FlowRecordFieldError { FlowRecordFieldError(field: k.rawValue, problem: why) }
         func ip(_ k: CodingKeys) throws -> IPAddress {
@@ -33,13 +71,16 @@ extension FlowRecord: Decodable {
             default: throw bad(k, "expected \"ingress\" or \"egress\", got \"\(s)\"")
             }
         }
-        version = try c.decode(Int.self, forKey: .version)
-        guard version == FlowRecord.currentVersion else {
-            throw bad(.version, "unsupported record version \(version); this srcip reads version \(FlowRecord.currentVersion)")
+        let unset = FiveTuple(src: .v4(0), dst: .v4(0), srcPort: 0, dstPort: 0, proto: .tcp)
+        var r = FlowRecord(node: "", startNs: 0, endNs: 0, original: unset, translated: nil, snat: false, dnat: false,
+                           clientKind: .external, verdict: .unknown, join: .conntrack)
+        r.version = try c.decode(Int.self, forKey: .version)
+        guard r.version == FlowRecord.currentVersion else {
+            throw bad(.version, "unsupported record version \(r.version); this srcip reads version \(FlowRecord.currentVersion)")
         }
-        node = try c.decode(String.self, forKey: .node)
-        startNs = try time(.start)
-        endNs = try time(.end)
+        r.node = try c.decode(String.self, forKey: .node)
+        r.startNs = try time(.start)
+        r.endNs = try time(.end)
         let protoName = try c.decode(String.self, forKey: .protocol)
         let family = try c.decode(String.self, forKey: .family)
         guard family == "ipv4" || family == "ipv6" else { throw bad(.family, "expected \"ipv4\" or \"ipv6\", got \"\(family)\"") }
@@ -47,44 +88,57 @@ extension FlowRecord: Decodable {
         if proto == .icmp && family == "ipv6" { proto = .icmpv6 }
         let src = try ip(.srcIP), dst = try ip(.dstIP)
         guard src.isIPv4 == (family == "ipv4"), dst.isIPv4 == src.isIPv4 else { throw bad(.family, "does not match src_ip/dst_ip") }
-        original = FiveTuple(src: src, dst: dst, srcPort: try c.decode(UInt16.self, forKey: .srcPort),
-                             dstPort: try c.decode(UInt16.self, forKey: .dstPort), proto: proto)
+        r.original = FiveTuple(src: src, dst: dst, srcPort: try c.decode(UInt16.self, forKey: .srcPort),
+                               dstPort: try c.decode(UInt16.self, forKey: .dstPort), proto: proto)
         let xs = try optIP(.xlatSrcIP), xd = try optIP(.xlatDstIP)
         let xsp = try c.decode(UInt16?.self, forKey: .xlatSrcPort), xdp = try c.decode(UInt16?.self, forKey: .xlatDstPort)
         if let xs, let xd, let xsp, let xdp {
-            translated = FiveTuple(src: xs, dst: xd, srcPort: xsp, dstPort: xdp, proto: proto)
+            r.translated = FiveTuple(src: xs, dst: xd, srcPort: xsp, dstPort: xdp, proto: proto)
         } else if xs == nil, xd == nil, xsp == nil, xdp == nil {
-            translated = nil
+            r.translated = nil
         } else {
             throw bad(.xlatSrcIP, "xlat_src_ip, xlat_src_port, xlat_dst_ip and xlat_dst_port must be all set or all null")
         }
-        snat = try c.decode(Bool.self, forKey: .snat)
-        dnat = try c.decode(Bool.self, forKey: .dnat)
-        snatInterface = try c.decode(String?.self, forKey: .snatInterface)
-        snatHook = try hook(.snatHook)
-        inInterface = try c.decode(String?.self, forKey: .inInterface)
-        outInterface = try c.decode(String?.self, forKey: .outInterface)
-        service = try c.decode(ServiceRef?.self, forKey: .service)
-        clientKind = try c.decode(ClientKind.self, forKey: .clientKind)
-        hairpin = try c.decode(Bool.self, forKey: .hairpin)
-        verdict = try c.decode(Verdict.self, forKey: .verdict)
-        expected = try c.decode(Verdict?.self, forKey: .expected)
-        expectationMet = try c.decode(Bool?.self, forKey: .expectationMet)
-        packets = try c.decode(UInt64.self, forKey: .packets)
-        bytes = try c.decode(UInt64.self, forKey: .bytes)
-        replyPackets = try c.decode(UInt64.self, forKey: .replyPackets)
-        replyBytes = try c.decode(UInt64.self, forKey: .replyBytes)
+        r.snat = try c.decode(Bool.self, forKey: .snat)
+        r.dnat = try c.decode(Bool.self, forKey: .dnat)
+        r.snatInterface = try c.decode(String?.self, forKey: .snatInterface)
+        r.snatHook = try hook(.snatHook)
+        r.inInterface = try c.decode(String?.self, forKey: .inInterface)
+        r.outInterface = try c.decode(String?.self, forKey: .outInterface)
+        r.service = try Self.service(c)
+        r.clientKind = try c.decode(ClientKind.self, forKey: .clientKind)
+        r.hairpin = try c.decode(Bool.self, forKey: .hairpin)
+        r.verdict = try c.decode(Verdict.self, forKey: .verdict)
+        r.expected = try c.decode(Verdict?.self, forKey: .expected)
+        r.expectationMet = try c.decode(Bool?.self, forKey: .expectationMet)
+        r.packets = try c.decode(UInt64.self, forKey: .packets)
+        r.bytes = try c.decode(UInt64.self, forKey: .bytes)
+        r.replyPackets = try c.decode(UInt64.self, forKey: .replyPackets)
+        r.replyBytes = try c.decode(UInt64.self, forKey: .replyBytes)
         let j = try c.decode(String.self, forKey: .join)
         switch j {
-        case "conntrack": join = .conntrack
-        case "fingerprint": join = .fingerprint
+        case "conntrack": r.join = .conntrack
+        case "fingerprint": r.join = .fingerprint
         default: throw bad(.join, "expected \"conntrack\" or \"fingerprint\", got \"\(j)\"")
         }
-        dnatInterface = try c.decodeIfPresent(String.self, forKey: .dnatInterface)
-        dnatHook = c.contains(.dnatHook) ? try hook(.dnatHook) : nil
-        expectedRow = try c.decodeIfPresent(Int.self, forKey: .expectedRow)
-        endpointNode = try c.decodeIfPresent(String.self, forKey: .endpointNode)
-        reason = try c.decodeIfPresent(String.self, forKey: .reason)
+        r.dnatInterface = try c.decodeIfPresent(String.self, forKey: .dnatInterface)
+        r.dnatHook = c.contains(.dnatHook) ? try hook(.dnatHook) : nil
+        r.expectedRow = try c.decodeIfPresent(Int.self, forKey: .expectedRow)
+        r.endpointNode = try c.decodeIfPresent(String.self, forKey: .endpointNode)
+        r.reason = try c.decodeIfPresent(String.self, forKey: .reason)
+        record = r
+    }
+
+    /// The `service` member: an object or `null`.
+    private static func service(_ c: KeyedDecodingContainer<FlowRecordField>) throws -> ServiceRef? {
+        if try c.decodeNil(forKey: .service) { return nil }
+        let s = try c.nestedContainer(keyedBy: ServiceRefField.self, forKey: .service)
+        return ServiceRef(namespace: try s.decode(String.self, forKey: .namespace), name: try s.decode(String.self, forKey: .name),
+                          portName: try s.decode(String?.self, forKey: .portName), port: try s.decode(UInt16.self, forKey: .port),
+                          type: try s.decode(ServiceType.self, forKey: .type), frontend: try s.decode(Frontend.self, forKey: .frontend),
+                          externalTrafficPolicy: try s.decode(TrafficPolicy.self, forKey: .externalTrafficPolicy),
+                          internalTrafficPolicy: try s.decode(TrafficPolicy.self, forKey: .internalTrafficPolicy),
+                          resolvedFrom: try s.decode(ServiceResolution.self, forKey: .resolvedFrom))
     }
 }
 
@@ -147,7 +201,7 @@ extension FlowRecord {
 }
 
 /// Builds one JSON object by appending members in order.
-public struct JSONObjectWriter {
+public struct JSONObjectWriter: Sendable {
     private var out = "{"
     private var first = true
 

@@ -1,3 +1,5 @@
+import SrcipCore
+
 extension FlowRecord {
     /// One line readable at a glance, e.g.
     /// `default/nodeport node_port 203.0.113.10:40001 → 192.168.10.11:30080 ⇒ SNAT at node1/eth0 egress to 192.168.10.11:51234 → 10.244.1.2:8080  snat (expected snat ✓)`.

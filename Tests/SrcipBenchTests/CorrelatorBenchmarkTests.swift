@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 import SrcipCore
-import SrcipExport
+import SrcipTestbed
+@testable import srcip_bench
 
 @Suite struct CorrelatorBenchmarkTests {
     /// Small by default; set SRCIP_BENCH_OBSERVATIONS (e.g. 2000000) for a real measurement in a release build.

@@ -1,3 +1,5 @@
+import SrcipCore
+
 /// Renders raw observations (one ring-buffer record each) for `srcip trace --raw`.
 public enum ObservationFormat {
     /// One line a person reads at a glance:

@@ -1,4 +1,5 @@
 import CSrcipABI
+import SrcipCore
 
 /// Deterministic synthetic observations for benchmarks: NodePort (eTP Cluster) connections from external clients
 /// through node `192.168.10.11` to pods, exactly as the BPF side reports them with conntrack

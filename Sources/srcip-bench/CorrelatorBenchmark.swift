@@ -2,20 +2,22 @@
 import Glibc
 #endif
 import SrcipCore
+import SrcipKernel
+import SrcipTestbed
 
 /// Measured correlator throughput and memory, for `make bench`.
-public struct CorrelatorBenchmarkResult: Sendable, CustomStringConvertible {
-    public var observations: Int
-    public var seconds: Double
-    public var recordsPerSecond: Double
-    public var flowsEmitted: Int
-    public var liveFlowsMeasured: Int
+struct CorrelatorBenchmarkResult: Sendable, CustomStringConvertible {
+    var observations: Int
+    var seconds: Double
+    var recordsPerSecond: Double
+    var flowsEmitted: Int
+    var liveFlowsMeasured: Int
     /// Resident bytes per live flow (RSS growth while the flows were created), including the correlator's indexes.
-    public var bytesPerLiveFlow: Double
+    var bytesPerLiveFlow: Double
     /// The same from type layouts (`FlowCorrelator.estimatedBytesPerFlow`), without allocator overhead.
-    public var estimatedBytesPerLiveFlow: Int
+    var estimatedBytesPerLiveFlow: Int
 
-    public var description: String {
+    var description: String {
         let mb = bytesPerLiveFlow * 100_000 / 1_000_000
         return "correlator: \(observations) observations in \(fmt(seconds)) s = \(Int(recordsPerSecond)) records/s, "
             + "\(flowsEmitted) flows; memory \(Int(bytesPerLiveFlow)) B per live flow (\(fmt(mb)) MB per 100,000) over \(liveFlowsMeasured) live flows (layout estimate \(estimatedBytesPerLiveFlow) B)"
@@ -28,16 +30,16 @@ public struct CorrelatorBenchmarkResult: Sendable, CustomStringConvertible {
 }
 
 /// Feeds synthetic observations through `FlowCorrelator` and measures it.
-public enum CorrelatorBenchmark {
+enum CorrelatorBenchmark {
     /// Runs `observations` records (whole connections, `concurrency` interleaved at a time), then measures the heap
     /// growth of `liveFlows` half-open connections (5 views each, not ended).
-    public static func run(observations: Int = 2_000_000, concurrency: Int = 10_000, liveFlows: Int = 100_000) -> CorrelatorBenchmarkResult {
+    static func run(observations: Int = 2_000_000, concurrency: Int = 10_000, liveFlows: Int = 100_000) -> CorrelatorBenchmarkResult {
         let ctx = SyntheticTraffic.context()
         let per = SyntheticTraffic.recordsPerConnection
         let connections = max(1, observations / per)
         var emitted = 0
         var fed = 0
-        let start = monotonicSeconds()
+        let start = KernelClock.nowSeconds()
         do {
             var c = FlowCorrelator(context: ctx, config: CorrelatorConfig(maxLiveFlows: max(concurrency * 2, 1024)))
             var batch = 0
@@ -54,7 +56,7 @@ public enum CorrelatorBenchmark {
             }
             emitted += c.flush().count
         }
-        let seconds = monotonicSeconds() - start
+        let seconds = KernelClock.nowSeconds() - start
 
         var c = FlowCorrelator(context: ctx, config: CorrelatorConfig(maxLiveFlows: liveFlows + 1))
         let empty = heapInUse()
@@ -68,12 +70,6 @@ public enum CorrelatorBenchmark {
         return CorrelatorBenchmarkResult(observations: fed, seconds: seconds, recordsPerSecond: Double(fed) / max(seconds, 1e-9),
                                          flowsEmitted: emitted, liveFlowsMeasured: live, bytesPerLiveFlow: perFlow,
                                          estimatedBytesPerLiveFlow: FlowCorrelator.estimatedBytesPerFlow())
-    }
-
-    static func monotonicSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     /// Resident set size in bytes (/proc/self/statm). Swift's Glibc module does not export malloc.h's

@@ -1,0 +1,102 @@
+import Glibc
+import SrcipCore
+import Synchronization
+
+/// Runs a `RingBufferReader` on its own thread — a blocking `poll(2)` loop that is no Swift task — until `stop()`:
+/// it waits for a wakeup from the BPF side, a stop request or 100 ms (the BPF side wakes the reader only once 64
+/// records wait), hands every record to `deliver`, and after a stop drains what is left and calls `finish` once.
+/// `deliver` must not block (hand the record to a bounded buffer and count what does not fit).
+final class RingBufferPump: Sendable {
+    /// What the pump thread and its owner share.
+    private final class Shared: Sendable {
+        /// Records taken from the ring (decoded or not), published by the pump thread after each round.
+        let received = Atomic<UInt64>(0)
+        let stopRequested = Atomic<Bool>(false)
+    }
+
+    private let shared = Shared()
+    /// Write end of the pipe that wakes the pump thread.
+    private let wakeFD: Int32
+    /// The pump thread until `join()`.
+    private let thread: Mutex<pthread_t?>
+
+    /// The state handed to the pump thread. Not Sendable (the reader is single-threaded): created here, then touched
+    /// by the pump thread only.
+    private final class Loop {
+        let reader: RingBufferReader
+        let wakeRead: Int32
+        let finish: @Sendable () -> Void
+        let shared: Shared
+
+        init(reader: RingBufferReader, wakeRead: Int32, finish: @escaping @Sendable () -> Void, shared: Shared) {
+            self.reader = reader
+            self.wakeRead = wakeRead
+            self.finish = finish
+            self.shared = shared
+        }
+
+        func run() {
+            var fds = [pollfd(fd: reader.epollFD, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+            while !shared.stopRequested.load(ordering: .acquiring) {
+                _ = Glibc.poll(&fds, nfds_t(fds.count), 100)
+                reader.drain()
+                shared.received.store(reader.received, ordering: .releasing)
+            }
+            reader.drain()
+            shared.received.store(reader.received, ordering: .releasing)
+            close(wakeRead)
+            finish()
+        }
+    }
+
+    /// Starts the pump thread on the object's `events` ring buffer.
+    init(object: BPFObject, deliver: @escaping @Sendable (Observation) -> Void, finish: @escaping @Sendable () -> Void) throws {
+        let reader = try RingBufferReader(object: object, handler: deliver)
+        var pipeFDs: [Int32] = [-1, -1]
+        guard pipe(&pipeFDs) == 0 else { throw KernelError.systemCall("pipe", errno: errno) }
+        for fd in pipeFDs { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        wakeFD = pipeFDs[1]
+        thread = Mutex(nil)
+        let loop = Loop(reader: reader, wakeRead: pipeFDs[0], finish: finish, shared: shared)
+        let arg = Unmanaged.passRetained(loop).toOpaque()
+        var tid = pthread_t()
+        let rc = pthread_create(&tid, nil, { raw in
+            let loop = Unmanaged<Loop>.fromOpaque(raw!).takeRetainedValue()
+            loop.run()
+            return nil
+        }, arg)
+        guard rc == 0 else {
+            Unmanaged<Loop>.fromOpaque(arg).release()
+            close(pipeFDs[0])
+            close(pipeFDs[1])
+            throw KernelError.systemCall("pthread_create", errno: rc)
+        }
+        thread.withLock { $0 = tid }
+    }
+
+    deinit {
+        stop()
+        join()
+        close(wakeFD)
+    }
+
+    /// Records taken from the ring buffer so far.
+    var received: UInt64 { shared.received.load(ordering: .acquiring) }
+
+    /// Asks the pump to drain and finish; returns at once. Safe from any thread, any number of times.
+    func stop() {
+        guard !shared.stopRequested.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        var byte: UInt8 = 1
+        _ = write(wakeFD, &byte, 1)
+    }
+
+    /// Waits until the pump thread has finished (after `stop()`).
+    func join() {
+        let tid = thread.withLock { t -> pthread_t? in
+            defer { t = nil }
+            return t
+        }
+        if let tid { pthread_join(tid, nil) }
+    }
+}

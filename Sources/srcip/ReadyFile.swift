@@ -1,0 +1,38 @@
+import Foundation
+import SrcipExport
+
+/// `--ready-file PATH`: written once srcip records (hooks attached, Service catalog read), so a supervisor (the lab)
+/// knows the trace has started without reading its log. One JSON object on one line, written to `PATH.tmp` and
+/// renamed into place; left behind at exit.
+struct ReadyFile {
+    var pid: Int32
+    var node: String
+    var interfaces: [String]
+    /// `tcx` or `clsact`.
+    var attach: String
+    /// `conntrack` or `fingerprint`.
+    var join: String
+    /// Where the Service catalog came from, e.g. `iptables (auto)`.
+    var services: String
+
+    var jsonLine: String {
+        let q = JSONObjectWriter.quoted
+        return "{\"pid\":\(pid),\"node\":\(q(node)),\"interfaces\":[\(interfaces.map(q).joined(separator: ","))],"
+            + "\"attach\":\(q(attach)),\"join\":\(q(join)),\"services\":\(q(services))}"
+    }
+
+    /// Writes `path.tmp`, then renames it to `path`.
+    func write(to path: String) throws {
+        let tmp = path + ".tmp"
+        do {
+            try Data((jsonLine + "\n").utf8).write(to: URL(fileURLWithPath: tmp))
+        } catch {
+            throw SrcipError.cannotWrite(path: tmp, reason: error.localizedDescription)
+        }
+        guard rename(tmp, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(tmp)
+            throw SrcipError.cannotWrite(path: path, reason: "rename from \(tmp): \(reason)")
+        }
+    }
+}
