@@ -11,6 +11,14 @@ import Testing
         return url.path
     }
 
+    @Test func sourceArgument() throws {
+        #expect(ServiceSource(argument: "auto") == .auto && ServiceSource(argument: "none") == ServiceSource.none)
+        #expect(ServiceSource(argument: "iptables") == .iptables && ServiceSource(argument: "nftables") == .nftables)
+        #expect(ServiceSource(argument: "/tmp/dump.json") == .file("/tmp/dump.json"))
+        #expect(ServiceSource(argument: "./auto").description == "./auto")
+        #expect(try ServiceDiscovery.discover(ServiceSource.none).services.isEmpty)
+    }
+
     @Test func modeArgument() {
         #expect(ServiceSourceMode.parse("auto") == (.auto, nil))
         #expect(ServiceSourceMode.parse("nftables") == (.nftables, nil))
@@ -82,7 +90,7 @@ import Testing
     @Test("a missing tool names its apt package")
     func missingTool() {
         #expect(throws: ServiceSourceError.toolMissing(tool: "srcip-no-such-tool", aptPackage: "iptables")) {
-            try CommandRunner.run("srcip-no-such-tool", [], aptPackage: "iptables")
+            try ServiceDiscovery.Tools(netns: nil).run("srcip-no-such-tool", [], aptPackage: "iptables")
         }
         #expect(ServiceSourceError.toolMissing(tool: "nft", aptPackage: "nftables").description.contains("apt-get install nftables"))
     }
@@ -134,6 +142,47 @@ struct ServiceDiscoveryNetnsTests {
             let explicit = try ServiceDiscovery.discover(mode: .nftables, netns: ns)
             #expect(explicit.services == auto.services)
             #expect(explicit.catalog().frontend(ip: ip("172.30.0.44"), port: 80, proto: .tcp)?.port.endpoints.count == 2)
+        }
+    }
+}
+
+/// kube-proxy's iptables mode with IPv6 Services (ip6tables rules), alone and dual-stack.
+@Suite(.serialized, .enabled(if: NetnsLab.enabled, "needs root (always runs under CI)"))
+struct IPv6DiscoveryNetnsTests {
+    static func load(_ ns: String, _ tool: String, _ rules: String) throws {
+        let file = try ServiceDiscoveryTests.tempFile(rules, "rules")
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        _ = try NetnsLab.exec(ns, [tool, "--noflush", file])
+    }
+
+    @Test("auto and iptables read IPv6-only kube-proxy rules from ip6tables")
+    func ipv6Only() throws {
+        try NetnsLab.with { ns in
+            try Self.load(ns, "ip6tables-restore", try IPv6Fixture.rules())
+            for mode in [ServiceSourceMode.auto, .iptables] {
+                let d = try ServiceDiscovery.discover(mode: mode, netns: ns)
+                #expect(d.source == (mode == .auto ? "iptables (auto)" : "iptables"))
+                #expect(d.services == IPv6Fixture.services)
+                #expect(d.clusterCIDRs == [IPPrefix("fd00:10::/32")!])
+                #expect(d.warnings == [])
+                #expect(d.catalog().frontend(ip: ip("fd00:172:30::41"), port: 80, proto: .tcp)?.service.id == "ns1/svc1")
+            }
+        }
+    }
+
+    @Test("dual-stack: IPv4 and IPv6 rules are both read")
+    func dualStack() throws {
+        try NetnsLab.with { ns in
+            try Self.load(ns, "iptables-restore", try ServiceDiscoveryNetnsTests.loadableIPTablesFixture())
+            try Self.load(ns, "ip6tables-restore", try IPv6Fixture.rules())
+            let d = try ServiceDiscovery.discover(mode: .auto, netns: ns)
+            #expect(d.source == "iptables (auto)" && d.warnings == [])
+            #expect(d.services.filter { $0.clusterIP?.isIPv4 == true } == OverallFixture.services)
+            #expect(d.services.filter { $0.clusterIP?.isIPv4 == false } == IPv6Fixture.services)
+            #expect(Set(d.clusterCIDRs) == [IPPrefix("10.0.0.0/8")!, IPPrefix("fd00:10::/32")!])
+            let cat = d.catalog()
+            #expect(cat.frontend(ip: ip("2001:db8::5678"), port: 80, proto: .tcp)?.service.id == "ns5/svc5")
+            #expect(cat.frontend(ip: ip("5.6.7.8"), port: 80, proto: .tcp)?.service.id == "ns5/svc5")
         }
     }
 }
