@@ -7,10 +7,10 @@ enum InputLimits {
     static let maxFileBytes = 256 << 20
     /// Longest iptables-save line (real rules are well under 4 KiB; comments are at most 256 characters).
     static let maxLineBytes = 64 << 10
-    /// Longest JSON string (kubectl annotations are limited to 256 KiB in total).
-    static let maxJSONStringBytes = 1 << 20
     /// Most characters of input an error message quotes.
     static let quoteCharacters = 80
+
+    static let tooLarge = "larger than \(maxFileBytes >> 20) MiB; not a rules or kubectl dump"
 
     /// `s` itself when short, else its first `limit` characters and `… (N bytes)`.
     static func excerpt(_ s: some StringProtocol, limit: Int = quoteCharacters) -> String {
@@ -31,6 +31,9 @@ enum InputLimits {
             throw .unreadable(file: path, reason: "no such file")
         }
         if isDirectory.boolValue { throw .unreadable(file: path, reason: "is a directory") }
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > maxFileBytes {
+            throw .unreadable(file: path, reason: tooLarge)
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw .unreadable(file: path, reason: "permission denied or not a readable file")
         }
@@ -39,7 +42,7 @@ enum InputLimits {
             // One byte over the limit tells "too large" without reading (or trusting the size of) the rest.
             let data = try handle.read(upToCount: maxFileBytes + 1) ?? Data()
             if data.count > maxFileBytes {
-                throw ServiceSourceError.unreadable(file: path, reason: "larger than \(maxFileBytes >> 20) MiB; not a rules or kubectl dump")
+                throw ServiceSourceError.unreadable(file: path, reason: tooLarge)
             }
             return data
         } catch let e as ServiceSourceError {

@@ -23,6 +23,9 @@ struct JSONTextParser {
     private var i = 0
     private var path: [String] = []
     private static let maxDepth = 512
+    /// Longest string and number accepted: garbage fails at the limit instead of being read (and quoted) whole.
+    static let maxStringBytes = 1 << 20
+    static let maxNumberBytes = 64
 
     private init(_ bytes: [UInt8]) { self.bytes = bytes }
 
@@ -126,6 +129,7 @@ struct JSONTextParser {
             guard (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || b == UInt8(ascii: "-") || b == UInt8(ascii: "+")
                     || b == UInt8(ascii: ".") || b == UInt8(ascii: "e") || b == UInt8(ascii: "E") else { break }
             i += 1
+            if i - start > JSONTextParser.maxNumberBytes { throw fail("number longer than \(JSONTextParser.maxNumberBytes) characters") }
         }
         guard let d = Double(String(decoding: bytes[start..<i], as: UTF8.self)), d.isFinite else {
             i = start
@@ -138,7 +142,9 @@ struct JSONTextParser {
         i += 1
         let start = i
         // Fast path: no escapes.
-        while i < bytes.count, bytes[i] != UInt8(ascii: "\""), bytes[i] != UInt8(ascii: "\\") { i += 1 }
+        let limit = min(bytes.count, start + JSONTextParser.maxStringBytes)
+        while i < limit, bytes[i] != UInt8(ascii: "\""), bytes[i] != UInt8(ascii: "\\") { i += 1 }
+        if i == limit, limit < bytes.count { throw fail("string longer than \(JSONTextParser.maxStringBytes >> 10) KiB") }
         guard i < bytes.count else { throw fail("input ends inside a string (truncated?)") }
         if bytes[i] == UInt8(ascii: "\"") {
             defer { i += 1 }
@@ -149,6 +155,7 @@ struct JSONTextParser {
             guard i < bytes.count else { throw fail("input ends inside a string (truncated?)") }
             let b = bytes[i]
             if b == UInt8(ascii: "\"") { i += 1; return String(decoding: out, as: UTF8.self) }
+            if out.count > JSONTextParser.maxStringBytes { throw fail("string longer than \(JSONTextParser.maxStringBytes >> 10) KiB") }
             if b != UInt8(ascii: "\\") { out.append(b); i += 1; continue }
             i += 1
             guard i < bytes.count else { throw fail("input ends inside a string (truncated?)") }
