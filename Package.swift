@@ -38,10 +38,12 @@ let package = Package(
         ),
         // Running external tools (ip, iptables-save, nft, conntrack) without Foundation's Process.
         .target(name: "SrcipSystem"),
+        // The JSON reader (values with line/column/path errors and input limits); no dependencies.
+        .target(name: "SrcipJSON"),
         // Service discovery: kube-proxy iptables/nftables rules, kubectl JSON dumps → ServiceCatalog.
-        .target(name: "SrcipServices", dependencies: ["SrcipCore", "SrcipSystem"]),
+        .target(name: "SrcipServices", dependencies: ["SrcipCore", "SrcipSystem", "SrcipJSON"]),
         // Flow log exporters: JSON Lines, CSV, IPFIX (RFC 7011 + RFC 8158 NAT elements).
-        .target(name: "SrcipExport", dependencies: ["SrcipCore"]),
+        .target(name: "SrcipExport", dependencies: ["SrcipCore", "SrcipJSON"]),
         // The lab: netns cluster, kube-proxy rule rendering, echo server, demo.
         .target(
             name: "SrcipLab",
@@ -67,7 +69,7 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .testTarget(name: "SrcipCoreTests", dependencies: ["SrcipCore", "CSrcipABI"]),
-        .testTarget(name: "SrcipServicesTests", dependencies: ["SrcipServices", "SrcipCore"]),
+        .testTarget(name: "SrcipServicesTests", dependencies: ["SrcipServices", "SrcipCore", "SrcipJSON"]),
         .testTarget(name: "SrcipExportTests", dependencies: ["SrcipExport", "SrcipCore"]),
         .testTarget(
             name: "SrcipKernelTests",
