@@ -36,10 +36,12 @@ let package = Package(
         // Running external tools (ip, iptables-save, nft, conntrack) without Foundation's Process; child processes;
         // running work inside a network namespace.
         .target(name: "SrcipSystem", dependencies: ["CSrcipSystem"]),
+        // The JSON reader (values with line/column/path errors and input limits); no dependencies.
+        .target(name: "SrcipJSON"),
         // Service discovery: kube-proxy iptables/nftables rules, kubectl JSON dumps → ServiceCatalog.
-        .target(name: "SrcipServices", dependencies: ["SrcipCore", "SrcipSystem"]),
+        .target(name: "SrcipServices", dependencies: ["SrcipCore", "SrcipSystem", "SrcipJSON"]),
         // Flow log exporters: JSON Lines, CSV, IPFIX (RFC 7011 + RFC 8158 NAT elements).
-        .target(name: "SrcipExport", dependencies: ["SrcipCore"]),
+        .target(name: "SrcipExport", dependencies: ["SrcipCore", "SrcipJSON"]),
         // The lab (`srcip lab …`), in layers; the tracer's modules never depend on it.
         // Manifests → cluster state: YAML, nodes/pods/Services, address and port allocation.
         .target(name: "SrcipLabCluster", dependencies: ["SrcipCore", "Yams"], resources: [.copy("Manifests")]),
@@ -76,7 +78,7 @@ let package = Package(
             dependencies: ["SrcipCore", "SrcipKernel", "SrcipTestbed", "SrcipExport", "SrcipLabCluster", "SrcipLabNetwork", "SrcipSystem", "CSrcipABI"]
         ),
         .testTarget(name: "SrcipCoreTests", dependencies: ["SrcipCore", "CSrcipABI"]),
-        .testTarget(name: "SrcipServicesTests", dependencies: ["SrcipServices", "SrcipCore"]),
+        .testTarget(name: "SrcipServicesTests", dependencies: ["SrcipServices", "SrcipCore", "SrcipJSON"]),
         .testTarget(name: "SrcipExportTests", dependencies: ["SrcipExport", "SrcipCore"]),
         .testTarget(name: "SrcipBenchTests", dependencies: ["srcip-bench", "SrcipTestbed", "SrcipCore"]),
         .testTarget(

@@ -8,6 +8,8 @@ struct IPTablesInterpreter {
     var assembler = ServiceAssembler()
     var clusterCIDRs: [IPPrefix] = []
     var warnings: [String] = []
+    /// The kube-proxy chains this family's tables have.
+    private(set) var structures: KubeProxyStructures = []
     /// Per-service chain hash (the 16 characters after `KUBE-SVC-` etc.) → its service port.
     private var owner: [String: ServicePortName] = [:]
     private var ownerOrder: [String] = []
@@ -23,7 +25,9 @@ struct IPTablesInterpreter {
     mutating func run() throws {
         let natHasKube = nat?.chains["KUBE-SERVICES"] != nil
         let filterHasKube = filter.map { $0.chains.keys.contains { $0.hasPrefix("KUBE-") } } ?? false
-        if !natHasKube && !filterHasKube {
+        if natHasKube { structures.insert(.iptablesNAT) }
+        if filterHasKube { structures.insert(.iptablesFilter) }
+        if structures.isEmpty {
             warnings.append("\(file): no kube-proxy chains (KUBE-SERVICES) in this rule set")
             return
         }

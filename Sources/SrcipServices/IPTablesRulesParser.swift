@@ -18,7 +18,8 @@ public enum IPTablesRulesParser {
             var warnings = interpreter.warnings
             let services = interpreter.assembler.services(warnings: &warnings)
             result.merge(DiscoveredServices(services: services, clusterCIDRs: interpreter.clusterCIDRs,
-                                            source: "iptables", warnings: warnings))
+                                            source: "iptables", warnings: warnings,
+                                            structures: interpreter.structures))
         }
         return result
     }

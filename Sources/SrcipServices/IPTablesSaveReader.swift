@@ -15,6 +15,7 @@ struct IPTablesSaveReader {
     static let wantedTables: Set<String> = ["nat", "filter"]
 
     static func read(_ text: String, file: String) throws -> [[String: IPTablesTable]] {
+        try checkLineLengths(text, file: file)
         var sets: [[String: IPTablesTable]] = []
         var current: [String: IPTablesTable] = [:]
         var seenTables: Set<String> = []
@@ -96,6 +97,31 @@ struct IPTablesSaveReader {
         }
         if !current.isEmpty { sets.append(current) }
         return sets
+    }
+}
+
+extension IPTablesSaveReader {
+    /// Fails at the first line longer than `InputLimits.maxLineBytes`, before any of it is split or quoted:
+    /// one-line garbage is rejected after reading 64 KiB of it.
+    static func checkLineLengths(_ text: String, file: String) throws {
+        var text = text
+        let long: Int? = text.withUTF8 { bytes in
+            var run = 0, line = 1
+            for b in bytes {
+                if b == UInt8(ascii: "\n") {
+                    run = 0
+                    line += 1
+                } else {
+                    run += 1
+                    if run > InputLimits.maxLineBytes { return line }
+                }
+            }
+            return nil
+        }
+        if let long {
+            throw ServiceSourceError.malformedLine(file: file, line: long,
+                                                   problem: "line is longer than \(InputLimits.maxLineBytes >> 10) KiB; not iptables-save output")
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SrcipJSON
 
 /// A value inside parsed JSON with its path, so shape errors can name where they are (`items[3].spec.ports[0].port`).
 struct JSONNode {

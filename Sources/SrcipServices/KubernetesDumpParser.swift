@@ -34,7 +34,8 @@ public enum KubernetesDumpParser {
         var out: [Service] = []
         for s in services { out += try builder.services(from: s, warnings: &warnings) }
         out.sort { ($0.namespace, $0.name, $0.clusterIP?.isIPv4 == false ? 1 : 0) < ($1.namespace, $1.name, $1.clusterIP?.isIPv4 == false ? 1 : 0) }
-        return DiscoveredServices(services: out, source: "kubectl", warnings: warnings, nodeAddresses: nodeAddresses)
+        return DiscoveredServices(services: out, source: "kubectl", warnings: warnings, nodeAddresses: nodeAddresses,
+                                  structures: .kubernetesObjects)
     }
 
     /// A Node's InternalIP and ExternalIP addresses (`status.addresses`).

@@ -12,7 +12,7 @@ struct KubernetesJoin {
     init(localNodeName: String?) { self.localNodeName = localNodeName }
 
     mutating func addSlice(_ s: JSONNode) throws {
-        let meta = try s.require("metadata")
+        let meta = try s.require("metadata").dict()
         let ns = try meta.require("namespace").string()
         guard let svc = meta["labels"]?["kubernetes.io/service-name"]?.stringValue else { return }
         let type = try s.require("addressType").string()
@@ -28,7 +28,7 @@ struct KubernetesJoin {
             let addrs = try e.require("addresses").array()
             guard let first = addrs.first else { continue }
             guard let ip = IPAddress(try first.string()) else { throw first.fail("not an IP address") }
-            let c = e["conditions"]
+            let c = try e["conditions"]?.dict()
             // API: a nil `ready` means ready; `serving` defaults to `ready`.
             let ready = c?["ready"]?.boolValue ?? true
             let serving = c?["serving"]?.boolValue ?? ready
@@ -40,11 +40,11 @@ struct KubernetesJoin {
 
     /// One Service per address family it has a cluster IP in; none for headless / ExternalName / other proxies.
     func services(from s: JSONNode, warnings: inout [String]) throws -> [Service] {
-        let meta = try s.require("metadata")
+        let meta = try s.require("metadata").dict()
         let ns = try meta.require("namespace").string()
         let name = try meta.require("name").string()
         let id = "\(ns)/\(name)"
-        let spec = try s.require("spec")
+        let spec = try s.require("spec").dict()
         let typeText = spec["type"]?.stringValue ?? "ClusterIP"
         if typeText == "ExternalName" {
             warnings.append("\(id): ExternalName Service is not proxied by kube-proxy; skipped")
@@ -72,7 +72,7 @@ struct KubernetesJoin {
         }
         let externalIPs = try addresses(spec["externalIPs"])
         var lbIPs: [IPAddress] = []
-        for ing in try s["status"]?["loadBalancer"]?["ingress"]?.array() ?? [] {
+        for ing in try s["status"]?.dict()["loadBalancer"]?.dict()["ingress"]?.array() ?? [] {
             guard let t = ing["ip"]?.stringValue else { continue }   // hostname-only ingress
             guard let a = IPAddress(t) else { throw ing["ip"]!.fail("not an IP address") }
             if ing["ipMode"]?.stringValue == "Proxy" {

@@ -1,3 +1,4 @@
+import SrcipJSON
 import SrcipCore
 
 /// Reads one family's kube-proxy table into per-port facts.

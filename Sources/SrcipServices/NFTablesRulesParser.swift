@@ -42,7 +42,8 @@ public enum NFTablesRulesParser {
             var warnings = interpreter.warnings
             let services = interpreter.assembler.services(warnings: &warnings)
             result.merge(DiscoveredServices(services: services, clusterCIDRs: interpreter.clusterCIDRs,
-                                            source: "nftables", warnings: warnings))
+                                            source: "nftables", warnings: warnings,
+                                            structures: f == "ip" ? .nftablesIPv4 : .nftablesIPv6))
         }
         return result
     }

@@ -1,43 +1,22 @@
 import Foundation
 import SrcipCore
+import SrcipSystem
 
-/// Where `--services` reads Services from.
-public enum ServiceSourceMode: String, Sendable, Equatable, CaseIterable {
-    /// Whatever kube-proxy programmed in this network namespace (nftables table or iptables chains).
-    case auto
-    case iptables
-    case nftables
-    /// A dump file: iptables-save text, `nft -j list ruleset` JSON or kubectl JSON.
-    case file
-
-    /// `--services auto|iptables|nftables|FILE`: anything else is a file path.
-    public static func parse(_ argument: String) -> (mode: ServiceSourceMode, file: String?) {
-        if let m = ServiceSourceMode(rawValue: argument), m != .file { return (m, nil) }
-        return (.file, argument)
-    }
-}
-
-/// Discovers Services on this node: runs `iptables-save` / `nft -j list ruleset` in the current network namespace,
-/// or reads a dump file. The only part of SrcipServices that does I/O.
+/// Discovers Services on this node: runs `iptables-save` / `ip6tables-save` / `nft -j list ruleset` in the current
+/// network namespace, or reads a dump file. The only part of SrcipServices that does I/O.
 public enum ServiceDiscovery {
     /// - Parameters:
-    ///   - mode: what to read; `.file` needs `file`.
-    ///   - file: dump file path for `.file`.
+    ///   - source: what to read.
     ///   - localNodeName: for kubectl dumps, the node srcip runs on (fills `isLocal`).
     ///   - netns: read the rules of this named network namespace (`ip netns exec`) instead of the current one (the lab uses it).
-    public static func discover(mode: ServiceSourceMode, file: String? = nil, localNodeName: String? = nil,
-                                netns: String? = nil) throws -> DiscoveredServices {
+    public static func discover(_ source: ServiceSource, localNodeName: String? = nil, netns: String? = nil) throws -> DiscoveredServices {
         let tools = Tools(netns: netns)
-        switch mode {
-        case .file:
-            guard let file else { throw ServiceSourceError.unreadable(file: "(none)", reason: "--services file mode needs a path") }
-            return try read(file: file, localNodeName: localNodeName)
-        case .iptables:
-            return try fromIPTables(tools)
-        case .nftables:
-            return try fromNFTables(tools)
-        case .auto:
-            return try auto(tools)
+        switch source {
+        case .file(let path): return try read(file: path, localNodeName: localNodeName)
+        case .iptables: return try fromIPTables(tools)
+        case .nftables: return try fromNFTables(tools)
+        case .auto: return try auto(tools)
+        case .none: return DiscoveredServices(services: [], source: "none")
         }
     }
 
@@ -45,21 +24,21 @@ public enum ServiceDiscovery {
     struct Tools {
         var netns: String?
 
-        func run(_ tool: String, _ args: [String], aptPackage: String) throws -> Data {
-            guard let netns else { return try CommandRunner.run(tool, args, aptPackage: aptPackage) }
-            guard CommandRunner.locate(tool) != nil else { throw ServiceSourceError.toolMissing(tool: tool, aptPackage: aptPackage) }
-            return try CommandRunner.run("ip", ["netns", "exec", netns, tool] + args, aptPackage: "iproute2")
+        /// Standard output of `tool args…`; a missing tool names `aptPackage`, a failure carries its stderr.
+        func run(_ tool: String, _ args: [String], aptPackage: String) throws(ServiceSourceError) -> Data {
+            guard Command.locate(tool) != nil else { throw .toolMissing(tool: tool, aptPackage: aptPackage) }
+            do {
+                if let netns { return Data(try Command.check("ip", ["netns", "exec", netns, tool] + args).utf8) }
+                return Data(try Command.check(tool, args).utf8)
+            } catch {
+                throw ServiceSourceError(error)
+            }
         }
     }
 
     /// Reads a dump file, detecting its format.
     public static func read(file: String, localNodeName: String? = nil) throws -> DiscoveredServices {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: file))
-        } catch {
-            throw ServiceSourceError.unreadable(file: file, reason: (error as NSError).localizedDescription)
-        }
+        let data = try InputLimits.readFile(file)
         var d: DiscoveredServices
         switch try ServiceInputFormat.detect(data, file: file) {
         case .iptablesSave:
@@ -76,24 +55,53 @@ public enum ServiceDiscovery {
         return d
     }
 
-    /// `iptables-save` for nat and filter, IPv4 then IPv6 (ip6tables failures only warn). When the default
-    /// iptables backend shows no kube-proxy chains, the other backend (`iptables-legacy-save` / `iptables-nft-save`) is tried.
+    /// One address family's iptables tools.
+    struct IPTablesFamily {
+        var save: String
+        var legacySave: String
+        var nftSave: String
+        /// Lists the legacy tables in use; present only when the legacy backend is loaded.
+        var legacyNames: String
+
+        static let ipv4 = IPTablesFamily(save: "iptables-save", legacySave: "iptables-legacy-save", nftSave: "iptables-nft-save",
+                                         legacyNames: "/proc/net/ip_tables_names")
+        static let ipv6 = IPTablesFamily(save: "ip6tables-save", legacySave: "ip6tables-legacy-save", nftSave: "ip6tables-nft-save",
+                                         legacyNames: "/proc/net/ip6_tables_names")
+    }
+
+    /// nat and filter tables of IPv4 (`iptables-save`) and IPv6 (`ip6tables-save`). A family without kube-proxy chains
+    /// adds nothing, not even its "no kube-proxy chains" warning, when the other has them: an IPv6-only cluster is
+    /// read from ip6tables alone. IPv6 tool failures only warn.
     static func fromIPTables(_ tools: Tools) throws -> DiscoveredServices {
-        var d = try IPTablesRulesParser.parse(save("iptables-save", tools), file: "iptables-save")
-        if d.services.isEmpty, d.warnings.contains(where: { $0.contains("no kube-proxy chains") || $0.contains("no nat or filter") }),
-           let other = otherBackend(tools), CommandRunner.locate(other) != nil,
-           let alt = try? IPTablesRulesParser.parse(save(other, tools), file: other), !alt.services.isEmpty {
-            d = alt
-            d.warnings.append("iptables-save shows no kube-proxy rules; read them with \(other)")
-        }
+        let v4 = try family(.ipv4, tools)
+        var v6: DiscoveredServices?
+        var v6Problem: String?
         do {
-            d.merge(try IPTablesRulesParser.parse(save("ip6tables-save", tools), file: "ip6tables-save"))
+            v6 = try family(.ipv6, tools)
         } catch ServiceSourceError.toolMissing {
-            d.warnings.append("ip6tables-save not found; IPv6 Services not read")
-        } catch let e as ServiceSourceError {
-            d.warnings.append("IPv6 Services not read: \(e)")
+            v6Problem = "ip6tables-save not found; IPv6 Services not read"
+        } catch {
+            v6Problem = "IPv6 Services not read: \(error)"
         }
-        d.warnings.removeAll { $0.hasPrefix("ip6tables-save: no kube-proxy chains") || $0.hasPrefix("ip6tables-save: no nat or filter") }
+        var d: DiscoveredServices
+        switch (v4.hasKubeProxyRules, v6?.hasKubeProxyRules ?? false) {
+        case (_, false): d = v4
+        case (false, true): d = v6!
+        case (true, true): d = v4; d.merge(v6!)
+        }
+        if let v6Problem { d.warnings.append(v6Problem) }
+        return d
+    }
+
+    /// One family's rules; when its default backend shows no kube-proxy chains, the other backend
+    /// (`*-legacy-save` / `*-nft-save`) is tried.
+    private static func family(_ f: IPTablesFamily, _ tools: Tools) throws -> DiscoveredServices {
+        var d = try IPTablesRulesParser.parse(save(f.save, tools), file: f.save)
+        if !d.hasKubeProxyRules, let other = otherBackend(f, tools), Command.locate(other) != nil,
+           let alt = try? IPTablesRulesParser.parse(save(other, tools), file: other), alt.hasKubeProxyRules {
+            d = alt
+            d.warnings.append("\(f.save) shows no kube-proxy rules; read them with \(other)")
+        }
         return d
     }
 
@@ -108,13 +116,13 @@ public enum ServiceDiscovery {
         var ipt: DiscoveredServices?
         do {
             let n = try fromNFTables(tools)
-            if !n.warnings.contains(where: { $0.contains("no `table ip kube-proxy`") }) { nft = n }
+            if n.hasKubeProxyRules { nft = n }
         } catch let e as ServiceSourceError {
             notes.append("nftables not read: \(e)")
         }
         do {
             let i = try fromIPTables(tools)
-            if !i.warnings.contains(where: { $0.contains("no kube-proxy chains") || $0.contains("no nat or filter table") }) { ipt = i }
+            if i.hasKubeProxyRules { ipt = i }
         } catch let e as ServiceSourceError {
             notes.append("iptables not read: \(e)")
         }
@@ -139,20 +147,20 @@ public enum ServiceDiscovery {
         }
     }
 
-    /// The iptables backend that is not the default, when it is worth a look: `iptables-nft-save` when the default is
-    /// legacy; `iptables-legacy-save` only when legacy tables exist in this namespace (listing them could otherwise
-    /// load legacy kernel modules as a side effect).
-    private static func otherBackend(_ tools: Tools) -> String? {
-        guard let version = try? CommandRunner.run("iptables-save", ["--version"], aptPackage: "iptables") else { return nil }
-        if String(decoding: version, as: UTF8.self).contains("legacy") { return "iptables-nft-save" }
-        guard tools.netns == nil, let names = FileManager.default.contents(atPath: "/proc/net/ip_tables_names"), !names.isEmpty else {
+    /// The backend that is not the default, when it is worth a look: the nft one when the default is legacy; the
+    /// legacy one only when legacy tables exist in this namespace (listing them could otherwise load legacy kernel
+    /// modules as a side effect).
+    private static func otherBackend(_ f: IPTablesFamily, _ tools: Tools) -> String? {
+        guard let version = try? tools.run(f.save, ["--version"], aptPackage: "iptables") else { return nil }
+        if String(decoding: version, as: UTF8.self).contains("legacy") { return f.nftSave }
+        guard tools.netns == nil, let names = FileManager.default.contents(atPath: f.legacyNames), !names.isEmpty else {
             return nil
         }
-        return "iptables-legacy-save"
+        return f.legacySave
     }
 
     /// `tool -t nat` + `tool -t filter`, concatenated.
-    private static func save(_ tool: String, _ tools: Tools) throws -> String {
+    private static func save(_ tool: String, _ tools: Tools) throws(ServiceSourceError) -> String {
         let nat = try tools.run(tool, ["-t", "nat"], aptPackage: "iptables")
         let filter = try tools.run(tool, ["-t", "filter"], aptPackage: "iptables")
         return String(decoding: nat, as: UTF8.self) + String(decoding: filter, as: UTF8.self)

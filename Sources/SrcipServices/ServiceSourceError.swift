@@ -1,3 +1,5 @@
+import SrcipSystem
+
 /// Why a Service source (rules dump, kubectl JSON, a tool run) could not be turned into a catalog.
 public enum ServiceSourceError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A text line that does not parse; `line` is 1-based.
@@ -15,8 +17,19 @@ public enum ServiceSourceError: Error, CustomStringConvertible, Equatable, Senda
     /// A command-line tool ran and failed.
     case toolFailed(tool: String, status: Int32, stderr: String)
 
+    /// The error for a rule-dumping tool that could not be run or failed.
+    init(_ error: CommandError) {
+        switch error {
+        case .toolMissing(let tool, let pkg): self = .toolMissing(tool: tool, aptPackage: pkg)
+        case .spawnFailed(let command, _): self = .toolFailed(tool: command, status: -1, stderr: error.description)
+        case .failed(let command, let status, let stderr): self = .toolFailed(tool: command, status: status, stderr: stderr)
+        }
+    }
+
+    /// Every part that may carry input text is cut to a short excerpt, whatever the call site quoted.
     public var description: String {
-        switch self {
+        func cap(_ s: String) -> String { InputLimits.excerpt(s, limit: 240) }
+        switch self.capped {
         case .malformedLine(let file, let line, let problem):
             return "\(file):\(line): \(problem); check that the file is unmodified iptables-save output"
         case .truncated(let file, let line, let problem):
@@ -32,7 +45,19 @@ public enum ServiceSourceError: Error, CustomStringConvertible, Equatable, Senda
             return "\(tool) not found; install it (apt-get install \(pkg)) or pass --services FILE"
         case .toolFailed(let tool, let status, let stderr):
             let msg = stderr.split(separator: "\n").prefix(3).joined(separator: " / ")
-            return "\(tool) exited with status \(status)\(msg.isEmpty ? "" : ": \(msg)"); srcip needs root (CAP_NET_ADMIN) to read rules"
+            return "\(cap(tool)) exited with status \(status)\(msg.isEmpty ? "" : ": \(msg)"); srcip needs root (CAP_NET_ADMIN) to read rules"
+        }
+    }
+
+    private var capped: ServiceSourceError {
+        func cap(_ s: String) -> String { InputLimits.excerpt(s, limit: 240) }
+        switch self {
+        case .malformedLine(let f, let l, let p): return .malformedLine(file: cap(f), line: l, problem: cap(p))
+        case .truncated(let f, let l, let p): return .truncated(file: cap(f), line: l, problem: cap(p))
+        case .malformedJSON(let f, let path, let p): return .malformedJSON(file: cap(f), path: cap(path), problem: cap(p))
+        case .unrecognizedFormat(let f, let p): return .unrecognizedFormat(file: cap(f), problem: cap(p))
+        case .unreadable(let f, let r): return .unreadable(file: cap(f), reason: cap(r))
+        case .toolMissing, .toolFailed: return self
         }
     }
 }

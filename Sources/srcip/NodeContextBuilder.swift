@@ -7,15 +7,15 @@ import SrcipServices
 enum NodeContextBuilder {
     /// `nodeIPs`: the cluster's node addresses given on the command line; a kubectl dump's Node objects add to them.
     /// This node's own addresses are left out (they classify as the local host).
-    static func build(node: String?, services: ServicesOption, nodeIPs: [IPAddress] = []) throws -> NodeContext {
+    static func build(node: String?, services: ServiceSource, nodeIPs: [IPAddress] = []) throws -> NodeContext {
         let name = node ?? NodeIdentity.current()
         let interfaces = Dictionary(Interfaces.list(includeLoopback: true).map { ($0.index, $0.name) },
                                     uniquingKeysWith: { a, _ in a })
         let local = Set(Interfaces.localAddresses().values.joined())
         var catalog = ServiceCatalog(services: [], source: "none")
         var nodes = Set(nodeIPs)
-        if let (mode, file) = services.discovery {
-            let found = try ServiceDiscovery.discover(mode: mode, file: file, localNodeName: name)
+        if services != .none {
+            let found = try ServiceDiscovery.discover(services, localNodeName: name)
             for w in found.warnings { Diagnostics.warning(w) }
             catalog = found.catalog()
             nodes.formUnion(found.nodeAddresses)

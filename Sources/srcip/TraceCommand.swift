@@ -3,6 +3,7 @@ import Foundation
 import SrcipCore
 import SrcipExport
 import SrcipKernel
+import SrcipServices
 
 /// `srcip trace`: attach to interfaces, correlate what the BPF programs record into flows, write them out.
 struct TraceCommand: AsyncParsableCommand {
@@ -51,7 +52,7 @@ struct TraceCommand: AsyncParsableCommand {
     var output: String?
 
     @Option(help: "Where Services come from: auto, iptables, nftables, none, or a file (iptables-save output, nft -j list ruleset, kubectl get svc,endpointslices -A -o json).")
-    var services: ServicesOption = .auto
+    var services: ServiceSource = .auto
 
     @Option(help: "Node name written into records. Default: the network namespace's name, else the host name.")
     var node: String?

@@ -65,50 +65,9 @@ enum ProtocolOption: String, CaseIterable, Sendable, ExpressibleByArgument {
     }
 }
 
-/// `trace --services`: where the Service catalog comes from.
-enum ServicesOption: Equatable, Sendable, ExpressibleByArgument, CustomStringConvertible {
-    /// kube-proxy's rules in this network namespace, nftables or iptables, whichever it programmed.
-    case auto
-    case iptables
-    case nftables
-    /// No catalog: flows are written without Services or expectations.
-    case none
-    /// A dump: iptables-save output, `nft -j list ruleset`, or `kubectl get svc,endpointslices,nodes -A -o json`.
-    case file(String)
-
-    /// `auto`, `iptables`, `nftables`, `none`; anything else is a file path.
-    init(argument: String) {
-        switch argument {
-        case "auto": self = .auto
-        case "iptables": self = .iptables
-        case "nftables": self = .nftables
-        case "none": self = .none
-        default: self = .file(argument)
-        }
-    }
-
-    var description: String {
-        switch self {
-        case .auto: return "auto"
-        case .iptables: return "iptables"
-        case .nftables: return "nftables"
-        case .none: return "none"
-        case .file(let path): return path
-        }
-    }
-
-    var defaultValueDescription: String { description }
-
-    /// What to ask `ServiceDiscovery` for; nil for `none`.
-    var discovery: (mode: ServiceSourceMode, file: String?)? {
-        switch self {
-        case .auto: return (.auto, nil)
-        case .iptables: return (.iptables, nil)
-        case .nftables: return (.nftables, nil)
-        case .none: return nil
-        case .file(let path): return (.file, path)
-        }
-    }
+/// `trace --services`: auto | iptables | nftables | none | FILE (SrcipServices' own type).
+extension ServiceSource: ExpressibleByArgument {
+    public var defaultValueDescription: String { description }
 }
 
 /// `merge --format`.

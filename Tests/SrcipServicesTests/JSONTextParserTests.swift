@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SrcipServices
+import SrcipJSON
 
 /// srcip's JSON reader: values, escapes, and errors with line/column/path.
 @Suite struct JSONTextParserTests {

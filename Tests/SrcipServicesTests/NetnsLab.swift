@@ -13,14 +13,14 @@ enum NetnsLab {
     static func with<T>(_ body: (String) throws -> T) throws -> T {
         try #require(isRoot, "netns tests need root (CI is set, so they must not be skipped)")
         let name = "srcip-svc-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        _ = try CommandRunner.run("ip", ["netns", "add", name], aptPackage: "iproute2")
-        defer { _ = try? CommandRunner.run("ip", ["netns", "delete", name], aptPackage: "iproute2") }
+        _ = try ServiceDiscovery.Tools(netns: nil).run("ip", ["netns", "add", name], aptPackage: "iproute2")
+        defer { _ = try? ServiceDiscovery.Tools(netns: nil).run("ip", ["netns", "delete", name], aptPackage: "iproute2") }
         return try body(name)
     }
 
     /// Runs a command inside the namespace.
     static func exec(_ ns: String, _ args: [String]) throws -> Data {
-        try CommandRunner.run("ip", ["netns", "exec", ns] + args, aptPackage: "iproute2")
+        try ServiceDiscovery.Tools(netns: ns).run(args[0], Array(args.dropFirst()), aptPackage: args[0])
     }
 
     /// Loads an nft script into a fresh netns and returns `nft -j list ruleset` from it.
