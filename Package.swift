@@ -77,23 +77,25 @@ let package = Package(
             name: "srcip-bench",
             dependencies: ["SrcipCore", "SrcipKernel", "SrcipTestbed", "SrcipExport", "SrcipLabCluster", "SrcipLabNetwork", "SrcipSystem", "CSrcipABI"]
         ),
+        // What tests may rely on (root, the upstream kube-proxy fixtures, the built binary), decided once.
+        .target(name: "SrcipTestSupport", path: "Sources/SrcipTestSupport"),
         .testTarget(name: "SrcipCoreTests", dependencies: ["SrcipCore", "CSrcipABI"]),
-        .testTarget(name: "SrcipServicesTests", dependencies: ["SrcipServices", "SrcipCore", "SrcipJSON"]),
+        .testTarget(name: "SrcipServicesTests", dependencies: ["SrcipTestSupport", "SrcipServices", "SrcipCore", "SrcipJSON"]),
         .testTarget(name: "SrcipExportTests", dependencies: ["SrcipExport", "SrcipCore"]),
         .testTarget(name: "SrcipBenchTests", dependencies: ["srcip-bench", "SrcipTestbed", "SrcipCore"]),
         .testTarget(
             name: "SrcipKernelTests",
-            dependencies: ["SrcipKernel", "SrcipCore", "CSrcipABI", "SrcipTestbed", "SrcipSystem"]
+            dependencies: ["SrcipTestSupport", "SrcipKernel", "SrcipCore", "CSrcipABI", "SrcipTestbed", "SrcipSystem"]
         ),
         .testTarget(
             name: "SrcipCLITests",
-            dependencies: ["srcip", "SrcipTestbed", "SrcipCore", "SrcipKernel"]
+            dependencies: ["SrcipTestSupport", "srcip", "SrcipTestbed", "SrcipCore", "SrcipKernel"]
         ),
         .testTarget(name: "SrcipLabClusterTests", dependencies: ["SrcipLabCluster", "SrcipCore"]),
-        .testTarget(name: "SrcipLabKubeProxyTests", dependencies: ["SrcipLabKubeProxy", "SrcipLabCluster", "SrcipCore"]),
+        .testTarget(name: "SrcipLabKubeProxyTests", dependencies: ["SrcipTestSupport", "SrcipLabKubeProxy", "SrcipLabCluster", "SrcipCore"]),
         .testTarget(
             name: "SrcipLabTests",
-            dependencies: ["SrcipLabDemo", "SrcipLabNetwork", "SrcipLabWorkloads", "SrcipLabKubeProxy", "SrcipLabCluster",
+            dependencies: ["SrcipTestSupport", "SrcipLabDemo", "SrcipLabNetwork", "SrcipLabWorkloads", "SrcipLabKubeProxy", "SrcipLabCluster",
                            "SrcipCore", "SrcipSystem"]
         ),
     ]

@@ -2,15 +2,14 @@ import Foundation
 import Synchronization
 import Testing
 
-/// Privileged tests need root; under CI they must fail rather than be skipped.
-let isRoot = getuid() == 0
-let mustRunPrivileged = isRoot || ProcessInfo.processInfo.environment["CI"] != nil
+@_exported import SrcipTestSupport
+
+/// Privileged tests need root; under CI they must fail rather than be skipped (SrcipTestSupport decides).
+let isRoot = TestEnvironment.isRoot
+let mustRunPrivileged = TestEnvironment.privilegedEnabled
 
 /// The srcip executable built next to the tests.
-let srcipBinary: String = {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    return root.appendingPathComponent(".build/debug/srcip").path
-}()
+let srcipBinary = TestEnvironment.srcipExecutable
 
 /// A running `srcip` process with its output collected.
 final class SrcipProcess {

@@ -6,7 +6,7 @@ import Testing
 
 /// Several `srcip trace` processes on the same interfaces: each sees everything, none touches another's
 /// attachments; a killed `--clsact` run is cleaned up on every interface by the next start.
-@Suite(.serialized, .enabled(if: mustRunPrivileged, "needs root (set CI to make this a failure)"))
+@Suite(.serialized, .privileged)
 struct CoexistenceTests {
     /// clsact filters at `hook` of `interface` in the router namespace, from the kernel.
     static func filters(_ lab: NATLab, _ interface: String, _ hook: Hook) throws -> [ClsactFilter] {

@@ -3,7 +3,7 @@ import SrcipTestbed
 import Testing
 
 /// `srcip trace --ready-file`: the structured readiness signal a supervisor waits for instead of reading the log.
-@Suite(.serialized, .enabled(if: mustRunPrivileged, "needs root (set CI to make this a failure)"))
+@Suite(.serialized, .privileged)
 struct ReadyFileTests {
     @Test func readyFileAppearsOnceAttachedAndStaysAfterExit() throws {
         let lab = try NATLab()

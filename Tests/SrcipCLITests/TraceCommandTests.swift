@@ -5,7 +5,7 @@ import SrcipTestbed
 import Testing
 
 /// `srcip trace` as a user runs it: inside the router namespace of a real NAT path.
-@Suite(.serialized, .enabled(if: mustRunPrivileged, "needs root (set CI to make this a failure)"))
+@Suite(.serialized, .privileged)
 struct TraceCommandTests {
     /// srcip programs attached by tcx to `interface` of the router, ingress and egress (asked from the kernel).
     static func srcipPrograms(_ lab: NATLab, _ interface: String) throws -> [String] {

@@ -4,7 +4,7 @@ import Testing
 @testable import SrcipLabKubeProxy
 
 /// Strict comparison with kube-proxy's own expected iptables output (after the upstream `sortIPTablesRules` normalisation).
-@Suite struct IPTablesFixtureTests {
+@Suite(.kubeProxyFixtures) struct IPTablesFixtureTests {
     func assertEqualLines(_ actual: [String], _ expected: [String]) {
         #expect(actual.count == expected.count)
         for (i, (a, e)) in zip(actual, expected).enumerated() where a != e {

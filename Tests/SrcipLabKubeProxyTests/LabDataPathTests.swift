@@ -6,7 +6,7 @@ import Testing
 
 /// A one-node data-path check: the seed lab's node1 rules, loaded into a node namespace with a bridged echo pod and an
 /// external client, must deliver exactly the source addresses `RulePlanExpectation` predicts (both proxy modes).
-@Suite(.serialized, .enabled(if: NetnsSandbox.privilegedEnabled, "needs root (runs always when CI is set)"))
+@Suite(.serialized, .privileged)
 struct LabDataPathTests {
     /// Python echo server: replies with the peer address and closes.
     static let echoServer = """

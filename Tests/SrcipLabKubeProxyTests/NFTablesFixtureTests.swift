@@ -4,7 +4,7 @@ import Testing
 @testable import SrcipLabKubeProxy
 
 /// Strict comparison with kube-proxy's expected nftables transaction (after the upstream `sortNFTablesTransaction`).
-@Suite struct NFTablesFixtureTests {
+@Suite(.kubeProxyFixtures) struct NFTablesFixtureTests {
     @Test func overallRulesMatchUpstream() throws {
         let lines = KubeProxyNFTables.transaction(UpstreamFixtures.overallState, node: UpstreamFixtures.testNode, options: .upstreamUnitTest)
         let expected = NFTablesTransactionNormaliser.normalise(try UpstreamFixtures.text("nftables_TestOverallNFTablesRules.expected.nft"))

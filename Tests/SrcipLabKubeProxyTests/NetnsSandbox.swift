@@ -1,12 +1,13 @@
 import Foundation
 import Testing
+@_exported import SrcipTestSupport
 
 /// Runs commands for privileged tests and owns one throw-away network namespace.
 struct NetnsSandbox {
     let name: String
 
     /// Privileged tests run when root, and must run (and fail if not root) when CI is set.
-    static var privilegedEnabled: Bool { getuid() == 0 || ProcessInfo.processInfo.environment["CI"] != nil }
+    static var privilegedEnabled: Bool { TestEnvironment.privilegedEnabled }
 
     struct Result { var status: Int32; var stdout: String; var stderr: String }
 

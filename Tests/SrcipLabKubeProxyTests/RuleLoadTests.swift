@@ -5,7 +5,7 @@ import Testing
 @testable import SrcipLabKubeProxy
 
 /// Loads rendered rules into a throw-away netns with the real iptables-restore / nft.
-@Suite(.serialized, .enabled(if: NetnsSandbox.privilegedEnabled, "needs root (runs always when CI is set)"))
+@Suite(.serialized, .privileged)
 struct RuleLoadTests {
     func seedState() throws -> ClusterState {
         try ClusterState.build(from: LabManifest.parse(LabManifest.defaultManifest, source: "seed").objects, nodeCount: 3)

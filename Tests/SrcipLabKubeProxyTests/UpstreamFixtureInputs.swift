@@ -7,12 +7,8 @@ import SrcipCore
 enum UpstreamFixtures {
     static let testNode = LabNode(name: "test-node", ip: IPAddress("192.168.0.2")!, podCIDR: IPPrefix("10.0.0.0/24")!)
 
-    /// `<packageRoot>/../shared/fixtures/kube-proxy/<name>`.
-    static func text(_ name: String) throws -> String {
-        let pkgRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let url = pkgRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures/kube-proxy/\(name)")
-        return try String(contentsOf: url, encoding: .utf8)
-    }
+    /// A fixture file from `TestEnvironment.kubeProxyFixtures` (`$SRCIP_KUBE_PROXY_FIXTURES`, default `../shared/fixtures/kube-proxy`).
+    static func text(_ name: String) throws -> String { try TestEnvironment.fixture(name) }
 
     static func ip(_ s: String) -> IPAddress { IPAddress(s)! }
 

@@ -46,7 +46,7 @@ struct ScenarioProbe: Sendable {
 }
 
 /// Every §4 row kube-proxy decides (1–4, 8–21, 23), in both proxy modes, against one lab per mode.
-@Suite("kube-proxy §4 scenarios (privileged)", .serialized, .enabled(if: LabTestSupport.privilegedEnabled, "needs root (runs on CI)"))
+@Suite("kube-proxy §4 scenarios (privileged)", .serialized, .privileged)
 struct KubeProxyScenarioTests {
     static func rows(_ mode: ProxyMode) -> [ScenarioRow] {
         [

@@ -12,7 +12,7 @@ import Glibc
 #endif
 
 /// Privileged: `up` builds namespaces, links and echo pods; pods reach each other across nodes; `down` removes everything.
-@Suite("Lab lifecycle (privileged)", .serialized, .enabled(if: LabTestSupport.privilegedEnabled, "needs root (runs on CI)"))
+@Suite("Lab lifecycle (privileged)", .serialized, .privileged)
 struct LabLifecycleTests {
     /// 3 nodes × 3 pods, no Services: topology only.
     static func plainState(nodes: Int = 3, podsPerNode: Int = 3) -> ClusterState {

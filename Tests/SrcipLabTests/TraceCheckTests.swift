@@ -10,7 +10,7 @@ import Testing
 
 /// `srcip trace --check`: the pass/fail verdict scripts and CI use, on a lab node that behaves as documented
 /// and on one whose rules were broken by hand (every forwarded packet masqueraded).
-@Suite(.serialized, .enabled(if: LabTestSupport.privilegedEnabled, "needs root (set CI to make this a failure)"))
+@Suite(.serialized, .privileged)
 struct TraceCheckTests {
     /// Runs `srcip trace --check` in node1 while the external client calls the eTP=Local NodePort on node1.
     func checkRun(_ naming: LabNaming, _ record: LabRecord, srcip: String) throws -> (status: Int32, stderr: String) {

@@ -16,7 +16,7 @@ import Glibc
 /// srcip's end-to-end verdict and the source it says the backend saw equal what the echo pod saw; the entry node's
 /// xlat_* equals its `conntrack -L`; the fingerprint run gives the same hops and verdict. `srcip merge` of node2's and
 /// node1's records yields the whole two-hop NodePort path.
-@Suite("srcip verdicts vs the lab's ground truth (privileged)", .serialized, .enabled(if: LabTestSupport.privilegedEnabled, "needs root (runs on CI)"))
+@Suite("srcip verdicts vs the lab's ground truth (privileged)", .serialized, .privileged)
 struct VerdictGroundTruthTests {
     /// One request as sent, with its send window and the entry node's conntrack entries read right after it.
     struct Sent {

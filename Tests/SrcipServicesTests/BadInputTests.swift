@@ -5,7 +5,7 @@ import Testing
 
 /// Truncated, foreign and inconsistent input: a typed error naming file and line / JSON path, or a warning when the
 /// rest is usable — never a crash, never a silently different catalog.
-@Suite struct BadInputTests {
+@Suite(.kubeProxyFixtures) struct BadInputTests {
     /// Deterministic generator so failures reproduce.
     struct SplitMix: RandomNumberGenerator {
         var state: UInt64

@@ -1,11 +1,9 @@
 import Foundation
 import SrcipCore
 
-/// The shared kube-proxy fixtures, read in place from `<packageRoot>/../shared/fixtures/kube-proxy/` (never copied).
+/// kube-proxy's upstream fixtures, read in place from `TestEnvironment.kubeProxyFixtures` (never copied into the project).
 enum Fixtures {
-    static let directory: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared/fixtures/kube-proxy")
+    static var directory: URL { TestEnvironment.kubeProxyFixtures }
 
     static let iptablesRestore = "iptables_TestOverallIPTablesRules.expected.txt"
     static let iptablesSave = "derived_iptables-save_roundtrip_TestOverallIPTablesRules.txt"

@@ -6,7 +6,7 @@ import Testing
 
 /// Random and truncated inputs for every `--services` reader: no crash, every failure a `ServiceSourceError` with a
 /// message, in bounded time (fixed seeds, so a failure reproduces).
-@Suite struct FuzzTests {
+@Suite(.kubeProxyFixtures) struct FuzzTests {
     enum Reader: String, CaseIterable { case iptables, nft, kubectl }
 
     static func run(_ reader: Reader, _ bytes: [UInt8]) -> String? {

@@ -4,7 +4,7 @@ import Testing
 @testable import SrcipServices
 
 /// The upstream kube-proxy fixtures parsed into Services, in both the restore format and real iptables-save output.
-@Suite struct IPTablesFixtureTests {
+@Suite(.kubeProxyFixtures) struct IPTablesFixtureTests {
     static let files = [Fixtures.iptablesRestore, Fixtures.iptablesSave]
 
     @Test("TestOverallIPTablesRules encodes exactly the six Services", arguments: files)

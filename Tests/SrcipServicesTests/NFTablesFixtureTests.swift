@@ -4,7 +4,7 @@ import Testing
 @testable import SrcipServices
 
 /// The upstream nft fixture loaded into a real kernel (throw-away netns), listed as JSON and parsed.
-@Suite(.serialized, .enabled(if: NetnsLab.enabled, "needs root (always runs under CI)"))
+@Suite(.serialized, .privileged, .kubeProxyFixtures)
 struct NFTablesFixtureTests {
     static func parsedFixture() throws -> DiscoveredServices {
         let json = try NetnsLab.nftJSON(loading: NetnsLab.loadableNFTFixture())

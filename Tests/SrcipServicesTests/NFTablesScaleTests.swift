@@ -4,7 +4,7 @@ import Testing
 @testable import SrcipServices
 
 /// 5,000 Services in kube-proxy's nft layout, loaded into a throw-away netns, listed as JSON and parsed (times printed).
-@Suite(.serialized, .enabled(if: NetnsLab.enabled, "needs root (always runs under CI)"))
+@Suite(.serialized, .privileged)
 struct NFTablesScaleTests {
     /// An `nft -f` script: 3 endpoints per Service; every 4th also has an external IP and a NodePort.
     static func script(services n: Int) -> String {

@@ -1,13 +1,13 @@
 import Foundation
 import Testing
+@_exported import SrcipTestSupport
 @testable import SrcipServices
 
 /// A throw-away network namespace for loading rules into a real kernel. Root only; under CI a missing privilege fails.
 enum NetnsLab {
-    static var isRoot: Bool { getuid() == 0 }
-    static var inCI: Bool { ProcessInfo.processInfo.environment["CI"] != nil }
+    static var isRoot: Bool { TestEnvironment.isRoot }
     /// Privileged tests run as root, and always under CI (where they then fail without root).
-    static var enabled: Bool { isRoot || inCI }
+    static var enabled: Bool { TestEnvironment.privilegedEnabled }
 
     /// Creates a netns, runs `body` with its name, deletes the netns afterwards (also on failure).
     static func with<T>(_ body: (String) throws -> T) throws -> T {

@@ -4,7 +4,7 @@ import Testing
 @testable import SrcipServices
 
 /// Parse times for the fixtures and a synthetic 5,000-Service node (printed; no timing asserts).
-@Suite(.serialized) struct ParsePerformanceTests {
+@Suite(.serialized, .kubeProxyFixtures) struct ParsePerformanceTests {
     /// iptables-save output (save format) for `n` Services with 3 endpoints each; every 4th a NodePort with an LB IP.
     static func syntheticIPTablesSave(services n: Int) -> String {
         func h(_ kind: Int, _ i: Int, _ j: Int = 0) -> String {   // 16-char chain hash, unique per (kind, i, j)

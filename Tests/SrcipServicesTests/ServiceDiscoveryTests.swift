@@ -28,7 +28,7 @@ import Testing
         #expect(ServiceSource(argument: "file") == .file("file"))
     }
 
-    @Test("files are read in the format their content shows")
+    @Test("files are read in the format their content shows", .kubeProxyFixtures)
     func fileFormats() throws {
         let ipt = try ServiceDiscovery.discover(.file(Fixtures.path(Fixtures.iptablesSave)))
         #expect(ipt.source == "iptables (\(Fixtures.path(Fixtures.iptablesSave)))")
@@ -96,7 +96,7 @@ import Testing
 }
 
 /// `auto` / `iptables` / `nftables` against real rules loaded into throw-away network namespaces.
-@Suite(.serialized, .enabled(if: NetnsLab.enabled, "needs root (always runs under CI)"))
+@Suite(.serialized, .privileged, .kubeProxyFixtures)
 struct ServiceDiscoveryNetnsTests {
     /// The TestOverall fixture without `-m nfacct` (those matches need nfacct objects to load).
     static func loadableIPTablesFixture() throws -> String {
@@ -146,7 +146,7 @@ struct ServiceDiscoveryNetnsTests {
 }
 
 /// kube-proxy's iptables mode with IPv6 Services (ip6tables rules), alone and dual-stack.
-@Suite(.serialized, .enabled(if: NetnsLab.enabled, "needs root (always runs under CI)"))
+@Suite(.serialized, .privileged, .kubeProxyFixtures)
 struct IPv6DiscoveryNetnsTests {
     static func load(_ ns: String, _ tool: String, _ rules: String) throws {
         let file = try ServiceDiscoveryTests.tempFile(rules, "rules")
