@@ -1,6 +1,7 @@
 import CSrcipSkeleton
 import Foundation
 import SrcipCore
+import Synchronization
 
 /// A filter on a clsact qdisc, as the kernel lists it, and how srcip names its own.
 ///
@@ -115,14 +116,7 @@ public struct ClsactFilter: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A process-wide counter for priority slots.
-private final class SlotCounter: @unchecked Sendable {
-    // Safe: `value` is only touched under `lock`.
-    private let lock = NSLock()
-    private var value: UInt32 = 0
-    func next() -> UInt32 {
-        lock.lock()
-        defer { lock.unlock() }
-        defer { value &+= 1 }
-        return value
-    }
+private final class SlotCounter: Sendable {
+    private let value = Atomic<UInt32>(0)
+    func next() -> UInt32 { value.wrappingAdd(1, ordering: .relaxed).oldValue }
 }

@@ -4,6 +4,9 @@ import Foundation
 import SrcipCore
 
 /// One program attached to one hook of one interface; detached on `detach()` or deinit.
+///
+/// `@unchecked Sendable` is safe: `linkFD`, `netnsFD` and `attached` are set before the attachment is returned and
+/// afterwards only read or changed by `detach()` under `lock`; every other stored property is a `let`.
 public final class HookAttachment: @unchecked Sendable {
     /// How the program is attached.
     public enum Mode: String, Sendable, CustomStringConvertible {

@@ -8,7 +8,7 @@ struct JSONNode {
     let file: String
 
     /// One step of a path, shared by siblings; the string is only built when a message needs it.
-    final class PathLink: @unchecked Sendable {
+    final class PathLink: Sendable {
         let parent: PathLink?
         let key: String?
         let index: Int
