@@ -116,7 +116,7 @@ public enum LabReconciler {
         try LabDaemons.waitReady(naming: naming, daemons: daemons)
     }
 
-    /// Stops `pods`' echo servers and deletes their namespaces; the veth pair (and a routed pod's /32 route) goes with them.
+    /// Stops `pods`' echo servers, deletes their veth pairs (a routed pod's /32 route goes with its veth) and namespaces.
     static func removePods(_ pods: [LabPod], record: inout LabRecord, naming: LabNaming) throws {
         guard !pods.isEmpty else { return }
         let namespaces = Set(pods.map(naming.podNamespace))
@@ -125,6 +125,12 @@ public enum LabReconciler {
         var pids = Set(NamespaceProcesses.pids(in: Array(namespaces)))
         pids.formUnion(daemons.map(\.pid).filter { NamespaceProcesses.isAlive($0) && NamespaceProcesses.isLabDaemon($0) })
         NamespaceProcesses.stop(Array(pids))
+        // The veth goes first, synchronously: a deleted namespace is dismantled asynchronously by the kernel, and a pod
+        // recreated at once would find its node-side veth name still taken.
+        for (node, onNode) in Dictionary(grouping: pods, by: \.node) {
+            let lines = onNode.map { "link del \(LabNaming.podVeth($0, cni: record.state.cni))" }
+            _ = try Command.run("ip", ["-force", "-n", naming.nodeNamespace(node), "-batch", "-"], input: lines.joined(separator: "\n") + "\n")
+        }
         _ = try Command.run("ip", ["-force", "-batch", "-"], input: namespaces.sorted().map { "netns del \($0)" }.joined(separator: "\n") + "\n")
         let left = NamespaceProcesses.namespaces(withPrefix: naming.prefix).filter(namespaces.contains)
         guard left.isEmpty else { throw LabError.unsupported("could not delete pod namespaces \(left.joined(separator: ", "))") }

@@ -23,12 +23,13 @@ struct PodWiring {
         "link add \(LabNaming.uplink) index \(index) netns \(podNamespace) type veth peer name \(hostVeth) index \(index + 1) netns \(nodeNamespace)"
     }
 
-    /// Lines for the node's `ip -batch`.
+    /// Lines for the node's `ip -batch`. On the bridge, a neighbour entry left by an earlier pod with the same IP is
+    /// flushed (the bridge plugin's gratuitous ARP does this on a real node); a routed pod's entries died with its veth.
     var nodeLines: [String] {
         switch cni {
         case .bridge:
             return ["link set \(hostVeth) master \(LabNaming.podBridge)", "link set \(hostVeth) type bridge_slave hairpin on",
-                    "link set \(hostVeth) up"]
+                    "link set \(hostVeth) up", "neigh flush to \(pod.ip) dev \(LabNaming.podBridge)"]
         case .routed:
             return ["link set \(hostVeth) up", "route add \(pod.ip)/32 dev \(hostVeth) scope link"]
         }
