@@ -3,7 +3,8 @@ import SrcipCore
 extension ClusterState {
     /// Places pods on `nodeCount` nodes, allocates ClusterIPs, NodePorts, health-check ports and LB IPs,
     /// and resolves each Service port's endpoints (pods matching the selector in the same namespace).
-    public static func build(from objects: ManifestObjects, nodeCount: Int = LabAddressing.defaultNodeCount) throws -> ClusterState {
+    public static func build(from objects: ManifestObjects, nodeCount: Int = LabAddressing.defaultNodeCount,
+                             cni: LabCNI = .bridge) throws -> ClusterState {
         guard (1...LabAddressing.maxNodes).contains(nodeCount) else { throw ClusterStateBuildError.invalidNodeCount(nodeCount) }
         let nodes = (1...nodeCount).map {
             LabNode(name: LabAddressing.nodeName($0), ip: LabAddressing.nodeIP($0), podCIDR: LabAddressing.podCIDR($0))
@@ -11,13 +12,47 @@ extension ClusterState {
         let pods = try LabPodPlacer(nodes: nodes).place(objects)
         let services = try LabServiceAllocator(serviceCIDR: LabAddressing.serviceCIDR).allocate(objects.services, pods: pods)
         return ClusterState(clusterCIDR: LabAddressing.clusterCIDR, serviceCIDR: LabAddressing.serviceCIDR,
-                            nodes: nodes, pods: pods, services: services)
+                            nodes: nodes, pods: pods, services: services, cni: cni)
+    }
+
+    /// The state after `objects` replaced this state's objects on the same nodes, as a cluster would evolve: a pod whose
+    /// name, labels, ports and node pin are unchanged keeps its node and IP; a new (or changed, hence recreated) pod goes
+    /// to its pinned node or the node with the fewest pods and gets the lowest free IP there; a Service keeps its
+    /// allocated ClusterIP, NodePorts, healthCheckNodePort and LoadBalancer IP unless the manifest sets them or its type
+    /// no longer has them.
+    public func rebuilt(from objects: ManifestObjects) throws -> ClusterState {
+        let pods = try LabPodPlacer(nodes: nodes, previous: pods).place(objects)
+        let manifests = objects.services.map { m in
+            service(namespace: m.namespace, name: m.name).map { m.keepingAllocations(of: $0) } ?? m
+        }
+        let services = try LabServiceAllocator(serviceCIDR: serviceCIDR).allocate(manifests, pods: pods)
+        return ClusterState(clusterCIDR: clusterCIDR, serviceCIDR: serviceCIDR, nodes: nodes, pods: pods, services: services, cni: cni)
+    }
+}
+
+extension ManifestService {
+    /// This manifest with `previous`'s allocations filled in where it leaves them open and its type still uses them.
+    func keepingAllocations(of previous: Service) -> ManifestService {
+        var m = self
+        if m.clusterIP == nil { m.clusterIP = previous.clusterIP }
+        let wantsNodePorts = type == .nodePort || (type == .loadBalancer && allocateLoadBalancerNodePorts)
+        for i in m.ports.indices where m.ports[i].nodePort == nil && wantsNodePorts {
+            let p = m.ports[i]
+            m.ports[i].nodePort = previous.ports.first { $0.port == p.port && $0.proto == p.proto && $0.name == p.name }?.nodePort
+        }
+        if type == .loadBalancer && externalTrafficPolicy == .local && m.healthCheckNodePort == nil {
+            m.healthCheckNodePort = previous.healthCheckNodePort
+        }
+        if type == .loadBalancer && m.loadBalancerIngressIPs.isEmpty { m.loadBalancerIngressIPs = previous.loadBalancerIPs }
+        return m
     }
 }
 
 /// Turns Deployments and Pods into placed, addressed lab pods.
 struct LabPodPlacer {
     let nodes: [LabNode]
+    /// Pods of the state being replaced: unchanged pods keep their node and IP, new ones fill the least-used node.
+    var previous: [LabPod]? = nil
 
     func place(_ objects: ManifestObjects) throws -> [LabPod] {
         var planned: [(object: String, ns: String, name: String, labels: [String: String], ports: [ManifestContainerPort], node: String?)] = []
@@ -33,12 +68,27 @@ struct LabPodPlacer {
         var perNode: [String: Int] = [:]
         var roundRobin = 0
         var pods: [LabPod] = []
+        var kept: [String: LabPod] = [:]
+        if let previous {
+            let old = Dictionary(previous.map { ("\($0.namespace)/\($0.name)", $0) }, uniquingKeysWith: { a, _ in a })
+            for p in planned {
+                guard let o = old["\(p.ns)/\(p.name)"], o.labels == p.labels, o.ports == Self.portMap(p.ports),
+                      p.node == nil || p.node == o.node else { continue }
+                kept["\(p.ns)/\(p.name)"] = o
+            }
+        }
+        var usedIPs = Set(kept.values.map(\.ip))
+        var load = Dictionary(grouping: kept.values, by: \.node).mapValues(\.count)
         for p in planned {
             if let other = names["\(p.ns)/\(p.name)"] {
                 throw ClusterStateBuildError.invalid(object: p.object, field: "metadata.name",
                                                      problem: "pod name \(p.ns)/\(p.name) is also produced by \(other)")
             }
             names["\(p.ns)/\(p.name)"] = p.object
+            if let o = kept["\(p.ns)/\(p.name)"] {
+                pods.append(o)
+                continue
+            }
             let node: LabNode
             if let wanted = p.node {
                 guard let n = nodes.first(where: { $0.name == wanted }) else {
@@ -47,15 +97,21 @@ struct LabPodPlacer {
                         problem: "node \(wanted) does not exist (the lab has \(nodes.map(\.name).joined(separator: ", ")))")
                 }
                 node = n
+            } else if previous != nil {
+                node = nodes.min { load[$0.name, default: 0] < load[$1.name, default: 0] }!
             } else {
                 node = nodes[roundRobin % nodes.count]
                 roundRobin += 1
             }
-            let index = perNode[node.name, default: 0]
+            var index = perNode[node.name, default: 0]
+            while usedIPs.contains(LabAddressing.podIP(node.podCIDR, index)) { index += 1 }
             guard index < 253 else { throw ClusterStateBuildError.exhausted(object: p.object, what: "pod IP on \(node.name)") }
             perNode[node.name] = index + 1
+            load[node.name, default: 0] += 1
+            let ip = LabAddressing.podIP(node.podCIDR, index)
+            usedIPs.insert(ip)
             pods.append(LabPod(namespace: p.ns, name: p.name, labels: p.labels, node: node.name,
-                               ip: LabAddressing.podIP(node.podCIDR, index), ports: Self.portMap(p.ports)))
+                               ip: ip, ports: Self.portMap(p.ports)))
         }
         return pods
     }

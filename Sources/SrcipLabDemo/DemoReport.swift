@@ -14,7 +14,9 @@ public enum DemoReport {
         return row.srcip?.agrees == false ? "SRCIP DIFFERS" : "ok"
     }
 
-    public static func render(_ rows: [DemoRow], proxyMode: ProxyMode) -> String {
+    public static func render(_ rows: [DemoRow], proxyMode: ProxyMode, cni: LabCNI = .bridge) -> String {
+        let snatNote = cni == .bridge ? " (node1 uses its cni0 address 10.244.1.1\n  because the pod is local)"
+            : " (node1 too, toward its\n  local pod: a routed veth has no address)"
         var table = TextTable(["SERVICE", "TYPE", "eTP", "PATH: CLIENT → ENTRY NODE → POD'S NODE", "POD SAW",
                                "DOCUMENTED (§4 ROW)", "SRCIP SAW", ""])
         for row in rows {
@@ -33,15 +35,14 @@ public enum DemoReport {
         }
         let traced = rows.contains { $0.srcip != nil }
         return """
-        Source IP of Services — kube-proxy \(proxyMode.rawValue) mode, echo pod source-ip-app-0 on node1 (10.244.1.2)
+        Source IP of Services — kube-proxy \(proxyMode.rawValue) mode, \(cni.rawValue) CNI, echo pod source-ip-app-0 on node1 (10.244.1.2)
 
         \(table.render())
 
-        Legend: client = external client 203.0.113.10; nodes 192.168.10.11-13 (cni0 10.244.N.1); NLB = passthrough load balancer
+        Legend: client = external client 203.0.113.10; nodes 192.168.10.11-13\(cni == .bridge ? " (cni0 10.244.N.1)" : " (routed /32 veths, no pod-network address)"); NLB = passthrough load balancer
         (keeps the client IP), proxy LB = TCP proxy from 192.168.10.2; "→node2?" is the node the LB was asked for, the next hop the one it used.
         • ClusterIP is never SNATed inside the cluster: the pod sees the client pod's own IP, from any node.
-        • NodePort/LoadBalancer with externalTrafficPolicy=Cluster: the entry node SNATs to its own address (node1 uses its
-          cni0 address 10.244.1.1 because the pod is local), so the client IP is lost on every node.
+        • NodePort/LoadBalancer with externalTrafficPolicy=Cluster: the entry node SNATs to its own address\(snatNote), so the client IP is lost on every node.
         • externalTrafficPolicy=Local keeps the client IP, but only nodes with a local endpoint answer (others drop: timeout);
           the passthrough LB health-checks healthCheckNodePort and sends everything to node1.
         • A proxying LB terminates the connection: the pod sees the LB's address (192.168.10.2), even with Local.

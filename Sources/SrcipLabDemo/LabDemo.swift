@@ -25,13 +25,16 @@ public struct DemoRow: Sendable {
 public final class LabDemo {
     public let naming: LabNaming
     public let proxyMode: ProxyMode
+    public let cni: LabCNI
     public let srcip: String
     public var observer: DemoObserver?
     private var nextPort: [Int: UInt16] = [:]
 
-    public init(naming: LabNaming, proxyMode: ProxyMode, srcip: String = Command.selfExecutable(), observer: DemoObserver? = nil) {
+    public init(naming: LabNaming, proxyMode: ProxyMode, cni: LabCNI = .bridge, srcip: String = Command.selfExecutable(),
+                observer: DemoObserver? = nil) {
         self.naming = naming
         self.proxyMode = proxyMode
+        self.cni = cni
         self.srcip = srcip
         self.observer = observer
     }
@@ -65,9 +68,9 @@ public final class LabDemo {
         _ = try Command.require("conntrack")   // finds the node the passthrough LB picked
         let text = try Self.manifest()
         let (objects, _) = try LabManifest.parse(text, source: "demo")
-        let state = try ClusterState.build(from: objects)
+        let state = try ClusterState.build(from: objects, cni: cni)
         let record = try LabController.up(state: state, options: LabUpOptions(
-            naming: naming, proxyMode: proxyMode, loadBalancerMode: .passthrough, manifest: text, srcipExecutable: srcip))
+            naming: naming, proxyMode: proxyMode, loadBalancerMode: .passthrough, manifest: text, objects: objects, srcipExecutable: srcip))
         try observer?.labDidStart(record: record, naming: naming)
         return record
     }

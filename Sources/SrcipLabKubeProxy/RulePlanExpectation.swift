@@ -5,7 +5,8 @@ import SrcipLabCluster
 /// renderers use), with the source address each endpoint sees. An independent cross-check of SrcipCore's §4 table
 /// (`Expectation.expected`), which stays the one source of verdicts and row numbers; tests compare the two. Assumes the lab topology: masqueraded packets take the address
 /// of their egress interface, i.e. the entry node's `cni0` address when the chosen endpoint runs on the entry node and the
-/// entry node's node-network address otherwise; detect-local ClusterCIDR; masqueradeAll off (unless set in `options`).
+/// entry node's node-network address otherwise (with the routed CNI the node address in both cases, see
+/// `ClusterState.masqueradeAddressTowardLocalPods`); detect-local ClusterCIDR; masqueradeAll off (unless set in `options`).
 public enum RulePlanExpectation {
     public enum SourceKind: String, Hashable, Sendable, Codable {
         /// The backend sees the client's own address.
@@ -112,7 +113,7 @@ public enum RulePlanExpectation {
         return .delivered(endpoints.map { ep in
             let snat = masquerade || ep.ip == source    // KUBE-SEP hairpin rule
             guard snat else { return Delivery(endpoint: ep, sourceIP: source, source: .clientIP) }
-            let egress = ep.nodeName == entry.name ? entry.bridgeIP : entry.ip
+            let egress = ep.nodeName == entry.name ? state.masqueradeAddressTowardLocalPods(on: entry) : entry.ip
             return Delivery(endpoint: ep, sourceIP: egress, source: .nodeIP)
         })
     }

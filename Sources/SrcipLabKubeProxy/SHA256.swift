@@ -48,3 +48,8 @@ enum SHA256 {
         return h.flatMap { v in (0..<4).map { UInt8(truncatingIfNeeded: v >> (24 - 8 * UInt32($0))) } }
     }
 }
+
+/// Lower-case hex SHA-256 of `text` (for stable, short names derived from object names, e.g. pod veths).
+public func labSHA256Hex(_ text: String) -> String {
+    SHA256.digest(Array(text.utf8)).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+}

@@ -33,6 +33,34 @@ public enum KubeProxyLoader {
     }
 }
 
+extension KubeProxyLoader {
+    /// A full resync of every node after the state changed, as kube-proxy does: nftables mode reloads the `ip kube-proxy`
+    /// table in one transaction (`render` deletes and re-adds it); iptables mode restores the full-sync input with
+    /// `--noflush` plus the flush and `-X` of chains that are no longer rendered (found with `iptables-save`). The
+    /// base-chain jumps are already in place and other rules are not touched.
+    static func resync(_ record: LabRecord, naming: LabNaming) throws {
+        let nodes = record.state.nodes
+        let errors = ErrorCollector()
+        DispatchQueue.concurrentPerform(iterations: nodes.count) { i in
+            do {
+                let ns = naming.nodeNamespace(nodes[i].name)
+                switch record.proxyMode {
+                case .nftables:
+                    try Command.check("ip", ["netns", "exec", ns, "nft", "-f", "-"], input: KubeProxyNFTables.render(record.state, node: nodes[i]))
+                case .iptables:
+                    let existing = try Command.check("ip", ["netns", "exec", ns, "iptables-save"])
+                    let input = KubeProxyIPTables.resyncInput(rendered: KubeProxyIPTables.render(record.state, node: nodes[i]),
+                                                              existingSave: existing)
+                    try Command.check("ip", ["netns", "exec", ns, "iptables-restore", "--noflush"], input: input)
+                }
+            } catch {
+                errors.append(error)
+            }
+        }
+        if let first = errors.first { throw first }
+    }
+}
+
 /// Collects errors from concurrent work. `@unchecked Sendable` is safe: `errors` is only touched under `lock`.
 final class ErrorCollector: @unchecked Sendable {
     private let lock = NSLock()

@@ -15,14 +15,18 @@ public struct LabUpOptions: Sendable {
     public var loadBalancerMode: LoadBalancerMode
     /// The manifest text, recorded in the state file.
     public var manifest: String?
+    /// The objects the state was built from, recorded so that `lab apply`/`delete`/`scale` can edit them.
+    public var objects: ManifestObjects?
     /// Node that receives routed ClusterIP/externalIP traffic from the router (default: the first node).
     public var entryNode: String?
     /// Path of the srcip executable used to start the lab's daemons.
     public var srcipExecutable: String
 
     public init(naming: LabNaming, proxyMode: ProxyMode = .iptables, loadBalancerMode: LoadBalancerMode = .passthrough,
-                manifest: String? = nil, entryNode: String? = nil, srcipExecutable: String = Command.selfExecutable()) {
+                manifest: String? = nil, objects: ManifestObjects? = nil, entryNode: String? = nil,
+                srcipExecutable: String = Command.selfExecutable()) {
         self.naming = naming
+        self.objects = objects
         self.proxyMode = proxyMode
         self.loadBalancerMode = loadBalancerMode
         self.manifest = manifest
@@ -58,7 +62,7 @@ public enum LabController {
         }
         let topology = try LabTopology(state: state, naming: naming, entryNode: options.entryNode)
         var record = LabRecord(lab: naming.lab, proxyMode: options.proxyMode, loadBalancerMode: options.loadBalancerMode,
-                               manifest: options.manifest, state: state,
+                               manifest: options.manifest, objects: options.objects, state: state,
                                entryNode: try LabTopology.entryNode(options.entryNode, in: state).name,
                                namespaces: topology.namespaces, daemons: [], complete: false, createdAt: Date())
         try record.save(naming)
@@ -139,6 +143,7 @@ public enum LabController {
         }
         try? FileManager.default.removeItem(atPath: naming.runDirectory)
         try? FileManager.default.removeItem(atPath: naming.stateFile)
+        try? FileManager.default.removeItem(atPath: naming.lockFile)
         return LabTeardownReport(namespaces: all.sorted(), killedProcesses: pids.count, stateFileRemoved: stateExists)
     }
 

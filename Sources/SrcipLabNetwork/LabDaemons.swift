@@ -25,19 +25,24 @@ public enum LabDaemons {
 
     /// One echo server per pod, one health-check server per node when some Service has a healthCheckNodePort.
     static func startCluster(_ record: LabRecord, naming: LabNaming, srcip: String) throws -> [LabDaemon] {
-        var daemons: [LabDaemon] = []
-        for pod in record.state.pods {
-            let ports = echoPorts(pod).flatMap { ["--port", String($0)] }
-            daemons.append(try start("echo-\(pod.name)", namespace: naming.podNamespace(pod),
-                                     args: ["echo"] + ports + ["--hostname", pod.name], naming: naming, srcip: srcip))
+        try record.state.pods.map { try startEcho($0, naming: naming, srcip: srcip) }
+            + startHealthChecks(record, naming: naming, srcip: srcip)
+    }
+
+    /// The echo server of `pod`, on its container ports.
+    static func startEcho(_ pod: LabPod, naming: LabNaming, srcip: String) throws -> LabDaemon {
+        let ports = echoPorts(pod).flatMap { ["--port", String($0)] }
+        return try start("echo-\(pod.name)", namespace: naming.podNamespace(pod),
+                         args: ["echo"] + ports + ["--hostname", pod.name], naming: naming, srcip: srcip)
+    }
+
+    /// kube-proxy's health-check server on every node, when some Service of the record has a healthCheckNodePort.
+    static func startHealthChecks(_ record: LabRecord, naming: LabNaming, srcip: String) throws -> [LabDaemon] {
+        guard !HealthCheckServer.services(record.state).isEmpty else { return [] }
+        return try record.state.nodes.map { node in
+            try start("healthcheck-\(node.name)", namespace: naming.nodeNamespace(node.name),
+                      args: ["healthcheck", "--name", naming.lab, "--node", node.name], naming: naming, srcip: srcip)
         }
-        if !HealthCheckServer.services(record.state).isEmpty {
-            for node in record.state.nodes {
-                daemons.append(try start("healthcheck-\(node.name)", namespace: naming.nodeNamespace(node.name),
-                                         args: ["healthcheck", "--name", naming.lab, "--node", node.name], naming: naming, srcip: srcip))
-            }
-        }
-        return daemons
     }
 
     /// Waits until every daemon created its ready file (they do so after binding their sockets); fails early when one exits.

@@ -21,6 +21,8 @@ public struct LabNaming: Sendable, Hashable {
     /// Prefix shared by all namespaces of this lab.
     public var prefix: String { "srcip-\(lab)-" }
     public var stateFile: String { "\(Self.runRoot)/\(lab).json" }
+    /// Lock serialising `lab apply`/`delete`/`scale` of this lab.
+    public var lockFile: String { "\(Self.runRoot)/\(lab).lock" }
     /// Per-lab directory holding daemon logs.
     public var runDirectory: String { "\(Self.runRoot)/\(lab)" }
 
@@ -33,12 +35,11 @@ public struct LabNaming: Sendable, Hashable {
 
     // Interface names inside namespaces.
     public static let nodeBridge = "br0"          // in the "net" namespace
-    public static let podBridge = "cni0"          // in each node
+    public static let podBridge = "cni0"          // in each node (bridge CNI)
     public static let uplink = "eth0"             // node, pod, router (node network side) and client
     public static let routerExternal = "ext0"     // router side toward the client
     static func netPort(nodeIndex: Int) -> String { "vnode\(nodeIndex)" }
     static let netRouterPort = "vrouter"
-    static func podPort(podIndex: Int) -> String { "vpod\(podIndex)" }
 
     // Fixed addresses around the cluster.
     public static let routerNodeIP = IPAddress("192.168.10.1")!

@@ -25,8 +25,11 @@ public struct LabRecord: Sendable, Codable {
     public var lab: String
     public var proxyMode: ProxyMode
     public var loadBalancerMode: LoadBalancerMode
-    /// The manifest text the state came from (nil when built in code).
+    /// The manifest text `up` started from (nil when built in code).
     public var manifest: String?
+    /// The lab's current Kubernetes objects: the manifest's, then edited by `lab apply`, `lab delete` and `lab scale`
+    /// (nil when the state was built in code; then those commands parse `manifest`, or refuse).
+    public var objects: ManifestObjects?
     public var state: ClusterState
     /// Node that receives routed ClusterIP/externalIP traffic from outside (router next hop).
     public var entryNode: String

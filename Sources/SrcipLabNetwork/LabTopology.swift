@@ -5,8 +5,9 @@ import SrcipSystem
 
 /// The `ip` commands that build one lab's namespaces and links, grouped so that they run as a handful of `ip -batch` calls.
 ///
-/// Layout: a bridge `br0` in the "net" namespace is the node network; each node namespace attaches with `eth0`, has a pod
-/// bridge `cni0` (hairpin on every pod port) and host-gw routes to the other nodes' pod CIDRs. The router joins the node network
+/// Layout: a bridge `br0` in the "net" namespace is the node network; each node namespace attaches with `eth0`, wires its
+/// pods as `PodWiring` says for the state's CNI (bridge `cni0` with hairpin ports, or routed /32 veths) and has host-gw
+/// routes to the other nodes' pod CIDRs. The router joins the node network
 /// (192.168.10.1, plus 192.168.10.2 for the proxy load balancer) and the external network (203.0.113.1 ↔ client .10).
 public struct LabTopology: Sendable {
     /// Namespaces in creation order.
@@ -56,39 +57,27 @@ public struct LabTopology: Sendable {
             namespaces.append(nodeNS)
             rootBatch.append(veth(uplink, in: nodeNS, LabNaming.netPort(nodeIndex: i + 1), in: net))
             netLines.append("link set \(LabNaming.netPort(nodeIndex: i + 1)) master \(LabNaming.nodeBridge) up")
-            let gateway = Self.host(node.podCIDR, 1)
             var lines = [
                 "link set lo up",
                 "addr add \(node.ip)/\(nodeLen) dev \(uplink)",
                 "link set \(uplink) up",
-                "link add \(LabNaming.podBridge) type bridge",
-                "addr add \(gateway)/\(node.podCIDR.length) dev \(LabNaming.podBridge)",
-                "link set \(LabNaming.podBridge) up",
-            ]
+            ] + PodWiring.nodeBaseLines(node, cni: state.cni)
             for other in state.nodes where other.name != node.name {
                 lines.append("route add \(other.podCIDR) via \(other.ip)")
             }
             lines.append("route add default via \(LabNaming.routerNodeIP)")
-            for (k, pod) in state.pods.filter({ $0.node == node.name }).enumerated() {
-                let podNS = naming.podNamespace(pod)
-                let port = LabNaming.podPort(podIndex: k + 1)
-                namespaces.append(podNS)
-                rootBatch.append(veth(uplink, in: podNS, port, in: nodeNS))
-                lines.append("link set \(port) master \(LabNaming.podBridge)")
-                lines.append("link set \(port) type bridge_slave hairpin on")
-                lines.append("link set \(port) up")
-                namespaceBatches.append((podNS, [
-                    "link set lo up",
-                    "addr add \(pod.ip)/\(node.podCIDR.length) dev \(uplink)",
-                    "link set \(uplink) up",
-                    "route add default via \(gateway)",
-                ]))
+            var nodeSysctls = PodWiring.nodeSysctls(cni: state.cni)
+            for pod in state.pods(on: node.name) {
+                let wiring = PodWiring(pod: pod, node: node, cni: state.cni, naming: naming)
+                namespaces.append(wiring.podNamespace)
+                rootBatch.append(wiring.vethLine(index: nextIndex))
+                nextIndex += 2
+                lines += wiring.nodeLines
+                nodeSysctls += wiring.nodeSysctls
+                namespaceBatches.append((wiring.podNamespace, wiring.podLines))
             }
             namespaceBatches.append((nodeNS, lines))
-            sysctls.append((nodeNS, [
-                "net.ipv4.ip_forward=1", "net.ipv4.conf.all.route_localnet=1",
-                "net.bridge.bridge-nf-call-iptables=1",
-            ]))
+            sysctls.append((nodeNS, nodeSysctls))
             routerLines.append("route add \(node.podCIDR) via \(node.ip)")
         }
         let entry = try Self.entryNode(entryNode, in: state)

@@ -16,6 +16,7 @@ struct LabCommand: ParsableCommand {
         It needs root. `srcip lab demo` reproduces the "source IP of Services" experiment in one go.
         """,
         subcommands: [LabUpCommand.self, LabDownCommand.self, LabStatusCommand.self, LabExecCommand.self,
+                      LabApplyCommand.self, LabDeleteCommand.self, LabScaleCommand.self,
                       LabDemoCommand.self, LabLoadBalancerCommand.self, LabEntryCommand.self,
                       LabEchoCommand.self, LabGetCommand.self, LabHealthCheckCommand.self, LabProxyCommand.self])
 }
@@ -30,3 +31,4 @@ struct LabNameOption: ParsableArguments {
 
 extension ProxyMode: ExpressibleByArgument {}
 extension LoadBalancerMode: ExpressibleByArgument {}
+extension LabCNI: ExpressibleByArgument {}

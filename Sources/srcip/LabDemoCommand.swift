@@ -25,6 +25,8 @@ struct LabDemoCommand: ParsableCommand {
 
     @Option(name: .long, help: "kube-proxy mode: iptables or nftables.")
     var proxyMode: ProxyMode = .iptables
+    @Option(name: .long, help: "Pod networking: bridge (cni0, host-gw) or routed (Calico-style /32 veths, proxy ARP).")
+    var cni: LabCNI = .bridge
     @Option(name: .long, help: "Lab name.")
     var name: String = "demo"
     @Flag(name: .long, help: "Keep the lab running afterwards (remove it with `srcip lab down --name <name>`).")
@@ -34,7 +36,7 @@ struct LabDemoCommand: ParsableCommand {
 
     func run() throws {
         let naming = try LabNaming(lab: name)
-        let demo = LabDemo(naming: naming, proxyMode: proxyMode)
+        let demo = LabDemo(naming: naming, proxyMode: proxyMode, cni: cni)
         let observer = noTrace ? nil : DemoTraceObserver(srcip: demo.srcip)
         demo.observer = observer
         let keep = self.keep
@@ -54,7 +56,7 @@ struct LabDemoCommand: ParsableCommand {
             sources.append(source)
         }
         defer { sources.forEach { $0.cancel() } }
-        print("Bringing up lab '\(name)' (kube-proxy \(proxyMode.rawValue))…")
+        print("Bringing up lab '\(name)' (kube-proxy \(proxyMode.rawValue), \(cni.rawValue) CNI)…")
         var rows: [DemoRow] = []
         do {
             let record: LabRecord
@@ -71,7 +73,7 @@ struct LabDemoCommand: ParsableCommand {
             }
             rows = try demo.run(record)
         }
-        print(DemoReport.render(rows, proxyMode: proxyMode))
+        print(DemoReport.render(rows, proxyMode: proxyMode, cni: cni))
         if keep { print("\nThe lab keeps running: srcip lab status --name \(name); remove it with srcip lab down --name \(name)") }
         if rows.contains(where: { !$0.matches }) { throw ExitCode(1) }
     }

@@ -12,7 +12,8 @@ struct LabUpCommand: ParsableCommand {
         commandName: "up",
         abstract: "Create a lab cluster from a manifest (default: the seed experiment) and program kube-proxy's rules.",
         discussion: """
-        Topology: nodes node1…nodeN (192.168.10.11…) on a bridged node network, pods on each node's cni0 (10.244.i.0/24), \
+        Topology: nodes node1…nodeN (192.168.10.11…) on a bridged node network, pods in 10.244.i.0/24 on each node's cni0 \
+        bridge (--cni bridge) or on routed /32 veths with proxy ARP (--cni routed, Calico-style), \
         a router (192.168.10.1 / 203.0.113.1) with the load balancer, and an external client (203.0.113.10, `client`).
 
         Routed ClusterIP/externalIP traffic from outside enters at --entry-node. LoadBalancer IPs (198.51.100.x) are served by \
@@ -31,15 +32,18 @@ struct LabUpCommand: ParsableCommand {
     var proxyMode: ProxyMode = .iptables
     @Option(name: .long, help: "Load balancer: passthrough (network LB, keeps the client IP) or proxy (TCP proxy from 192.168.10.2).")
     var lbMode: LoadBalancerMode = .passthrough
+    @Option(name: .long, help: "Pod networking: bridge (cni0, host-gw) or routed (Calico-style /32 veths, proxy ARP).")
+    var cni: LabCNI = .bridge
     @Option(name: .long, help: "Node that receives ClusterIP/externalIP traffic routed from outside (default: node1).")
     var entryNode: String?
 
     func run() throws {
         let naming = try lab.naming()
-        let (text, state) = try LabManifestLoader.load(path: manifest, nodes: nodes)
+        let (text, objects) = try LabManifestLoader.load(path: manifest)
+        let state = try ClusterState.build(from: objects, nodeCount: nodes, cni: cni)
         let start = Date()
         let record = try LabController.up(state: state, options: LabUpOptions(
-            naming: naming, proxyMode: proxyMode, loadBalancerMode: lbMode, manifest: text, entryNode: entryNode))
+            naming: naming, proxyMode: proxyMode, loadBalancerMode: lbMode, manifest: text, objects: objects, entryNode: entryNode))
         let ms = Int(Date().timeIntervalSince(start) * 1000)
         print("lab '\(lab.name)' is up in \(ms) ms (\(record.state.nodes.count) nodes, \(record.state.pods.count) pods, "
               + "\(record.state.services.count) services)\n")
@@ -48,9 +52,9 @@ struct LabUpCommand: ParsableCommand {
     }
 }
 
-/// Reads a manifest file (or the bundled seed manifest) and builds the lab's ClusterState, printing manifest warnings.
+/// Reads a manifest file (or the bundled seed manifest) and parses its objects, printing manifest warnings.
 enum LabManifestLoader {
-    static func load(path: String?, nodes: Int) throws -> (text: String, state: ClusterState) {
+    static func load(path: String?) throws -> (text: String, objects: ManifestObjects) {
         let text: String
         if let path {
             do {
@@ -64,6 +68,6 @@ enum LabManifestLoader {
         }
         let (objects, warnings) = try LabManifest.parse(text, source: path ?? "seed.yaml")
         for w in warnings { Diagnostics.warning("\(w)") }
-        return (text, try ClusterState.build(from: objects, nodeCount: nodes))
+        return (text, objects)
     }
 }

@@ -162,3 +162,21 @@ import Testing
         #expect(rows.isSuperset(of: [1, 2, 3, 4, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 23]), "rows seen: \(rows.sorted())")
     }
 }
+
+/// The iptables full resync deletes kube-proxy's stale per-service chains and nothing else.
+@Suite struct KubeProxyIPTablesResyncTests {
+    @Test("stale KUBE-SVC/SEP chains are flushed and deleted, other chains untouched")
+    func staleChains() {
+        let rendered = "*filter\n:KUBE-FORWARD - [0:0]\nCOMMIT\n*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-SVC-AAAA - [0:0]\n-A KUBE-SERVICES -j KUBE-SVC-AAAA\nCOMMIT\n"
+        let existing = "*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n:KUBE-SVC-AAAA - [0:0]\n:KUBE-SVC-BBBB - [0:0]\n"
+            + ":KUBE-SEP-CCCC - [0:0]\n:MY-CHAIN - [0:0]\nCOMMIT\n*filter\n:KUBE-FW-DDDD - [0:0]\nCOMMIT\n"
+        let out = KubeProxyIPTables.resyncInput(rendered: rendered, existingSave: existing)
+        let lines = out.split(separator: "\n").map(String.init)
+        #expect(lines.contains(":KUBE-SVC-BBBB - [0:0]") && lines.contains("-X KUBE-SVC-BBBB"))
+        #expect(lines.contains("-X KUBE-SEP-CCCC") && lines.contains("-X KUBE-FW-DDDD"))
+        #expect(!out.contains("-X KUBE-SVC-AAAA") && !out.contains("MY-CHAIN") && !out.contains("-X KUBE-SERVICES"))
+        // Deletions come last in their table, after the rules that stop referencing them.
+        let nat = lines.firstIndex(of: "*nat")!, x = lines.firstIndex(of: "-X KUBE-SVC-BBBB")!
+        #expect(x > lines.firstIndex(of: "-A KUBE-SERVICES -j KUBE-SVC-AAAA")! && x > nat && lines[x + 1] == "COMMIT")
+    }
+}

@@ -78,6 +78,41 @@ struct KubeProxyScenarioTests {
         ]
     }
 
+    /// The rows `routedScenarios` runs with the routed CNI.
+    static let routedRows: Set<Int> = [1, 2, 3, 8, 11, 12, 13, 16, 17]
+
+    /// `row` as it plays out with the routed CNI: masquerading toward a local pod gives the node IP (the pod's veth has no
+    /// address), where the bridge gives the node's cni0 address 10.244.N.1.
+    static func routed(_ row: ScenarioRow) -> ScenarioRow {
+        var r = row
+        if case let .ip(ip) = row.expect, ip.hasPrefix("10.244."), ip.hasSuffix(".1"),
+           let n = Int(ip.split(separator: ".")[2]) {
+            r.expect = .ip("192.168.10.\(10 + n)")
+        }
+        return r
+    }
+
+    @Test("routed CNI: §4 rows 1–3, 8, 11–13, 16, 17", arguments: ProxyMode.allCases)
+    func routedScenarios(mode: ProxyMode) throws {
+        let naming = try LabNaming(lab: LabTestSupport.uniqueLabName(mode == .iptables ? "ri" : "rn"))
+        let (objects, _) = try LabManifest.parse(ScenarioManifest.yaml, source: "scenarios")
+        let state = try ClusterState.build(from: objects, nodeCount: 3, cni: .routed)
+        var record = try LabController.up(state: state, options: LabUpOptions(naming: naming, proxyMode: mode,
+                                                                              srcipExecutable: try LabTestSupport.srcipExecutable()))
+        defer { _ = try? LabController.down(naming: naming) }
+        // No bridge and no pod-network address on the node: pods hang off /32 routes to their veths.
+        let node1 = naming.nodeNamespace("node1")
+        #expect(try Command.run("ip", ["-n", node1, "link", "show", LabNaming.podBridge]).status != 0)
+        let pod = try #require(state.pods.first { $0.node == "node1" })
+        let routes = try Command.check("ip", ["-n", node1, "route", "show", "\(pod.ip)/32"])
+        #expect(routes.contains("dev \(LabNaming.podVeth(pod, cni: .routed))"), "\(routes)")
+        var port: UInt16 = 41000
+        for row in Self.rows(mode) where Self.routedRows.contains(row.row) {
+            port += 1
+            try run(Self.routed(row), record: &record, naming: naming, sourcePort: port)
+        }
+    }
+
     @Test("§4 rows 1–4, 8–21, 23 and both LB modes", arguments: ProxyMode.allCases)
     func scenarios(mode: ProxyMode) throws {
         let naming = try LabNaming(lab: LabTestSupport.uniqueLabName(mode == .iptables ? "i" : "n"))

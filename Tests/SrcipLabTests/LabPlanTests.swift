@@ -47,6 +47,27 @@ struct LabPlanTests {
         #expect(throws: LabError.self) { try LabTopology(state: state, naming: naming, entryNode: "node9") }
     }
 
+    @Test("routed topology: no bridge, /32 route and proxy ARP per pod veth, pods on /32 behind a link-local gateway")
+    func routedTopology() throws {
+        var state = try Self.seedState()
+        state.cni = .routed
+        let naming = try LabNaming(lab: "t")
+        let topology = try LabTopology(state: state, naming: naming)
+        let pod = try #require(state.pods.first { $0.node == "node1" })
+        let veth = LabNaming.podVeth(pod, cni: .routed)
+        #expect(veth.hasPrefix("cali") && veth.count == 15)
+        let node1 = try #require(topology.namespaceBatches.first { $0.namespace == "srcip-t-node1" }).lines
+        #expect(!node1.contains { $0.contains("cni0") })
+        #expect(node1.contains("route add \(pod.ip)/32 dev \(veth) scope link"))
+        #expect(node1.contains("route add blackhole 10.244.1.0/24"))
+        #expect(node1.contains("route add 10.244.2.0/24 via 192.168.10.12"))
+        let sysctls = try #require(topology.sysctls.first { $0.namespace == "srcip-t-node1" }).settings
+        #expect(sysctls.contains("net.ipv4.conf.\(veth).proxy_arp=1") && !sysctls.contains { $0.contains("bridge-nf") })
+        let podLines = try #require(topology.namespaceBatches.first { $0.namespace == naming.podNamespace(pod) }).lines
+        #expect(podLines.contains("addr add \(pod.ip)/32 dev eth0"))
+        #expect(podLines.contains("route add default via 169.254.1.1 dev eth0"))
+    }
+
     @Test("passthrough LB rules: steering per healthy node, round-robin, no SNAT, unhealthy nodes left out")
     func passthroughRules() throws {
         let state = try Self.seedState()
