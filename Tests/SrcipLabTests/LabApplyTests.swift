@@ -9,7 +9,7 @@ import SrcipSystem
 import Testing
 
 /// Privileged: `lab apply`, `lab scale` and `lab delete` on a running lab, in both proxy modes.
-@Suite("Lab apply/scale/delete (privileged)", .serialized, .enabled(if: LabTestSupport.privilegedEnabled, "needs root (runs on CI)"))
+@Suite("Lab apply/scale/delete (privileged)", .serialized, .privileged)
 struct LabApplyTests {
     /// A bare lab: one client pod on node2.
     static let base = """
