@@ -64,15 +64,23 @@ struct icmp_echo {
 #define CT_RECHECK_PACKETS 4096
 #define CT_RECHECK_IDLE_NS (1000ULL * 1000 * 1000)
 
-/* Ring buffer notification: waking the reader costs microseconds per
- * record, so records go in silently and the reader, which polls every
- * 100 ms anyway, is woken only once this much is waiting. */
-#define WAKEUP_BYTES (64 * (sizeof(struct srcip_record) + 8))
+/* Ring buffer notification: a wakeup is an irq_work (a self-IPI, a VM exit
+ * in a guest), microseconds. Records go in silently and the reader, which
+ * polls every 100 ms anyway, is woken when the backlog reaches a multiple of
+ * WAKEUP_RECORDS: once per 64 records however far behind it is, never on
+ * every record while it catches up. */
+#define RECORD_SLOT (sizeof(struct srcip_record) + 8 /* ring buffer header */)
+#define WAKEUP_RECORDS 64
 
 const volatile struct srcip_config cfg = {};
 
+/* Per-CPU LRU lists (BPF_F_NO_COMMON_LRU): when the map is full every new flow evicts one,
+ * and with one list shared by all CPUs that eviction takes a global lock and rotates the
+ * shared lists (microseconds per insert under a flood of new flows). Per-CPU lists evict
+ * locally; lookups still see every entry, whichever CPU inserted it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(max_entries, 65536);
 	__type(key, struct srcip_flow_key);
 	__type(value, struct srcip_flow_state);
@@ -477,7 +485,9 @@ static __noinline bool ct_from_nfct(unsigned long nfct, struct ct_view *v)
 	return true;
 }
 
-/* Writes one record stamped with the precise clock; the hook is p->key.hook. */
+/* Writes one record stamped with the precise clock; the hook is p->key.hook. A flow's first
+ * packet reuses the clock read that stamped first_ns. When the ring buffer is full the record
+ * is counted as lost: the packet path never waits. */
 static __noinline void emit(struct __sk_buff *skb, __u8 kind, const struct packet *p,
 			    const struct srcip_flow_state *st, const struct ct_view *ct)
 {
@@ -487,7 +497,7 @@ static __noinline void emit(struct __sk_buff *skb, __u8 kind, const struct packe
 		return;
 	}
 	__builtin_memset(r, 0, sizeof(*r));
-	r->ts_ns = bpf_ktime_get_ns();
+	r->ts_ns = st->packets == 1 ? st->first_ns : bpf_ktime_get_ns();
 	r->first_ns = st->first_ns;
 	r->packets = st->packets;
 	r->bytes = st->bytes;
@@ -509,8 +519,9 @@ static __noinline void emit(struct __sk_buff *skb, __u8 kind, const struct packe
 		r->join = SRCIP_JOIN_FINGERPRINT;
 		r->ct_dir = SRCIP_CT_DIR_UNKNOWN;
 	}
-	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	bpf_ringbuf_submit(r, waiting >= WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	/* Records waiting, this one included (reserve already advanced the producer). */
+	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) / RECORD_SLOT;
+	bpf_ringbuf_submit(r, waiting % WAKEUP_RECORDS == 0 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	count(SRCIP_CNT_RECORDS);
 }
 
@@ -575,7 +586,11 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 		fresh.bytes = skb->len;
 		fresh.tcp_flags = p.tcp_flags;
 		fresh.ct_dir = SRCIP_CT_DIR_UNKNOWN;
-		if (use_ct) {
+		/* At ingress (before conntrack) an opening SYN (SYN without ACK) has no entry yet, or
+		 * only a stale one of an earlier connection on this tuple: skip the costly lookup; the
+		 * flow's next packets look it up (the NAT record). */
+		bool opening_syn = is_tcp && (p.tcp_flags & (0x02 | 0x10)) == 0x02;
+		if (use_ct && (hook == SRCIP_HOOK_EGRESS || !opening_syn)) {
 			bool found = hook == SRCIP_HOOK_EGRESS ? ct_from_nfct(nfct, &ct) : ct_lookup(skb, &p, &ct);
 			if (found) {
 				fresh.ct_id = ct.id;
