@@ -36,7 +36,8 @@ let package = Package(
         // Running external tools (ip, iptables-save, nft, conntrack) without Foundation's Process; child processes;
         // running work inside a network namespace.
         .target(name: "SrcipSystem", dependencies: ["CSrcipSystem"]),
-        // The JSON reader (values with line/column/path errors and input limits); no dependencies.
+        // srcip's one JSON stack: the reader (values with line/column/path errors and input limits), typed object access
+        // with field-path errors, and the one-line object writer. No dependencies.
         .target(name: "SrcipJSON"),
         // Service discovery: kube-proxy iptables/nftables rules, kubectl JSON dumps → ServiceCatalog.
         .target(name: "SrcipServices", dependencies: ["SrcipCore", "SrcipSystem", "SrcipJSON"]),
@@ -47,7 +48,7 @@ let package = Package(
         .target(name: "SrcipLabCluster", dependencies: ["SrcipCore", "Yams"], resources: [.copy("Manifests")]),
         // kube-proxy's rules for a cluster state: iptables and nftables renderers, health-check responses, and the
         // rule-plan expectation (an independent cross-check of SrcipCore's §4 table).
-        .target(name: "SrcipLabKubeProxy", dependencies: ["SrcipCore", "SrcipExport", "SrcipLabCluster"]),
+        .target(name: "SrcipLabKubeProxy", dependencies: ["SrcipCore", "SrcipJSON", "SrcipLabCluster"]),
         // Processes that run inside the lab: HTTP echo server and probe, health-check servers, LB proxy.
         .target(name: "SrcipLabWorkloads", dependencies: ["SrcipCore", "SrcipSystem", "SrcipLabCluster", "SrcipLabKubeProxy"]),
         // The lab's network: namespaces, veths, routing, rule loading, daemons, LB setup, the lab record; up/down/status.
@@ -58,20 +59,20 @@ let package = Package(
         // The demo: scenarios, probes, `srcip trace` per node, report.
         .target(
             name: "SrcipLabDemo",
-            dependencies: ["SrcipCore", "SrcipSystem", "SrcipExport", "SrcipLabCluster", "SrcipLabKubeProxy",
+            dependencies: ["SrcipCore", "SrcipSystem", "SrcipExport", "SrcipJSON", "SrcipLabCluster", "SrcipLabKubeProxy",
                            "SrcipLabWorkloads", "SrcipLabNetwork"]
         ),
         .executableTarget(
             name: "srcip",
             dependencies: [
-                "SrcipCore", "SrcipKernel", "SrcipServices", "SrcipExport",
+                "SrcipCore", "SrcipKernel", "SrcipServices", "SrcipExport", "SrcipJSON",
                 "SrcipLabCluster", "SrcipLabKubeProxy", "SrcipLabWorkloads", "SrcipLabNetwork", "SrcipLabDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Network-namespace testbeds shared by privileged tests and benchmarks.
-        .target(name: "SrcipTestbed", dependencies: ["SrcipCore", "SrcipSystem", "CSrcipABI"]),
+        .target(name: "SrcipTestbed", dependencies: ["SrcipCore", "SrcipSystem", "SrcipJSON", "CSrcipABI"]),
         // `make bench`: BPF cost, event volume, consumer and correlation rates, lab timings.
         .executableTarget(
             name: "srcip-bench",
@@ -81,7 +82,7 @@ let package = Package(
         .target(name: "SrcipTestSupport", path: "Sources/SrcipTestSupport"),
         .testTarget(name: "SrcipCoreTests", dependencies: ["SrcipCore", "CSrcipABI"]),
         .testTarget(name: "SrcipServicesTests", dependencies: ["SrcipTestSupport", "SrcipServices", "SrcipCore", "SrcipJSON"]),
-        .testTarget(name: "SrcipExportTests", dependencies: ["SrcipExport", "SrcipCore"]),
+        .testTarget(name: "SrcipExportTests", dependencies: ["SrcipExport", "SrcipCore", "SrcipJSON"]),
         .testTarget(name: "SrcipBenchTests", dependencies: ["srcip-bench", "SrcipTestbed", "SrcipCore"]),
         .testTarget(
             name: "SrcipKernelTests",

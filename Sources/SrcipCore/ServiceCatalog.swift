@@ -1,5 +1,5 @@
 /// How a flow was attributed to a Service.
-public enum ServiceResolution: String, Hashable, Sendable, Codable {
+public enum ServiceResolution: String, Hashable, Sendable, Codable, CaseIterable {
     /// The packet was addressed to a Service address (ClusterIP, NodePort, LB IP, externalIP).
     case vip
     /// Only the backend was seen (the translation happened before any tc hook); resolved from the endpoint.

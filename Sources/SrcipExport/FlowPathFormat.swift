@@ -1,4 +1,5 @@
 import SrcipCore
+import SrcipJSON
 
 extension FlowPath {
     /// `node2 eth0→eth0 ⇒ node1 eth0→veth…: 203.0.113.10 → backend saw 192.168.10.12 (written at node2/eth0 egress) snat (expected snat ✓)`.

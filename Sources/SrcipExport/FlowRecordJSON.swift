@@ -1,8 +1,9 @@
 import SrcipCore
+import SrcipJSON
 
 /// The v1 JSON field names in output order (CSV header order; `service` flattened there). A contract
 /// (docs/flow-record-v1.md): fields may be added, never renamed.
-public enum FlowRecordField: String, CodingKey, CaseIterable, Sendable {
+public enum FlowRecordField: String, CaseIterable, Sendable {
     case version, node, start, end, `protocol`, family
     case srcIP = "src_ip", srcPort = "src_port", dstIP = "dst_ip", dstPort = "dst_port"
     case xlatSrcIP = "xlat_src_ip", xlatSrcPort = "xlat_src_port", xlatDstIP = "xlat_dst_ip", xlatDstPort = "xlat_dst_port"
@@ -23,122 +24,100 @@ public enum FlowRecordField: String, CodingKey, CaseIterable, Sendable {
     public static let names: [String] = allCases.map(\.rawValue)
 }
 
-/// The members of the `service` object of a v1 record.
-enum ServiceRefField: String, CodingKey, CaseIterable {
-    case namespace, name, port, type, frontend
-    case portName = "port_name"
-    case externalTrafficPolicy = "external_traffic_policy"
-    case internalTrafficPolicy = "internal_traffic_policy"
-    case resolvedFrom = "resolved_from"
-}
-
-/// Why a flow record field could not be decoded (raised while decoding a `FlowRecordJSON`).
-public struct FlowRecordFieldError: Error, CustomStringConvertible {
-    public var field: String
-    public var problem: String
-    public var description: String { "\(field): \(problem)" }
-}
-
 /// A v1 flow record read from JSON (the model itself, `FlowRecord`, knows no wire format).
-struct FlowRecordJSON: Decodable {
-    var record: FlowRecord
-
-    /// Decodes a v1 record. Every contract field must be present (nullable ones may be `null`).
-    init(from decoder: any Decoder) throws {
-        typealias CodingKeys = FlowRecordField
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        func bad(_ k: CodingKeys, _ why: String) -> FlowRecordFieldError { FlowRecordFieldError(field: k.rawValue, problem: why) }
-        func ip(_ k: CodingKeys) throws -> IPAddress {
-            let s = try c.decode(String.self, forKey: k)
-            guard let a = IPAddress(s) else { throw bad(k, "not an IP address: \"\(s)\"") }
+enum FlowRecordJSON {
+    /// Decodes a v1 record from a parsed line. Every contract field must be present (nullable ones may be `null`);
+    /// fields are checked in contract order, so the first bad one is reported.
+    static func decode(_ value: JSONValue) throws(JSONShapeError) -> FlowRecord {
+        let c = try JSONObjectReader(value)
+        func ip(_ k: String) throws(JSONShapeError) -> IPAddress {
+            let s = try c.string(k)
+            guard let a = IPAddress(s) else { throw c.invalid(k, "not an IP address: \"\(s)\"") }
             return a
         }
-        func optIP(_ k: CodingKeys) throws -> IPAddress? {
-            guard let s = try c.decode(String?.self, forKey: k) else { return nil }
-            guard let a = IPAddress(s) else { throw bad(k, "not an IP address: \"\(s)\"") }
+        func optIP(_ k: String) throws(JSONShapeError) -> IPAddress? {
+            guard let s = try c.nullableString(k) else { return nil }
+            guard let a = IPAddress(s) else { throw c.invalid(k, "not an IP address: \"\(s)\"") }
             return a
         }
-        func time(_ k: CodingKeys) throws -> Int64 {
-            let s = try c.decode(String.self, forKey: k)
-            guard let t = RFC3339.parse(s) else { throw bad(k, "not an RFC 3339 timestamp: \"\(s)\"") }
+        func time(_ k: String) throws(JSONShapeError) -> Int64 {
+            let s = try c.string(k)
+            guard let t = RFC3339.parse(s) else { throw c.invalid(k, "not an RFC 3339 timestamp: \"\(s)\"") }
             return t
         }
-        func hook(_ k: CodingKeys) throws -> Hook? {
-            guard let s = try c.decode(String?.self, forKey: k) else { return nil }
+        func hook(_ k: String) throws(JSONShapeError) -> Hook? {
+            guard let s = try c.nullableString(k) else { return nil }
             switch s {
             case "ingress": return .ingress
             case "egress": return .egress
-            default: throw bad(k, "expected \"ingress\" or \"egress\", got \"\(s)\"")
+            default: throw c.invalid(k, "expected \"ingress\" or \"egress\", got \"\(s)\"")
             }
         }
         let unset = FiveTuple(src: .v4(0), dst: .v4(0), srcPort: 0, dstPort: 0, proto: .tcp)
         var r = FlowRecord(node: "", startNs: 0, endNs: 0, original: unset, translated: nil, snat: false, dnat: false,
                            clientKind: .external, verdict: .unknown, join: .conntrack)
-        r.version = try c.decode(Int.self, forKey: .version)
+        r.version = try c.integer("version")
         guard r.version == FlowRecord.currentVersion else {
-            throw bad(.version, "unsupported record version \(r.version); this srcip reads version \(FlowRecord.currentVersion)")
+            throw c.invalid("version", "unsupported record version \(r.version); this srcip reads version \(FlowRecord.currentVersion)")
         }
-        r.node = try c.decode(String.self, forKey: .node)
-        r.startNs = try time(.start)
-        r.endNs = try time(.end)
-        let protoName = try c.decode(String.self, forKey: .protocol)
-        let family = try c.decode(String.self, forKey: .family)
-        guard family == "ipv4" || family == "ipv6" else { throw bad(.family, "expected \"ipv4\" or \"ipv6\", got \"\(family)\"") }
-        guard var proto = L4Protocol(name: protoName) else { throw bad(.protocol, "unknown protocol \"\(protoName)\"") }
+        r.node = try c.string("node")
+        r.startNs = try time("start")
+        r.endNs = try time("end")
+        let protoName = try c.string("protocol")
+        let family = try c.string("family")
+        guard family == "ipv4" || family == "ipv6" else { throw c.invalid("family", "expected \"ipv4\" or \"ipv6\", got \"\(family)\"") }
+        guard var proto = L4Protocol(name: protoName) else { throw c.invalid("protocol", "unknown protocol \"\(protoName)\"") }
         if proto == .icmp && family == "ipv6" { proto = .icmpv6 }
-        let src = try ip(.srcIP), dst = try ip(.dstIP)
-        guard src.isIPv4 == (family == "ipv4"), dst.isIPv4 == src.isIPv4 else { throw bad(.family, "does not match src_ip/dst_ip") }
-        r.original = FiveTuple(src: src, dst: dst, srcPort: try c.decode(UInt16.self, forKey: .srcPort),
-                               dstPort: try c.decode(UInt16.self, forKey: .dstPort), proto: proto)
-        let xs = try optIP(.xlatSrcIP), xd = try optIP(.xlatDstIP)
-        let xsp = try c.decode(UInt16?.self, forKey: .xlatSrcPort), xdp = try c.decode(UInt16?.self, forKey: .xlatDstPort)
+        let src = try ip("src_ip"), dst = try ip("dst_ip")
+        guard src.isIPv4 == (family == "ipv4"), dst.isIPv4 == src.isIPv4 else { throw c.invalid("family", "does not match src_ip/dst_ip") }
+        r.original = FiveTuple(src: src, dst: dst, srcPort: try c.integer("src_port"), dstPort: try c.integer("dst_port"), proto: proto)
+        let xs = try optIP("xlat_src_ip"), xd = try optIP("xlat_dst_ip")
+        let xsp: UInt16? = try c.nullableInteger("xlat_src_port"), xdp: UInt16? = try c.nullableInteger("xlat_dst_port")
         if let xs, let xd, let xsp, let xdp {
             r.translated = FiveTuple(src: xs, dst: xd, srcPort: xsp, dstPort: xdp, proto: proto)
         } else if xs == nil, xd == nil, xsp == nil, xdp == nil {
             r.translated = nil
         } else {
-            throw bad(.xlatSrcIP, "xlat_src_ip, xlat_src_port, xlat_dst_ip and xlat_dst_port must be all set or all null")
+            throw c.invalid("xlat_src_ip", "xlat_src_ip, xlat_src_port, xlat_dst_ip and xlat_dst_port must be all set or all null")
         }
-        r.snat = try c.decode(Bool.self, forKey: .snat)
-        r.dnat = try c.decode(Bool.self, forKey: .dnat)
-        r.snatInterface = try c.decode(String?.self, forKey: .snatInterface)
-        r.snatHook = try hook(.snatHook)
-        r.inInterface = try c.decode(String?.self, forKey: .inInterface)
-        r.outInterface = try c.decode(String?.self, forKey: .outInterface)
-        r.service = try Self.service(c)
-        r.clientKind = try c.decode(ClientKind.self, forKey: .clientKind)
-        r.hairpin = try c.decode(Bool.self, forKey: .hairpin)
-        r.verdict = try c.decode(Verdict.self, forKey: .verdict)
-        r.expected = try c.decode(Verdict?.self, forKey: .expected)
-        r.expectationMet = try c.decode(Bool?.self, forKey: .expectationMet)
-        r.packets = try c.decode(UInt64.self, forKey: .packets)
-        r.bytes = try c.decode(UInt64.self, forKey: .bytes)
-        r.replyPackets = try c.decode(UInt64.self, forKey: .replyPackets)
-        r.replyBytes = try c.decode(UInt64.self, forKey: .replyBytes)
-        let j = try c.decode(String.self, forKey: .join)
+        r.snat = try c.bool("snat")
+        r.dnat = try c.bool("dnat")
+        r.snatInterface = try c.nullableString("snat_interface")
+        r.snatHook = try hook("snat_hook")
+        r.inInterface = try c.nullableString("in_interface")
+        r.outInterface = try c.nullableString("out_interface")
+        r.service = try service(c.nullableObject("service"))
+        r.clientKind = try c.enum("client_kind")
+        r.hairpin = try c.bool("hairpin")
+        r.verdict = try c.enum("verdict")
+        r.expected = try c.nullableEnum("expected")
+        r.expectationMet = try c.nullableBool("expectation_met")
+        r.packets = try c.integer("packets")
+        r.bytes = try c.integer("bytes")
+        r.replyPackets = try c.integer("reply_packets")
+        r.replyBytes = try c.integer("reply_bytes")
+        let j = try c.string("join")
         switch j {
         case "conntrack": r.join = .conntrack
         case "fingerprint": r.join = .fingerprint
-        default: throw bad(.join, "expected \"conntrack\" or \"fingerprint\", got \"\(j)\"")
+        default: throw c.invalid("join", "expected \"conntrack\" or \"fingerprint\", got \"\(j)\"")
         }
-        r.dnatInterface = try c.decodeIfPresent(String.self, forKey: .dnatInterface)
-        r.dnatHook = c.contains(.dnatHook) ? try hook(.dnatHook) : nil
-        r.expectedRow = try c.decodeIfPresent(Int.self, forKey: .expectedRow)
-        r.endpointNode = try c.decodeIfPresent(String.self, forKey: .endpointNode)
-        r.reason = try c.decodeIfPresent(String.self, forKey: .reason)
-        record = r
+        // Added after v1 shipped: may be absent.
+        r.dnatInterface = c.contains("dnat_interface") ? try c.nullableString("dnat_interface") : nil
+        r.dnatHook = c.contains("dnat_hook") ? try hook("dnat_hook") : nil
+        r.expectedRow = c.contains("expected_row") ? try c.nullableInteger("expected_row") : nil
+        r.endpointNode = c.contains("endpoint_node") ? try c.nullableString("endpoint_node") : nil
+        r.reason = c.contains("reason") ? try c.nullableString("reason") : nil
+        return r
     }
 
     /// The `service` member: an object or `null`.
-    private static func service(_ c: KeyedDecodingContainer<FlowRecordField>) throws -> ServiceRef? {
-        if try c.decodeNil(forKey: .service) { return nil }
-        let s = try c.nestedContainer(keyedBy: ServiceRefField.self, forKey: .service)
-        return ServiceRef(namespace: try s.decode(String.self, forKey: .namespace), name: try s.decode(String.self, forKey: .name),
-                          portName: try s.decode(String?.self, forKey: .portName), port: try s.decode(UInt16.self, forKey: .port),
-                          type: try s.decode(ServiceType.self, forKey: .type), frontend: try s.decode(Frontend.self, forKey: .frontend),
-                          externalTrafficPolicy: try s.decode(TrafficPolicy.self, forKey: .externalTrafficPolicy),
-                          internalTrafficPolicy: try s.decode(TrafficPolicy.self, forKey: .internalTrafficPolicy),
-                          resolvedFrom: try s.decode(ServiceResolution.self, forKey: .resolvedFrom))
+    private static func service(_ s: JSONObjectReader?) throws(JSONShapeError) -> ServiceRef? {
+        guard let s else { return nil }
+        return ServiceRef(namespace: try s.string("namespace"), name: try s.string("name"), portName: try s.nullableString("port_name"),
+                          port: try s.integer("port"), type: try s.enum("type"), frontend: try s.enum("frontend"),
+                          externalTrafficPolicy: try s.enum("external_traffic_policy"),
+                          internalTrafficPolicy: try s.enum("internal_traffic_policy"), resolvedFrom: try s.enum("resolved_from"))
     }
 }
 
@@ -197,58 +176,5 @@ extension FlowRecord {
         w.string("endpoint_node", endpointNode)
         w.string("reason", reason)
         return w.finish()
-    }
-}
-
-/// Builds one JSON object by appending members in order.
-public struct JSONObjectWriter: Sendable {
-    private var out = "{"
-    private var first = true
-
-    private mutating func key(_ k: String) {
-        if !first { out += "," }
-        first = false
-        out += "\""
-        out += k
-        out += "\":"
-    }
-
-    mutating func raw(_ k: String, _ v: String) { key(k); out += v }
-    mutating func string(_ k: String, _ v: String?) {
-        key(k)
-        if let v { JSONObjectWriter.appendQuoted(v, to: &out) } else { out += "null" }
-    }
-    mutating func int(_ k: String, _ v: Int?) { key(k); out += v.map { String($0) } ?? "null" }
-    mutating func uint(_ k: String, _ v: UInt64) { key(k); out += String(v) }
-    mutating func bool(_ k: String, _ v: Bool?) { key(k); out += v.map { $0 ? "true" : "false" } ?? "null" }
-    mutating func finish() -> String { out += "}"; return out }
-
-    /// `s` as a JSON string literal (RFC 8259 escaping).
-    public static func quoted(_ s: String) -> String {
-        var out = ""
-        appendQuoted(s, to: &out)
-        return out
-    }
-
-    /// Appends `s` as a JSON string literal (RFC 8259 escaping).
-    static func appendQuoted(_ s: String, to out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        out += "\""
     }
 }

@@ -1,4 +1,5 @@
 import SrcipCore
+import SrcipJSON
 
 /// Renders raw observations (one ring-buffer record each) for `srcip trace --raw`.
 public enum ObservationFormat {

@@ -1,6 +1,7 @@
 import Foundation
 import SrcipCore
 import SrcipExport
+import SrcipJSON
 import SrcipSystem
 import SrcipLabCluster
 import SrcipLabWorkloads
@@ -44,7 +45,7 @@ public final class LabTraceSession {
     }
 
     /// What `srcip trace --ready-file` reports once every hook is attached and the Service catalog is read.
-    public struct TraceReady: Sendable, Decodable, Equatable {
+    public struct TraceReady: Sendable, Equatable {
         public var pid: Int32
         public var node: String
         public var interfaces: [String]
@@ -164,8 +165,21 @@ public final class LabTraceSession {
     /// The trace's ready report, or nil while the file does not exist (srcip renames it into place whole).
     private static func readReady(_ t: NodeTrace) throws -> TraceReady? {
         guard let data = FileManager.default.contents(atPath: t.readyFile) else { return nil }
-        do { return try JSONDecoder().decode(TraceReady.self, from: data) } catch {
+        do { return try TraceReady(json: [UInt8](data)) } catch {
             throw LabError.unsupported("srcip trace on \(t.node) wrote an unreadable ready file \(t.readyFile): \(error)")
         }
+    }
+}
+
+extension LabTraceSession.TraceReady {
+    /// Reads the ready file's one JSON object; errors name the line/column or the field.
+    public init(json: [UInt8]) throws {
+        let r = try JSONObjectReader.parse(json)
+        pid = try r.integer("pid")
+        node = try r.string("node")
+        interfaces = try r.strings("interfaces")
+        attach = try r.string("attach")
+        join = try r.string("join")
+        services = try r.string("services")
     }
 }

@@ -1,5 +1,5 @@
 import SrcipCore
-import SrcipExport
+import SrcipJSON
 import SrcipLabCluster
 
 /// kube-proxy's per-service health check (`healthCheckNodePort`) response, as pkg/proxy/healthcheck/service_health.go

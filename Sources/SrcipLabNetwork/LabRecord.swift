@@ -21,6 +21,12 @@ public struct LabDaemon: Sendable, Codable, Hashable {
 }
 
 /// Everything `lab up` created, saved to `/run/srcip/labs/<lab>.json` before anything is created so `lab down` can undo it.
+///
+/// The one JSON file srcip reads and writes with Foundation's Codable instead of SrcipJSON: the record nests the whole
+/// `ClusterState` (nodes, pods, Services with ports and endpoints, prefixes: about 19 Codable types), whose hand-written
+/// reader and writer would cost some 300 lines, for a private file of a few KB (7 KB for the 3-node demo lab) that only
+/// this module writes and reads back once per command, so the fast reader would gain nothing measurable. Nothing
+/// outside the lab depends on its format.
 public struct LabRecord: Sendable, Codable {
     public var lab: String
     public var proxyMode: ProxyMode

@@ -60,8 +60,11 @@ struct JSONNode {
 
     /// An integral JSON number.
     var intValue: Int? {
-        guard case .number(let d) = value, d == d.rounded(), abs(d) < 1e15 else { return nil }
-        return Int(d)
+        switch value {
+        case .integer(let n) where abs(n) < 1_000_000_000_000_000: return Int(n)
+        case .number(let d) where d == d.rounded() && abs(d) < 1e15: return Int(d)
+        default: return nil
+        }
     }
 
     subscript(key: String) -> JSONNode? {

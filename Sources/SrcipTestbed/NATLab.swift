@@ -1,5 +1,6 @@
 import Foundation
 import SrcipCore
+import SrcipJSON
 import SrcipSystem
 
 /// A three-namespace NAT testbed for tests and benchmarks: client — router (DNAT of a VIP to the server, MASQUERADE towards it) — server.
@@ -213,12 +214,11 @@ public final class NATLab {
     }
 
     static func receivedBitsPerSecond(iperfJSON: String) throws -> Double {
-        guard let obj = try JSONSerialization.jsonObject(with: Data(iperfJSON.utf8)) as? [String: Any],
-              let end = obj["end"] as? [String: Any], let sum = end["sum_received"] as? [String: Any],
-              let bps = sum["bits_per_second"] as? Double else {
-            throw CommandFailed(command: ["iperf3"], status: -1, output: String(iperfJSON.prefix(300)))
+        do {
+            return try JSONObjectReader.parse(Array(iperfJSON.utf8)).object("end").object("sum_received").double("bits_per_second")
+        } catch {
+            throw CommandFailed(command: ["iperf3"], status: -1, output: "\(error): " + String(iperfJSON.prefix(300)))
         }
-        return bps
     }
 
     /// The router's conntrack table, IPv4 and IPv6 (`conntrack -L -f <family> -o extended`), one (original, reply) pair per entry.

@@ -1,5 +1,5 @@
 import Foundation
-import SrcipExport
+import SrcipJSON
 
 /// `--ready-file PATH`: written once srcip records (hooks attached, Service catalog read), so a supervisor (the lab)
 /// knows the trace has started without reading its log. One JSON object on one line, written to `PATH.tmp` and
@@ -16,9 +16,14 @@ struct ReadyFile {
     var services: String
 
     var jsonLine: String {
-        let q = JSONObjectWriter.quoted
-        return "{\"pid\":\(pid),\"node\":\(q(node)),\"interfaces\":[\(interfaces.map(q).joined(separator: ","))],"
-            + "\"attach\":\(q(attach)),\"join\":\(q(join)),\"services\":\(q(services))}"
+        var w = JSONObjectWriter()
+        w.int("pid", Int(pid))
+        w.string("node", node)
+        w.strings("interfaces", interfaces)
+        w.string("attach", attach)
+        w.string("join", join)
+        w.string("services", services)
+        return w.finish()
     }
 
     /// Writes `path.tmp`, then renames it to `path`.
