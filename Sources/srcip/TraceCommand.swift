@@ -29,17 +29,18 @@ struct TraceCommand: AsyncParsableCommand {
             help: "Interface to attach to (repeatable). Default: every non-loopback interface of this network namespace.")
     var interfaces: [String] = []
 
-    @Option(help: "Stop after this many seconds.")
+    @Option(parsing: .unconditional, help: "Stop after this many seconds (0.001 to one year).")
     var duration: Double?
 
-    @Option(help: "Stop after this many records written (flows, or BPF records with --raw).")
+    @Option(parsing: .unconditional, help: "Stop after this many records written (flows, or BPF records with --raw); at least 1.")
     var count: Int?
 
     @Option(name: .customLong("host"), help: "Only flows to or from this address, before or after NAT (repeatable).")
     var hosts: [String] = []
 
-    @Option(name: .customLong("port"), help: "Only flows with this port, before or after NAT (repeatable).")
-    var ports: [UInt16] = []
+    @Option(name: .customLong("port"), parsing: .unconditionalSingleValue,
+            help: "Only flows with this port (0 to 65535), before or after NAT (repeatable).")
+    var ports: [Int] = []
 
     @Option(name: .customLong("protocol"), help: "Only this protocol: tcp, udp, icmp or icmpv6 (repeatable).")
     var protocols: [ProtocolOption] = []
@@ -60,7 +61,7 @@ struct TraceCommand: AsyncParsableCommand {
             help: "Addresses of the cluster's nodes, comma-separated or repeated; a source there is a `node` client (kube-proxy still treats it as external). A kubectl dump given to --services adds its Nodes' addresses.")
     var nodeIPs: [String] = []
 
-    @Option(help: "End flows idle for this many seconds (UDP, ICMP, TCP without FIN).")
+    @Option(parsing: .unconditional, help: "End flows idle for this many seconds (UDP, ICMP, TCP without FIN); 0.1 to one year.")
     var idleTimeout: Double = 30
 
     @Option(name: .customLong("ready-file"),
@@ -92,9 +93,10 @@ struct TraceCommand: AsyncParsableCommand {
         if raw && check { throw ValidationError("--check judges flows: it cannot be combined with --raw") }
         if raw && format.rawFormat == nil { throw ValidationError("--format \(format) with --raw: use text or jsonl") }
         if format == .ipfix && output == nil { throw ValidationError("--format ipfix is binary: name a file with --output") }
-        if let d = duration, d <= 0 { throw ValidationError("--duration must be positive") }
-        if let c = count, c <= 0 { throw ValidationError("--count must be positive") }
-        if idleTimeout <= 0 { throw ValidationError("--idle-timeout must be positive") }
+        if let d = duration { try OptionValidation.seconds(d, option: "--duration", min: 0.001) }
+        if let c = count { try OptionValidation.integer(c, option: "--count", in: 1...Int.max) }
+        for p in ports { try OptionValidation.integer(p, option: "--port", in: 0...65535) }
+        try OptionValidation.seconds(idleTimeout, option: "--idle-timeout", min: 0.1)
     }
 
     private var nodeIPList: [String] {
@@ -103,7 +105,7 @@ struct TraceCommand: AsyncParsableCommand {
 
     func run() async throws {
         TerminationSignal.install()
-        let filter = FlowFilter(hosts: Set(hosts.compactMap { IPAddress($0) }), ports: Set(ports),
+        let filter = FlowFilter(hosts: Set(hosts.compactMap { IPAddress($0) }), ports: Set(ports.map { UInt16($0) }),
                                 protocols: Set(protocols.map(\.l4)))
         let names = interfaces.isEmpty ? Interfaces.list().map(\.name) : interfaces
         guard !names.isEmpty else {
