@@ -126,7 +126,8 @@ struct TraceCommand: AsyncParsableCommand {
                                            limit: count ?? .max))
         } else {
             out = .flows(try FlowOutput(format: format.flowFormat, path: path, context: context, filter: filter,
-                                        idleTimeoutNs: idleNs, limit: count ?? .max))
+                                        idleTimeoutNs: idleNs, limit: count ?? .max,
+                                        liveCounts: { [object = tracer.object] in object.flowCounts($0, remove: true) }))
         }
         let start = try tracer.counters()
         let attach = tracer.attachments.first?.mode.description ?? "-"

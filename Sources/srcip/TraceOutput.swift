@@ -30,7 +30,7 @@ enum TraceOutput {
         case (.flows(let f), .observation(let o)): try f.add(o)
         case (.flows(let f), .sweep(let expired, let active, let now)):
             f.noteActivity(active)
-            for o in expired { try f.add(o) }
+            try f.add(expired: expired)
             try f.tick(nowNs: now)
         }
     }
@@ -88,18 +88,33 @@ final class FlowOutput {
     private(set) var expectationsMet = 0
     private(set) var expectationsMissed: [FlowRecord] = []
 
+    /// `liveCounts` reads and removes a view's BPF counters when its flow is written (`FlowCorrelator.liveCounts`).
     init(format: FlowRecordFormat, path: String, context: NodeContext, filter: FlowFilter, idleTimeoutNs: UInt64,
-         limit: Int) throws {
+         limit: Int, liveCounts: ((FlowView) -> FlowCounts?)? = nil) throws {
         writer = try format.writer(path: path)
-        correlator = FlowCorrelator(context: context, config: CorrelatorConfig(idleTimeoutNs: idleTimeoutNs))
+        // With live counters, idle flows end by the BPF sweep's `.expired` records (final counts); the correlator's own
+        // idle timeout, 2 s later, only catches views the sweep cannot report (e.g. evicted from the BPF map).
+        var config = CorrelatorConfig(idleTimeoutNs: idleTimeoutNs &+ (liveCounts == nil ? 0 : 2_000_000_000))
+        config.closeLingerNs = Self.closeLingerNs
+        correlator = FlowCorrelator(context: context, config: config)
+        correlator.liveCounts = liveCounts
         self.filter = filter
         self.limit = limit
     }
+
+    /// How long a TCP flow stays open after its last view ended (FIN/RST) without packets: its final ACKs count.
+    static let closeLingerNs: UInt64 = 1_000_000_000
 
     var correlatorStats: CorrelatorStats { correlator.stats }
 
     func add(_ o: Observation) throws {
         correlator.add(o)
+        try emit(correlator.drainFinished())
+    }
+
+    /// The flows a sweep of the BPF flow map ended, with their final counters.
+    func add(expired batch: [Observation]) throws {
+        correlator.add(expired: batch)
         try emit(correlator.drainFinished())
     }
 
