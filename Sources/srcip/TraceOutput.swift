@@ -35,6 +35,22 @@ enum TraceOutput {
         }
     }
 
+    /// Writes what is buffered (every second, so records reach the file within a second).
+    func flush() throws {
+        switch self {
+        case .raw(let r): try r.sink.flush()
+        case .flows(let f): try f.writer.flush()
+        }
+    }
+
+    /// Continues in a new file at the same path (SIGHUP).
+    func reopen() throws {
+        switch self {
+        case .raw(let r): try r.sink.reopen()
+        case .flows(let f): try f.writer.reopen()
+        }
+    }
+
     /// Writes what is still open and closes the output.
     func finish() throws {
         switch self {
@@ -47,18 +63,19 @@ enum TraceOutput {
 /// `--raw`: one line per BPF record, text or JSON.
 final class RawRecordOutput {
     private let format: TraceFormat.RawFormat
-    private let sink: FileSink
+    let sink: FileSink
     private let context: NodeContext
     private let filter: FlowFilter
     private let limit: Int
     private(set) var written = 0
 
-    init(format: TraceFormat.RawFormat, path: String, context: NodeContext, filter: FlowFilter, limit: Int) throws {
+    init(format: TraceFormat.RawFormat, path: String, mode: FileOpenMode, context: NodeContext, filter: FlowFilter,
+         limit: Int) throws {
         self.format = format
         self.context = context
         self.filter = filter
         self.limit = limit
-        sink = try FileSink(path: path)
+        sink = try FileSink(path: path, mode: mode)
     }
 
     func add(_ o: Observation) throws {
@@ -79,7 +96,7 @@ final class RawRecordOutput {
 
 /// Flow records: observations through the correlator, out through a flow-record writer.
 final class FlowOutput {
-    private let writer: any FlowRecordWriter
+    let writer: any FlowRecordWriter
     private var correlator: FlowCorrelator
     private let filter: FlowFilter
     private let limit: Int
@@ -89,9 +106,9 @@ final class FlowOutput {
     private(set) var expectationsMissed: [FlowRecord] = []
 
     /// `liveCounts` reads and removes a view's BPF counters when its flow is written (`FlowCorrelator.liveCounts`).
-    init(format: FlowRecordFormat, path: String, context: NodeContext, filter: FlowFilter, idleTimeoutNs: UInt64,
-         limit: Int, liveCounts: ((FlowView) -> FlowCounts?)? = nil) throws {
-        writer = try format.writer(path: path)
+    init(format: FlowRecordFormat, path: String, mode: FileOpenMode = .truncate, context: NodeContext, filter: FlowFilter,
+         idleTimeoutNs: UInt64, limit: Int, liveCounts: ((FlowView) -> FlowCounts?)? = nil) throws {
+        writer = try format.writer(path: path, mode: mode)
         // With live counters, idle flows end by the BPF sweep's `.expired` records (final counts); the correlator's own
         // idle timeout, 2 s later, only catches views the sweep cannot report (e.g. evicted from the BPF map).
         var config = CorrelatorConfig(idleTimeoutNs: idleTimeoutNs &+ (liveCounts == nil ? 0 : 2_000_000_000))
