@@ -101,6 +101,20 @@ extension FlowCorrelator {
         slots[s] = FlowState()
         freeSlots.append(s)
         stats.liveFlows -= 1
+        if stats.liveFlows == 0, slots.count > 4096 { releaseStorage() }
+    }
+
+    /// After a flood: with no live flow left, gives the slot pool and index tables back to the allocator.
+    mutating func releaseStorage() {
+        slots = []
+        freeSlots = []
+        head = -1
+        tail = -1
+        byTuple = [:]
+        byCt = [:]
+        byFingerprint = [:]
+        closingQueue = []
+        closingHead = 0
     }
 
     mutating func touch(_ s: Int32) {

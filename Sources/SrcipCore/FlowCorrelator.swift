@@ -154,7 +154,7 @@ public struct FlowCorrelator {
 
     /// The flows finished since the last call.
     public mutating func drainFinished() -> [FlowRecord] {
-        defer { output.removeAll(keepingCapacity: true) }
+        defer { output.removeAll(keepingCapacity: output.count <= 1024) }
         return output
     }
 

@@ -1,3 +1,4 @@
+import Glibc
 import SrcipCore
 import SrcipExport
 import SrcipKernel
@@ -143,7 +144,16 @@ final class FlowOutput {
     func tick(nowNs: UInt64) throws {
         correlator.advance(toNs: nowNs)
         try emit(correlator.drainFinished())
+        peakLiveFlows = max(peakLiveFlows, correlator.liveFlowCount)
+        if correlator.liveFlowCount == 0, peakLiveFlows > 4096 {
+            // The correlator dropped its storage; glibc keeps freed heap unless asked (its mmap threshold grows).
+            HeapTrim.trim()
+            peakLiveFlows = 0
+        }
     }
+
+    /// Most live flows since the last trim of the heap.
+    private var peakLiveFlows = 0
 
     /// Writes the flows still open and closes the output.
     func finish() throws {
@@ -188,4 +198,12 @@ struct FlowFilter {
         if !ports.isEmpty && !ends.contains(where: { ports.contains($0.1) }) { return false }
         return true
     }
+}
+
+/// glibc's `malloc_trim` (not exported by the Glibc module): returns free heap pages to the system.
+enum HeapTrim {
+    private typealias Function = @convention(c) (Int) -> Int32
+    private static let function: Function? = dlsym(nil, "malloc_trim").map { unsafeBitCast($0, to: Function.self) }
+
+    static func trim() { _ = function?(0) }
 }
