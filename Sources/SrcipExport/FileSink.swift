@@ -31,7 +31,8 @@ public enum ExportError: Error, Equatable, CustomStringConvertible {
 public enum FileOpenMode: Sendable {
     /// Replace an existing file.
     case truncate
-    /// Create the file; an existing one is an error (`ExportError.exists`), never overwritten.
+    /// Create the file; an existing regular file is an error (`ExportError.exists`), never overwritten. Devices and
+    /// pipes (`/dev/null`, a FIFO) are opened as they are.
     case create
     /// Add to the end of an existing file (created if missing).
     case append
@@ -70,11 +71,15 @@ public final class FileSink {
     }
 
     private static func open(_ path: String, _ mode: FileOpenMode) throws(ExportError) -> Int32 {
-        let flags: Int32
+        var flags: Int32
         switch mode {
         case .truncate: flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC
         case .create: flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC
         case .append: flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC
+        }
+        var st = stat()
+        if stat(path, &st) == 0, st.st_mode & S_IFMT != S_IFREG {
+            flags = O_WRONLY | O_CLOEXEC   // a device or pipe (/dev/null, /dev/stdout, a FIFO): nothing to refuse or truncate
         }
         let fd = Glibc.open(path, flags, 0o644)
         guard fd >= 0 else {

@@ -101,7 +101,8 @@ struct TraceCommand: AsyncParsableCommand {
         if format == .ipfix && output == nil { throw ValidationError("--format ipfix is binary: name a file with --output") }
         if append && force { throw ValidationError("--append and --force exclude each other: keep the file's records, or replace them") }
         if (append || force) && output == nil { throw ValidationError("--append and --force apply to --output FILE") }
-        if let output, output != "-", !append, !force, FileManager.default.fileExists(atPath: output) {
+        if let output, output != "-", !append, !force,
+           (try? FileManager.default.attributesOfItem(atPath: output)[.type] as? FileAttributeType) == .typeRegular {
             throw ValidationError("--output \(output) already exists; add --append to add to it or --force to replace it")
         }
         if let d = duration { try OptionValidation.seconds(d, option: "--duration", min: 0.001) }
