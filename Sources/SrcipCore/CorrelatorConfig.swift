@@ -10,6 +10,9 @@ public struct CorrelatorConfig: Sendable, Hashable {
     public var finishedMemory: Int
     /// An ICMP error or RST from the node this close to a request marks it `rejected`.
     public var rejectWindowNs: UInt64
+    /// A TCP flow whose every view has ended (FIN/RST) is written only once it has carried no packet for this long,
+    /// so the final ACKs and retransmissions after the first FIN/RST are counted; 0: written at once.
+    public var closeLingerNs: UInt64 = 0
 
     public init(maxLiveFlows: Int = 262_144, idleTimeoutNs: UInt64 = 120_000_000_000, fingerprintWindowNs: UInt64 = 1_000_000_000,
                 finishedMemory: Int = 65_536, rejectWindowNs: UInt64 = 2_000_000_000) {
@@ -34,6 +37,8 @@ public struct CorrelatorStats: Sendable, Hashable {
     public var flowsFlushed: UInt64 = 0
     /// Two partial flows found to be one connection and merged (out-of-order arrival).
     public var flowsMerged: UInt64 = 0
+    /// Views whose packet/byte counts were replaced by the live BPF counters when the flow was written.
+    public var liveCountReads: UInt64 = 0
     public var fingerprintJoins: UInt64 = 0
     /// Fingerprint matches refused (outside the window, or the partner already had that view).
     public var fingerprintRejected: UInt64 = 0

@@ -5,6 +5,16 @@ extension FlowCorrelator {
 
     mutating func finish(_ slot: Int32, _ why: FinishReason) {
         guard slots[slot].live else { return }
+        if let liveCounts {
+            for i in slots[slot].segments.indices {
+                let s = slots[slot].segments[i]
+                guard let c = liveCounts(FlowView(ifindex: s.ifindex, hook: s.hook, tuple: s.tuple)),
+                      c.packets >= s.packets else { continue }
+                slots[slot].segments[i].packets = c.packets
+                slots[slot].segments[i].bytes = c.bytes
+                stats.liveCountReads += 1
+            }
+        }
         let st = slots[slot]
         var rec = builder.record(st, icmpFromNode: icmpFromNode)
         if why == .evicted {
@@ -28,8 +38,43 @@ extension FlowCorrelator {
         }
     }
 
+    /// Every view of `slot` ended: written now, or after the close linger.
+    mutating func ended(_ slot: Int32) {
+        guard config.closeLingerNs > 0, slots[slot].segments.contains(where: { $0.tuple.proto == .tcp }) else {
+            return finish(slot, .ended)
+        }
+        slots[slot].closing = true
+        closingQueue.append((slot, nowNs))
+    }
+
+    /// Writes closing flows quiet for the close linger; requeues those that saw packets meanwhile.
+    mutating func sweepClosing() {
+        let linger = config.closeLingerNs
+        while closingHead < closingQueue.count {
+            let (s, since) = closingQueue[closingHead]
+            guard slots[s].live, slots[s].closing else { closingHead += 1; continue }
+            if since &+ linger >= nowNs { break }
+            closingHead += 1
+            if slots[s].lastActivityNs &+ linger >= nowNs {
+                closingQueue.append((s, slots[s].lastActivityNs))
+            } else {
+                finish(s, .ended)
+            }
+        }
+        if closingHead == closingQueue.count {
+            closingQueue.removeAll(keepingCapacity: closingQueue.count < 4096)
+            closingHead = 0
+        } else if closingHead > 4096, closingHead * 2 > closingQueue.count {
+            closingQueue.removeFirst(closingHead)
+            closingHead = 0
+        }
+    }
+
     mutating func sweep() {
-        while tail >= 0, slots[tail].lastActivityNs &+ config.idleTimeoutNs < nowNs { finish(tail, .idle) }
+        if closingHead < closingQueue.count { sweepClosing() }
+        while tail >= 0, slots[tail].lastActivityNs &+ config.idleTimeoutNs < nowNs {
+            finish(tail, slots[tail].closing ? .ended : .idle)
+        }
         while stats.liveFlows > config.maxLiveFlows, tail >= 0 { finish(tail, .evicted) }
     }
 
@@ -56,6 +101,20 @@ extension FlowCorrelator {
         slots[s] = FlowState()
         freeSlots.append(s)
         stats.liveFlows -= 1
+        if stats.liveFlows == 0, slots.count > 4096 { releaseStorage() }
+    }
+
+    /// After a flood: with no live flow left, gives the slot pool and index tables back to the allocator.
+    mutating func releaseStorage() {
+        slots = []
+        freeSlots = []
+        head = -1
+        tail = -1
+        byTuple = [:]
+        byCt = [:]
+        byFingerprint = [:]
+        closingQueue = []
+        closingHead = 0
     }
 
     mutating func touch(_ s: Int32) {

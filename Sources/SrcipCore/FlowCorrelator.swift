@@ -22,6 +22,14 @@ public struct FlowCorrelator {
     var output: [FlowRecord] = []
     var nowNs: UInt64 = 0
     var builder: FlowRecordBuilder
+    /// Slots waiting out the close linger, with the time they were queued; `closingHead` is the next to check.
+    var closingQueue: [(slot: Int32, sinceNs: UInt64)] = []
+    var closingHead = 0
+    /// Set while a batch is fed: no idle sweep until it is all in.
+    var holdSweep = false
+    /// Reads (and removes) the live counters of a view when its flow is written: set by a consumer that owns the
+    /// BPF flow map, so records carry every packet counted up to then (open flows at exit, idle flows, TCP after FIN).
+    public var liveCounts: ((FlowView) -> FlowCounts?)?
 
     public init(context: NodeContext, config: CorrelatorConfig = CorrelatorConfig()) {
         self.context = context
@@ -115,7 +123,16 @@ public struct FlowCorrelator {
         let key = isReply ? o.tuple.reversed : o.tuple
         register(key, slot)
         touch(slot)
-        if slots[slot].live, slots[slot].allDone { finish(slot, .ended) }
+        if slots[slot].live, !slots[slot].closing, slots[slot].allDone { ended(slot) }
+        if !holdSweep { sweep() }
+    }
+
+    /// Feeds the `.expired` observations of one sweep of the BPF flow map, all before any idle decision: a flow must
+    /// not be finished as idle (reading counters the sweep already removed) while its own final counts wait in the batch.
+    public mutating func add(expired batch: [Observation]) {
+        holdSweep = true
+        for o in batch { add(o) }
+        holdSweep = false
         sweep()
     }
 
@@ -137,7 +154,7 @@ public struct FlowCorrelator {
 
     /// The flows finished since the last call.
     public mutating func drainFinished() -> [FlowRecord] {
-        defer { output.removeAll(keepingCapacity: true) }
+        defer { output.removeAll(keepingCapacity: output.count <= 1024) }
         return output
     }
 

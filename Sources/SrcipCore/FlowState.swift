@@ -18,6 +18,28 @@ struct FlowSegment {
     }
 }
 
+/// One place the BPF programs count a flow: interface, hook and the packet tuple there (the BPF flow map's key).
+public struct FlowView: Hashable, Sendable {
+    public var ifindex: UInt32
+    public var hook: Hook
+    public var tuple: FiveTuple
+    public init(ifindex: UInt32, hook: Hook, tuple: FiveTuple) {
+        self.ifindex = ifindex
+        self.hook = hook
+        self.tuple = tuple
+    }
+}
+
+/// Packets and bytes of one view, as the BPF programs count them.
+public struct FlowCounts: Hashable, Sendable {
+    public var packets: UInt64
+    public var bytes: UInt64
+    public init(packets: UInt64, bytes: UInt64) {
+        self.packets = packets
+        self.bytes = bytes
+    }
+}
+
 /// Fingerprint of a flow's first packet, for joining ingress and egress views without conntrack.
 struct FingerprintKey: Hashable {
     var fp: PacketFingerprint
@@ -43,6 +65,8 @@ struct FlowState {
     var prev: Int32 = -1
     var next: Int32 = -1
     var live = false
+    /// Every view ended; waiting out `CorrelatorConfig.closeLingerNs`.
+    var closing = false
 
     var ctID: UInt64 { conntrack?.id ?? 0 }
 

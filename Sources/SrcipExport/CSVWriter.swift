@@ -15,7 +15,17 @@ public final class CSVWriter: FlowRecordWriter {
     }
 
     public init(sink: FileSink) { self.sink = sink }
-    public convenience init(path: String) throws(ExportError) { self.init(sink: try FileSink(path: path)) }
+    public convenience init(path: String, mode: FileOpenMode = .truncate) throws(ExportError) {
+        let sink = try FileSink(path: path, mode: mode)
+        self.init(sink: sink)
+        wroteHeader = mode == .append && !sink.isEmptyFile
+    }
+    public func flush() throws(ExportError) { try sink.flush() }
+    /// A new file gets the header row again.
+    public func reopen() throws(ExportError) {
+        try sink.reopen()
+        wroteHeader = !sink.isEmptyFile
+    }
 
     public func write(_ record: FlowRecord) throws(ExportError) {
         if !wroteHeader {

@@ -10,6 +10,8 @@ public enum ExportError: Error, Equatable, CustomStringConvertible {
     case cannotOpen(path: String, errno: Int32)
     case writeFailed(path: String, errno: Int32)
     case closed(path: String)
+    /// The file exists and the open mode is `.create`.
+    case exists(path: String)
 
     public var description: String {
         switch self {
@@ -19,39 +21,86 @@ public enum ExportError: Error, Equatable, CustomStringConvertible {
             return "writing \(p) failed: \(String(cString: strerror(e))); check free disk space"
         case .closed(let p):
             return "\(p) was already closed; create a new writer"
+        case .exists(let p):
+            return "\(p) already exists; add --append to add to it or --force to replace it"
         }
     }
 }
 
+/// How `FileSink` opens its file.
+public enum FileOpenMode: Sendable {
+    /// Replace an existing file.
+    case truncate
+    /// Create the file; an existing regular file is an error (`ExportError.exists`), never overwritten. Devices and
+    /// pipes (`/dev/null`, a FIFO) are opened as they are.
+    case create
+    /// Add to the end of an existing file (created if missing).
+    case append
+}
+
 /// A buffered, append-only output file (or standard output for the path `-`).
+///
+/// Line-atomic: callers write whole lines (or whole IPFIX messages), and every write(2) ends at such a boundary, at most
+/// 64 KiB each, so a killed process leaves whole lines only. Files are flushed when 64 KiB are pending and whenever the
+/// owner calls `flush()` (srcip trace: every second); standard output line by line. `reopen()` starts a new file at
+/// the same path (after logrotate moved the old one) without losing what was buffered.
 public final class FileSink {
     public let path: String
     private var fd: Int32
     private var buffer: [UInt8] = []
     private let ownsFD: Bool
-    /// Files are written in 64 KiB batches; standard output line by line, so people see records as they come.
     private let flushAt: Int
+    private let mode: FileOpenMode
+    /// Largest single write(2).
+    static let maxWrite = 1 << 16
 
-    /// Opens (creates or truncates) `path`; `-` means standard output.
-    public init(path: String) throws(ExportError) {
+    /// Opens `path` as `mode` says (default: create or truncate); `-` means standard output.
+    public init(path: String, mode: FileOpenMode = .truncate) throws(ExportError) {
         self.path = path
+        self.mode = mode
         if path == "-" {
             fd = 1
             ownsFD = false
             flushAt = 1
         } else {
-            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw .cannotOpen(path: path, errno: errno) }
+            fd = try Self.open(path, mode)
             ownsFD = true
-            flushAt = 1 << 16
+            flushAt = Self.maxWrite
         }
         buffer.reserveCapacity(flushAt * 2)
+    }
+
+    private static func open(_ path: String, _ mode: FileOpenMode) throws(ExportError) -> Int32 {
+        var flags: Int32
+        switch mode {
+        case .truncate: flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC
+        case .create: flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC
+        case .append: flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC
+        }
+        var st = stat()
+        if stat(path, &st) == 0, st.st_mode & S_IFMT != S_IFREG {
+            flags = O_WRONLY | O_CLOEXEC   // a device or pipe (/dev/null, /dev/stdout, a FIFO): nothing to refuse or truncate
+        }
+        let fd = Glibc.open(path, flags, 0o644)
+        guard fd >= 0 else {
+            if errno == EEXIST && mode == .create { throw .exists(path: path) }
+            throw .cannotOpen(path: path, errno: errno)
+        }
+        return fd
     }
 
     deinit {
         if fd >= 0 { try? close() }
     }
 
+    /// Whether the file is empty (a new file after `reopen()`); false for standard output.
+    public var isEmptyFile: Bool {
+        guard ownsFD, fd >= 0 else { return false }
+        var st = stat()
+        return fstat(fd, &st) == 0 && st.st_size == 0 && buffer.isEmpty
+    }
+
+    /// Appends one or more whole lines (or one whole message).
     public func write(_ s: String) throws(ExportError) {
         guard fd >= 0 else { throw .closed(path: path) }
         buffer.append(contentsOf: s.utf8)
@@ -64,18 +113,33 @@ public final class FileSink {
         if buffer.count >= flushAt { try flush() }
     }
 
+    /// Writes everything buffered, in writes of at most 64 KiB that end at a line break when there is one.
     public func flush() throws(ExportError) {
         guard fd >= 0 else { throw .closed(path: path) }
         var off = 0
-        while off < buffer.count {
-            let n = buffer.withUnsafeBytes { raw in Glibc.write(fd, raw.baseAddress! + off, raw.count - off) }
+        let total = buffer.count
+        while off < total {
+            var end = min(total, off + Self.maxWrite)
+            if end < total, let nl = buffer[off..<end].lastIndex(of: 0x0A) { end = nl + 1 }
+            let n = buffer.withUnsafeBytes { raw in Glibc.write(fd, raw.baseAddress! + off, end - off) }
             if n < 0 {
                 if errno == EINTR { continue }
+                buffer.removeFirst(off)
                 throw .writeFailed(path: path, errno: errno)
             }
             off += n
         }
-        buffer.removeAll(keepingCapacity: true)
+        buffer.removeAll(keepingCapacity: buffer.capacity <= flushAt * 2)
+    }
+
+    /// Flushes and closes the file, then opens `path` again (appending, created if missing): after logrotate moved
+    /// the file away, records continue in a new one. Standard output is only flushed.
+    public func reopen() throws(ExportError) {
+        try flush()
+        guard ownsFD else { return }
+        _ = Glibc.close(fd)
+        fd = -1
+        fd = try Self.open(path, .append)
     }
 
     public func close() throws(ExportError) {
@@ -91,6 +155,10 @@ public protocol FlowRecordWriter: AnyObject {
     func write(_ record: FlowRecord) throws(ExportError)
     /// Flushes buffered output and closes the file.
     func close() throws(ExportError)
+    /// Writes what is buffered (whole records only).
+    func flush() throws(ExportError)
+    /// Flushes, then continues in a new file at the same path (SIGHUP after logrotate).
+    func reopen() throws(ExportError)
 }
 
 extension FlowRecordWriter {

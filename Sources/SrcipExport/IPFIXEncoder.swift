@@ -76,6 +76,9 @@ public struct IPFIXEncoder {
     /// Data records exported before the next message (RFC 7011 sequence number).
     public private(set) var sequence: UInt32 = 0
     private var sentTemplates = false
+
+    /// The next message carries the templates again (a reader starting at a new file needs them).
+    public mutating func resendTemplates() { sentTemplates = false }
     private var v4: [UInt8] = []
     private var v6: [UInt8] = []
     private var pending = 0
@@ -176,6 +179,18 @@ public final class IPFIXWriter: FlowRecordWriter {
     public convenience init(path: String, observationDomainID: UInt32,
                             exportTime: @escaping () -> UInt32 = IPFIXWriter.wallClockSeconds) throws(ExportError) {
         self.init(sink: try FileSink(path: path), observationDomainID: observationDomainID, exportTime: exportTime)
+    }
+
+    public convenience init(path: String, mode: FileOpenMode, observationDomainID: UInt32,
+                            exportTime: @escaping () -> UInt32 = IPFIXWriter.wallClockSeconds) throws(ExportError) {
+        self.init(sink: try FileSink(path: path, mode: mode), observationDomainID: observationDomainID, exportTime: exportTime)
+    }
+
+    /// A new file starts with the templates again (sequence numbers continue).
+    public func reopen() throws(ExportError) {
+        try emit()
+        try sink.reopen()
+        encoder.resendTemplates()
     }
 
     public func write(_ record: FlowRecord) throws(ExportError) {

@@ -5,7 +5,11 @@ public final class JSONLinesWriter: FlowRecordWriter {
     private let sink: FileSink
 
     public init(sink: FileSink) { self.sink = sink }
-    public convenience init(path: String) throws(ExportError) { self.init(sink: try FileSink(path: path)) }
+    public convenience init(path: String, mode: FileOpenMode = .truncate) throws(ExportError) {
+        self.init(sink: try FileSink(path: path, mode: mode))
+    }
+    public func flush() throws(ExportError) { try sink.flush() }
+    public func reopen() throws(ExportError) { try sink.reopen() }
 
     public func write(_ record: FlowRecord) throws(ExportError) {
         try sink.write(record.jsonLine() + "\n")
@@ -19,7 +23,11 @@ public final class TextWriter: FlowRecordWriter {
     private let sink: FileSink
 
     public init(sink: FileSink) { self.sink = sink }
-    public convenience init(path: String) throws(ExportError) { self.init(sink: try FileSink(path: path)) }
+    public convenience init(path: String, mode: FileOpenMode = .truncate) throws(ExportError) {
+        self.init(sink: try FileSink(path: path, mode: mode))
+    }
+    public func flush() throws(ExportError) { try sink.flush() }
+    public func reopen() throws(ExportError) { try sink.reopen() }
 
     public func write(_ record: FlowRecord) throws(ExportError) {
         try sink.write(RFC3339.format(unixNs: record.startNs) + " " + record.textLine + "\n")

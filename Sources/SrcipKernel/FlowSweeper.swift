@@ -15,8 +15,8 @@ extension BPFObject {
     }
 
     /// Deletes flows idle for longer than `idleNs` and returns an `.expired` observation with the final
-    /// counters of each, so flows without a TCP FIN/RST (UDP, ICMP, lost FINs) end too. Flows whose END
-    /// record was already sent (FIN/RST seen) are deleted without an observation.
+    /// counters of each, so flows without a TCP FIN/RST (UDP, ICMP, lost FINs) end too, and TCP flows whose END
+    /// record was sent at the first FIN/RST get the packets counted after it (final ACKs, retransmissions).
     /// Expired observations carry no conntrack tuples (the flow map keeps only the id); join them to the
     /// flow's earlier records by (ifindex, hook, tuple).
     public func sweepFlows(idleNs: UInt64, now: UInt64 = KernelClock.nowNs()) throws -> [Observation] {
@@ -28,7 +28,6 @@ extension BPFObject {
         for (key, state) in expired {
             var k = key
             try deleteFlow(&k)
-            if state.tcp_flags & (TCPFlags.fin | TCPFlags.rst) != 0 { continue }
             guard let hook = Hook(rawValue: key.hook), let tuple = try? RecordDecoder.tuple(key.tuple) else { continue }
             let fp = PacketFingerprint(tcpSeq: 0, tcpAck: 0, tcpTSval: 0, ipID: 0, length: 0)
             out.append(Observation(kind: .expired, hook: hook, ifindex: key.ifindex, timestampNs: now,
@@ -49,6 +48,25 @@ extension BPFObject {
             } else if errno != ENOENT {
                 throw KernelError.mapFailed(map: "flows", operation: "delete", errno: errno)
             }
+        }
+    }
+
+    /// The live counters of one view (interface, hook, packet tuple) of a flow, nil if the map has no entry for it.
+    /// With `remove`, the entry is read and deleted in one step (`bpf_map_lookup_and_delete_elem`), so no packet
+    /// counted between reading and deleting is lost, and no `.expired` record follows; counted like `deleteFlow`.
+    public func flowCounts(_ view: FlowView, remove: Bool) -> FlowCounts? {
+        var key = srcip_flow_key()
+        key.ifindex = view.ifindex
+        key.hook = view.hook.rawValue
+        key.tuple = RecordDecoder.encode(view.tuple)
+        var state = srcip_flow_state()
+        if !remove {
+            return bpf_map_lookup_elem(flowsFD, &key, &state) == 0 ? FlowCounts(packets: state.packets, bytes: state.bytes) : nil
+        }
+        return flowMapAccess.withLock {
+            guard bpf_map_lookup_and_delete_elem(flowsFD, &key, &state) == 0 else { return nil }
+            flowMapAccess.deleted += 1
+            return FlowCounts(packets: state.packets, bytes: state.bytes)
         }
     }
 

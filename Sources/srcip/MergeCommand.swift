@@ -27,7 +27,7 @@ struct MergeCommand: ParsableCommand {
     @Option(help: "Output format: text or jsonl.")
     var format: MergeFormat = .text
 
-    @Option(help: "Largest start-time difference between consecutive hops, in seconds.")
+    @Option(parsing: .unconditional, help: "Largest start-time difference between consecutive hops, in seconds (0.001 to one year).")
     var window: Double = 5
 
     @Option(name: .shortAndLong, help: "Write to this file instead of standard output.")
@@ -35,7 +35,7 @@ struct MergeCommand: ParsableCommand {
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("name at least one flow record file") }
-        if window <= 0 { throw ValidationError("--window must be positive") }
+        try OptionValidation.seconds(window, option: "--window", min: 0.001)
     }
 
     func run() throws {

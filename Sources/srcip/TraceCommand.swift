@@ -30,17 +30,18 @@ struct TraceCommand: AsyncParsableCommand {
             help: "Interface to attach to (repeatable). Default: every non-loopback interface of this network namespace.")
     var interfaces: [String] = []
 
-    @Option(help: "Stop after this many seconds.")
+    @Option(parsing: .unconditional, help: "Stop after this many seconds (0.001 to one year).")
     var duration: Double?
 
-    @Option(help: "Stop after this many records written (flows, or BPF records with --raw).")
+    @Option(parsing: .unconditional, help: "Stop after this many records written (flows, or BPF records with --raw); at least 1.")
     var count: Int?
 
     @Option(name: .customLong("host"), help: "Only flows to or from this address, before or after NAT (repeatable).")
     var hosts: [String] = []
 
-    @Option(name: .customLong("port"), help: "Only flows with this port, before or after NAT (repeatable).")
-    var ports: [UInt16] = []
+    @Option(name: .customLong("port"), parsing: .unconditionalSingleValue,
+            help: "Only flows with this port (0 to 65535), before or after NAT (repeatable).")
+    var ports: [Int] = []
 
     @Option(name: .customLong("protocol"), help: "Only this protocol: tcp, udp, icmp or icmpv6 (repeatable).")
     var protocols: [ProtocolOption] = []
@@ -48,8 +49,14 @@ struct TraceCommand: AsyncParsableCommand {
     @Option(help: "Output format: text, jsonl, csv or ipfix (with --raw: text or jsonl).")
     var format: TraceFormat = .text
 
-    @Option(name: .shortAndLong, help: "Write to this file instead of standard output.")
+    @Option(name: .shortAndLong, help: "Write to this file instead of standard output. An existing file is refused unless --append or --force is given. Records reach the file within a second, as whole lines; SIGHUP reopens it (for logrotate), SIGUSR1 prints a status line.")
     var output: String?
+
+    @Flag(help: "With --output: add to an existing file instead of refusing it.")
+    var append = false
+
+    @Flag(help: "With --output: replace an existing file instead of refusing it.")
+    var force = false
 
     @Option(help: "Where Services come from: auto, iptables, nftables, none, or a file (iptables-save output, nft -j list ruleset, kubectl get svc,endpointslices -A -o json).")
     var services: ServiceSource = .auto
@@ -61,7 +68,7 @@ struct TraceCommand: AsyncParsableCommand {
             help: "Addresses of the cluster's nodes, comma-separated or repeated; a source there is a `node` client (kube-proxy still treats it as external). A kubectl dump given to --services adds its Nodes' addresses.")
     var nodeIPs: [String] = []
 
-    @Option(help: "End flows idle for this many seconds (UDP, ICMP, TCP without FIN).")
+    @Option(parsing: .unconditional, help: "End flows idle for this many seconds (UDP, ICMP, TCP without FIN); 0.1 to one year.")
     var idleTimeout: Double = 30
 
     @Option(name: .customLong("ready-file"),
@@ -93,18 +100,29 @@ struct TraceCommand: AsyncParsableCommand {
         if raw && check { throw ValidationError("--check judges flows: it cannot be combined with --raw") }
         if raw && format.rawFormat == nil { throw ValidationError("--format \(format) with --raw: use text or jsonl") }
         if format == .ipfix && output == nil { throw ValidationError("--format ipfix is binary: name a file with --output") }
-        if let d = duration, d <= 0 { throw ValidationError("--duration must be positive") }
-        if let c = count, c <= 0 { throw ValidationError("--count must be positive") }
-        if idleTimeout <= 0 { throw ValidationError("--idle-timeout must be positive") }
+        if append && force { throw ValidationError("--append and --force exclude each other: keep the file's records, or replace them") }
+        if (append || force) && output == nil { throw ValidationError("--append and --force apply to --output FILE") }
+        if let output, output != "-", !append, !force,
+           (try? FileManager.default.attributesOfItem(atPath: output)[.type] as? FileAttributeType) == .typeRegular {
+            throw ValidationError("--output \(output) already exists; add --append to add to it or --force to replace it")
+        }
+        if let d = duration { try OptionValidation.seconds(d, option: "--duration", min: 0.001) }
+        if let c = count { try OptionValidation.integer(c, option: "--count", in: 1...Int.max) }
+        for p in ports { try OptionValidation.integer(p, option: "--port", in: 0...65535) }
+        try OptionValidation.seconds(idleTimeout, option: "--idle-timeout", min: 0.1)
     }
 
     private var nodeIPList: [String] {
         nodeIPs.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
+    /// How `--output` is opened.
+    var openMode: FileOpenMode { append ? .append : force ? .truncate : .create }
+
     func run() async throws {
         TerminationSignal.install()
-        let filter = FlowFilter(hosts: Set(hosts.compactMap { IPAddress($0) }), ports: Set(ports),
+        ControlSignals.install()
+        let filter = FlowFilter(hosts: Set(hosts.compactMap { IPAddress($0) }), ports: Set(ports.map { UInt16($0) }),
                                 protocols: Set(protocols.map(\.l4)))
         let names = interfaces.isEmpty ? Interfaces.list().map(\.name) : interfaces
         guard !names.isEmpty else {
@@ -121,11 +139,12 @@ struct TraceCommand: AsyncParsableCommand {
         let path = output ?? "-"
         let out: TraceOutput
         if raw, let rawFormat = format.rawFormat {
-            out = .raw(try RawRecordOutput(format: rawFormat, path: path, context: context, filter: filter,
+            out = .raw(try RawRecordOutput(format: rawFormat, path: path, mode: openMode, context: context, filter: filter,
                                            limit: count ?? .max))
         } else {
-            out = .flows(try FlowOutput(format: format.flowFormat, path: path, context: context, filter: filter,
-                                        idleTimeoutNs: idleNs, limit: count ?? .max))
+            out = .flows(try FlowOutput(format: format.flowFormat, path: path, mode: openMode, context: context, filter: filter,
+                                        idleTimeoutNs: idleNs, limit: count ?? .max,
+                                        liveCounts: { [object = tracer.object] in object.flowCounts($0, remove: true) }))
         }
         let start = try tracer.counters()
         let attach = tracer.attachments.first?.mode.description ?? "-"
@@ -137,8 +156,32 @@ struct TraceCommand: AsyncParsableCommand {
                           join: tracer.flavour.description, services: context.catalog.source).write(to: readyFile)
         }
         let pipeline = TracePipeline(tracer: tracer, idleTimeoutNs: idleNs, duration: duration)
+        var monitor = LossMonitor()
+        let status = { (prefix: String) -> String in
+            var stats: CorrelatorStats?
+            if case .flows(let f) = out { stats = f.correlatorStats }
+            let c = (try? tracer.counters()).map { $0.since(start) } ?? CounterSnapshot()
+            return prefix + TraceSummary.line(written: out.written, unit: out.unit, counters: c, received: tracer.recordsReceived,
+                                              bufferDropped: pipeline.dropped.value, correlator: stats)
+        }
         try await pipeline.run { event in
             try out.handle(event)
+            if case .sweep(_, _, let now) = event {
+                try out.flush()
+                if let c = try? tracer.counters().since(start) {
+                    var stats: CorrelatorStats?
+                    if case .flows(let f) = out { stats = f.correlatorStats }
+                    let losses = LossMonitor.Losses(ringBuffer: c.ringbufLost, mapEvicted: c.flowsEvicted,
+                                                    correlatorEvicted: stats?.flowsEvicted ?? 0,
+                                                    consumerDropped: pipeline.dropped.value)
+                    if let warning = monitor.check(losses, atNs: now) { Diagnostics.warning(warning) }
+                }
+            }
+            if ControlSignals.takeHangup() {
+                try out.reopen()
+                Diagnostics.note("SIGHUP: reopened \(path)")
+            }
+            if ControlSignals.takeStatus() { Diagnostics.note(status("status: ")) }
             return count.map { out.written >= $0 } ?? false
         }
         try out.finish()

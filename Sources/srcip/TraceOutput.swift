@@ -1,3 +1,4 @@
+import Glibc
 import SrcipCore
 import SrcipExport
 import SrcipKernel
@@ -30,8 +31,24 @@ enum TraceOutput {
         case (.flows(let f), .observation(let o)): try f.add(o)
         case (.flows(let f), .sweep(let expired, let active, let now)):
             f.noteActivity(active)
-            for o in expired { try f.add(o) }
+            try f.add(expired: expired)
             try f.tick(nowNs: now)
+        }
+    }
+
+    /// Writes what is buffered (every second, so records reach the file within a second).
+    func flush() throws {
+        switch self {
+        case .raw(let r): try r.sink.flush()
+        case .flows(let f): try f.writer.flush()
+        }
+    }
+
+    /// Continues in a new file at the same path (SIGHUP).
+    func reopen() throws {
+        switch self {
+        case .raw(let r): try r.sink.reopen()
+        case .flows(let f): try f.writer.reopen()
         }
     }
 
@@ -47,18 +64,19 @@ enum TraceOutput {
 /// `--raw`: one line per BPF record, text or JSON.
 final class RawRecordOutput {
     private let format: TraceFormat.RawFormat
-    private let sink: FileSink
+    let sink: FileSink
     private let context: NodeContext
     private let filter: FlowFilter
     private let limit: Int
     private(set) var written = 0
 
-    init(format: TraceFormat.RawFormat, path: String, context: NodeContext, filter: FlowFilter, limit: Int) throws {
+    init(format: TraceFormat.RawFormat, path: String, mode: FileOpenMode, context: NodeContext, filter: FlowFilter,
+         limit: Int) throws {
         self.format = format
         self.context = context
         self.filter = filter
         self.limit = limit
-        sink = try FileSink(path: path)
+        sink = try FileSink(path: path, mode: mode)
     }
 
     func add(_ o: Observation) throws {
@@ -79,7 +97,7 @@ final class RawRecordOutput {
 
 /// Flow records: observations through the correlator, out through a flow-record writer.
 final class FlowOutput {
-    private let writer: any FlowRecordWriter
+    let writer: any FlowRecordWriter
     private var correlator: FlowCorrelator
     private let filter: FlowFilter
     private let limit: Int
@@ -88,18 +106,33 @@ final class FlowOutput {
     private(set) var expectationsMet = 0
     private(set) var expectationsMissed: [FlowRecord] = []
 
-    init(format: FlowRecordFormat, path: String, context: NodeContext, filter: FlowFilter, idleTimeoutNs: UInt64,
-         limit: Int) throws {
-        writer = try format.writer(path: path)
-        correlator = FlowCorrelator(context: context, config: CorrelatorConfig(idleTimeoutNs: idleTimeoutNs))
+    /// `liveCounts` reads and removes a view's BPF counters when its flow is written (`FlowCorrelator.liveCounts`).
+    init(format: FlowRecordFormat, path: String, mode: FileOpenMode = .truncate, context: NodeContext, filter: FlowFilter,
+         idleTimeoutNs: UInt64, limit: Int, liveCounts: ((FlowView) -> FlowCounts?)? = nil) throws {
+        writer = try format.writer(path: path, mode: mode)
+        // With live counters, idle flows end by the BPF sweep's `.expired` records (final counts); the correlator's own
+        // idle timeout, 2 s later, only catches views the sweep cannot report (e.g. evicted from the BPF map).
+        var config = CorrelatorConfig(idleTimeoutNs: idleTimeoutNs &+ (liveCounts == nil ? 0 : 2_000_000_000))
+        config.closeLingerNs = Self.closeLingerNs
+        correlator = FlowCorrelator(context: context, config: config)
+        correlator.liveCounts = liveCounts
         self.filter = filter
         self.limit = limit
     }
+
+    /// How long a TCP flow stays open after its last view ended (FIN/RST) without packets: its final ACKs count.
+    static let closeLingerNs: UInt64 = 1_000_000_000
 
     var correlatorStats: CorrelatorStats { correlator.stats }
 
     func add(_ o: Observation) throws {
         correlator.add(o)
+        try emit(correlator.drainFinished())
+    }
+
+    /// The flows a sweep of the BPF flow map ended, with their final counters.
+    func add(expired batch: [Observation]) throws {
+        correlator.add(expired: batch)
         try emit(correlator.drainFinished())
     }
 
@@ -111,7 +144,16 @@ final class FlowOutput {
     func tick(nowNs: UInt64) throws {
         correlator.advance(toNs: nowNs)
         try emit(correlator.drainFinished())
+        peakLiveFlows = max(peakLiveFlows, correlator.liveFlowCount)
+        if correlator.liveFlowCount == 0, peakLiveFlows > 4096 {
+            // The correlator dropped its storage; glibc keeps freed heap unless asked (its mmap threshold grows).
+            HeapTrim.trim()
+            peakLiveFlows = 0
+        }
     }
+
+    /// Most live flows since the last trim of the heap.
+    private var peakLiveFlows = 0
 
     /// Writes the flows still open and closes the output.
     func finish() throws {
@@ -156,4 +198,12 @@ struct FlowFilter {
         if !ports.isEmpty && !ends.contains(where: { ports.contains($0.1) }) { return false }
         return true
     }
+}
+
+/// glibc's `malloc_trim` (not exported by the Glibc module): returns free heap pages to the system.
+enum HeapTrim {
+    private typealias Function = @convention(c) (Int) -> Int32
+    private static let function: Function? = dlsym(nil, "malloc_trim").map { unsafeBitCast($0, to: Function.self) }
+
+    static func trim() { _ = function?(0) }
 }

@@ -135,13 +135,15 @@ struct ProgramTestRunTests {
         let obj = try Self.load()
         _ = try obj.testRun(hook: .egress, packet: PacketBuilder.ipv4UDP())
         _ = try obj.testRun(hook: .egress, packet: PacketBuilder.ipv4UDP())
-        _ = try obj.testRun(hook: .ingress, packet: PacketBuilder.ipv4TCP(flags: 0x04)) // RST: ended, swept silently
+        _ = try obj.testRun(hook: .ingress, packet: PacketBuilder.ipv4TCP(flags: 0x04)) // RST: ended, swept with its counts
         #expect(obj.flowCount() == 2)
         #expect(try obj.sweepFlows(idleNs: 60_000_000_000).isEmpty, "nothing idle for a minute yet")
         let expired = try obj.sweepFlows(idleNs: 0, now: KernelClock.nowNs() + 1)
         #expect(obj.flowCount() == 0)
-        try #require(expired.count == 1)
-        #expect(expired[0].kind == .expired && expired[0].hook == .egress && expired[0].packets == 2)
-        #expect(expired[0].tuple.proto == .udp)
+        try #require(expired.count == 2)
+        let udp = try #require(expired.first { $0.tuple.proto == .udp })
+        #expect(udp.kind == .expired && udp.hook == .egress && udp.packets == 2)
+        let tcp = try #require(expired.first { $0.tuple.proto == .tcp }, "packets after a FIN/RST must count too")
+        #expect(tcp.kind == .expired && tcp.packets == 1 && tcp.tcpFlags & TCPFlags.rst != 0)
     }
 }
