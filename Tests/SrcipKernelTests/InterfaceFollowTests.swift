@@ -122,7 +122,7 @@ struct TracerFollowTests {
             #expect(try Self.clsactFilters(ns, "vx2").count == 2)
             #expect(try Self.clsactFilters(ns, "pz0").isEmpty)
         }
-        #expect(tracer.attachments.allSatisfy { $0.mode == mode })
+        #expect(tracer.attachments.count == 12 && tracer.attachments.allSatisfy { $0.mode == mode })
 
         // A veth pair whose second end is excluded by name.
         try Command.check("ip", ["-n", ns, "link", "add", "vx0", "type", "veth", "peer", "name", "vx1"])
