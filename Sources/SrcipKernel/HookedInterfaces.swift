@@ -13,11 +13,11 @@ final class HookedInterfaces: Sendable {
     }
 
     private let state = Mutex(State())
-    private let programFD: @Sendable (Hook) throws -> Int32
+    private let programFD: @Sendable (Hook) -> Int32
     private let hooks: [Hook]
     private let preferTCX: Bool
 
-    init(programFD: @escaping @Sendable (Hook) throws -> Int32, hooks: [Hook], preferTCX: Bool) {
+    init(programFD: @escaping @Sendable (Hook) -> Int32, hooks: [Hook], preferTCX: Bool) {
         self.programFD = programFD
         self.hooks = hooks
         self.preferTCX = preferTCX
@@ -38,7 +38,7 @@ final class HookedInterfaces: Sendable {
             var done: [HookAttachment] = []
             do {
                 for hook in hooks {
-                    done.append(try HookAttachment.attach(programFD: try programFD(hook), interface: i, hook: hook,
+                    done.append(try HookAttachment.attach(programFD: programFD(hook), interface: i, hook: hook,
                                                           preferTCX: preferTCX))
                 }
             } catch {

@@ -13,6 +13,14 @@ public enum InterfaceChange: Sendable, Equatable, CustomStringConvertible {
     /// The rtnetlink watch failed: interfaces appearing from now on are not attached.
     case monitorFailed(reason: String)
 
+    /// Whether this is worth a warning even without `--verbose`: an interface that should be traced is not.
+    public var isProblem: Bool {
+        switch self {
+        case .failed, .monitorFailed: return true
+        case .attached, .detached, .renamed, .vanished: return false
+        }
+    }
+
     public var description: String {
         switch self {
         case let .attached(i, mode): return "interface \(i.name) (ifindex \(i.index)) appeared: attached (\(mode))"

@@ -52,7 +52,7 @@ public final class Tracer: Sendable {
     public init(options: Options) throws {
         let object = try BPFObject(options: options.load)
         self.object = object
-        let hooked = HookedInterfaces(programFD: { try object.programFD($0) }, hooks: options.hooks,
+        let hooked = HookedInterfaces(programFD: { object.programFD($0) }, hooks: options.hooks,
                                       preferTCX: options.preferTCX)
         self.hooked = hooked
         let attach = { () throws -> (StaleFilters.Report, [NetworkInterface], LinkMonitor?) in

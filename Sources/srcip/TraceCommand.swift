@@ -113,7 +113,9 @@ struct TraceCommand: AsyncParsableCommand {
                                                    nodeIPs: nodeIPList.compactMap { IPAddress($0) })
         var options = Tracer.Options(selection: InterfaceSelection(include: interfaces, exclude: excludedInterfaces))
         options.interfaceNames = context.interfaceNames
-        if verbose { options.onInterfaceChange = { Diagnostics.note("\($0)") } }
+        options.onInterfaceChange = { [verbose] c in
+            if c.isProblem { Diagnostics.warning("\(c)") } else if verbose { Diagnostics.note("\(c)") }
+        }
         options.preferTCX = !clsact
         options.load.forceFingerprint = fingerprint
         options.load.verbose = verbose

@@ -45,6 +45,9 @@ struct FollowPlanTests {
     func countsAndNames() {
         #expect(InterfaceCounts(atStart: 3, attachedLater: 2, removed: 1).description == "3 at start, 2 attached later, 1 removed")
         #expect(InterfaceCounts(failed: 1).description.hasSuffix(", 1 failed to attach"))
+        #expect(InterfaceChange.failed(i("veth1", 5), reason: "EPERM").isProblem)
+        #expect(!InterfaceChange.detached(i("veth1", 5), reason: "removed").isProblem)
+        #expect(!InterfaceChange.vanished(i("veth1", 5)).isProblem)
         let names = InterfaceNames([2: "eth0"])
         var context = NodeContext(node: "n", interfaces: [2: "eth0", 3: "old"])
         context.interfaceNames = names
