@@ -1,8 +1,10 @@
 /// What the correlator knows about the node it runs on: names, addresses, pod networks, Services, clock offset.
 public struct NodeContext: Sendable {
     public var node: String
-    /// ifindex → interface name.
+    /// ifindex → interface name, as known when the context was built.
     public var interfaces: [UInt32: String]
+    /// The live table of a trace that follows interfaces (late and renamed ones); consulted before `interfaces`.
+    public var interfaceNames: InterfaceNames?
     /// Addresses of this node (all interfaces).
     public var localAddresses: Set<IPAddress>
     /// Pod networks (kube-proxy's --cluster-cidr); a source inside is a `pod` client.
@@ -25,8 +27,10 @@ public struct NodeContext: Sendable {
         self.monotonicToUnixNs = monotonicToUnixNs
     }
 
-    /// The interface name, or `if<N>` when unknown.
-    public func interfaceName(_ ifindex: UInt32) -> String { interfaces[ifindex] ?? "if\(ifindex)" }
+    /// The interface name (the live table's first), or `if<N>` when unknown.
+    public func interfaceName(_ ifindex: UInt32) -> String {
+        interfaceNames?.name(of: ifindex) ?? interfaces[ifindex] ?? "if\(ifindex)"
+    }
 
     /// The client kind of a source address: in a cluster CIDR → pod; an address of this or another node → node.
     /// Whether a node client is this node itself (kube-proxy's `--src-type LOCAL`) is `localAddresses.contains(src)`.

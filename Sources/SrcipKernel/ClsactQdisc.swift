@@ -42,6 +42,10 @@ enum ClsactQdisc {
         let marker = markerPath(ifindex: ifindex)
         let marked = marker.map { access($0, F_OK) == 0 } ?? false
         guard createdHere || marked else { return false }
+        if Interfaces.name(of: ifindex) == nil {   // the interface is gone, and its qdisc with it
+            if let marker { unlink(marker) }
+            return false
+        }
         let inUse = Hook.allCases.contains { hook in
             ((try? ClsactFilter.list(ifindex: ifindex, hook: hook).count) ?? 1) > 0
         }

@@ -63,7 +63,13 @@ public final class HookAttachment: @unchecked Sendable {
     /// Attaches `programFD` at `hook` of `interface`: a tcx link when `preferTCX` and the kernel allows,
     /// otherwise a clsact filter.
     public static func attach(programFD: Int32, interface: String, hook: Hook, preferTCX: Bool = true) throws -> HookAttachment {
-        let ifindex = try Interfaces.index(of: interface)
+        try attach(programFD: programFD, interface: NetworkInterface(name: interface, index: try Interfaces.index(of: interface)),
+                   hook: hook, preferTCX: preferTCX)
+    }
+
+    /// The same for an interface known by index (as a link notification names it; the name is for messages).
+    public static func attach(programFD: Int32, interface i: NetworkInterface, hook: Hook, preferTCX: Bool = true) throws -> HookAttachment {
+        let (interface, ifindex) = (i.name, i.index)
         var tcxErrno: Int32 = 0
         if preferTCX {
             let type = bpf_attach_type(rawValue: hook == .ingress ? tcxIngress : tcxEgress)

@@ -19,10 +19,14 @@ public struct InterfaceSelection: Hashable, Sendable, CustomStringConvertible {
         return include.contains { Self.glob($0, name) }
     }
 
-    /// The selected interfaces among `interfaces`, in their order, each once.
+    /// The selected interfaces among `interfaces`, each once: in the order of the first include entry each
+    /// matches (`-i b -i a` lists b first), then in their given order.
     public func select(_ interfaces: [NetworkInterface]) -> [NetworkInterface] {
         var seen = Set<UInt32>()
-        return interfaces.filter { matches($0.name) && seen.insert($0.index).inserted }
+        let chosen = interfaces.filter { matches($0.name) && seen.insert($0.index).inserted }
+        guard !include.isEmpty else { return chosen }
+        let rank = { (name: String) in include.firstIndex { Self.glob($0, name) } ?? include.count }
+        return chosen.enumerated().sorted { (rank($0.1.name), $0.0) < (rank($1.1.name), $1.0) }.map(\.1)
     }
 
     /// Include entries without pattern characters: names the user expects to exist at start.

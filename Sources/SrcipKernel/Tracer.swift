@@ -2,13 +2,23 @@ import SrcipCore
 import Synchronization
 
 /// The whole kernel side in one object: loads the BPF programs, attaches them to the ingress and egress
-/// hooks of some interfaces, and reads their records on a pump thread. Detaches everything on `stop()`, `close()`
-/// or deinit; all of them are safe from any thread.
+/// hooks of some interfaces — with `follow`, also to every selected interface that appears later, letting go of
+/// those that leave — and reads their records on a pump thread. Detaches everything on `stop()`, `close()` or
+/// deinit; all of them are safe from any thread.
 public final class Tracer: Sendable {
     /// What to trace and how.
     public struct Options: Sendable {
-        /// Interfaces (of the calling thread's network namespace) to attach to.
+        /// Interfaces (of the calling thread's network namespace) to attach to; used when `selection` is nil.
         public var interfaces: [String]
+        /// Interfaces by pattern (`InterfaceSelection`); literal include names must exist at start.
+        public var selection: InterfaceSelection?
+        /// Watch rtnetlink and attach to selected interfaces that appear after start (created, moved into the
+        /// namespace, renamed to a selected name); let go of those that leave. Needs `selection`.
+        public var follow = false
+        /// Told the name of every interface that appears or is renamed (before its hooks attach).
+        public var interfaceNames: InterfaceNames?
+        /// Told what following did (on the follower thread; must not block).
+        public var onInterfaceChange: (@Sendable (InterfaceChange) -> Void)?
         /// Hooks to attach on each interface.
         public var hooks: [Hook] = [.ingress, .egress]
         /// Prefer tcx links (Linux 6.6+) over clsact filters.
@@ -18,44 +28,96 @@ public final class Tracer: Sendable {
         public var load: LoadOptions = LoadOptions()
 
         public init(interfaces: [String]) { self.interfaces = interfaces }
+
+        /// Interfaces chosen by `selection`, followed as they come and go unless `follow` is false.
+        public init(selection: InterfaceSelection, follow: Bool = true) {
+            interfaces = []
+            self.selection = selection
+            self.follow = follow
+        }
     }
 
     public let object: BPFObject
-    public let attachments: [HookAttachment]
+    /// The interfaces attached at start, in the order of the selection.
+    public let interfacesAtStart: [NetworkInterface]
     /// What the start-up cleanup of killed srcip runs' clsact filters removed (`StaleFilters`).
     public let staleFilters: StaleFilters.Report
     /// The pump once reading started; whether `stop()` ran.
     private let state = Mutex<(pump: RingBufferPump?, stopped: Bool)>((nil, false))
     private let dropped = DropCounter()
+    let hooked: HookedInterfaces
+    private let follower: InterfaceFollower?
 
     /// Loads and attaches. On failure nothing stays attached.
     public init(options: Options) throws {
         let object = try BPFObject(options: options.load)
         self.object = object
-        let attach = { () throws -> (StaleFilters.Report, [HookAttachment]) in
+        let hooked = HookedInterfaces(programFD: { object.programFD($0) }, hooks: options.hooks,
+                                      preferTCX: options.preferTCX)
+        self.hooked = hooked
+        let attach = { () throws -> (StaleFilters.Report, [NetworkInterface], LinkMonitor?) in
+            let monitor = options.follow ? try LinkMonitor() : nil   // before listing: nothing falls in between
             let stale = StaleFilters.removeAll()
-            var done: [HookAttachment] = []
-            var seen = Set<UInt32>() // `-i X -i X` (or a name and its altname) is one attachment
+            let start = try Self.startInterfaces(options)
             do {
-                for name in options.interfaces {
-                    guard seen.insert(try Interfaces.index(of: name)).inserted else { continue }
-                    for hook in options.hooks {
-                        done.append(try HookAttachment.attach(programFD: object.programFD(hook), interface: name,
-                                                              hook: hook, preferTCX: options.preferTCX))
-                    }
-                }
+                for i in start { try hooked.attach(i) }
             } catch {
-                done.forEach { $0.detach() }
+                hooked.detachAll()
                 throw error
             }
-            return (stale, done)
+            return (stale, start, monitor)
         }
+        let monitor: LinkMonitor?
         if let path = options.netnsPath {
-            (staleFilters, attachments) = try NetworkNamespace.run(path: path, attach)
+            (staleFilters, interfacesAtStart, monitor) = try NetworkNamespace.run(path: path, attach)
         } else {
-            (staleFilters, attachments) = try attach()
+            (staleFilters, interfacesAtStart, monitor) = try attach()
+        }
+        hooked.countStart(interfacesAtStart.count)
+        guard let monitor, let selection = options.selection else {
+            follower = nil
+            return
+        }
+        let (names, report) = (options.interfaceNames, options.onInterfaceChange)
+        do {
+            follower = try InterfaceFollower(monitor: monitor, netnsPath: options.netnsPath, handle: { events in
+                for case .added(let i) in events { names?.set(i.name, for: i.index) }
+                for change in hooked.apply(events, selection: selection) { report?(change) }
+            }, failed: { report?(.monitorFailed(reason: $0)) })
+        } catch {
+            hooked.detachAll()
+            throw error
         }
     }
+
+    /// The interfaces to attach at start.
+    private static func startInterfaces(_ options: Options) throws -> [NetworkInterface] {
+        guard let selection = options.selection else {
+            var seen = Set<UInt32>() // `-i X -i X` (or a name and its altname) is one attachment
+            return try options.interfaces.compactMap { name in
+                let index = try Interfaces.index(of: name)
+                return seen.insert(index).inserted ? NetworkInterface(name: name, index: index) : nil
+            }
+        }
+        for name in selection.literalNames { _ = try Interfaces.index(of: name) }  // the error lists the available
+        return selection.select(Interfaces.list(includeLoopback: true))
+    }
+
+    /// The hooks attached now (interfaces in the order they were attached).
+    public var attachments: [HookAttachment] { hooked.attachments }
+
+    /// The interfaces traced now.
+    public var interfaces: [NetworkInterface] { hooked.interfaces }
+
+    /// Interfaces attached at start and later, and let go of.
+    public var interfaceCounts: InterfaceCounts { hooked.counts }
+
+    /// Attaches the hooks to `interface` (of the calling thread's network namespace) if it is not traced yet.
+    public func attach(interface: NetworkInterface) throws { try hooked.attach(interface) }
+
+    /// Lets go of the hooks of interface `ifindex`; an interface already deleted is no error. Returns it if it was traced.
+    @discardableResult
+    public func detach(ifindex: UInt32) -> NetworkInterface? { hooked.detach(ifindex) }
 
     deinit { close() }
 
@@ -106,13 +168,16 @@ public final class Tracer: Sendable {
             defer { s.stopped = true }
             return s.stopped ? nil : s.pump
         }
-        attachments.forEach { $0.detach() }
+        follower?.stop()
+        hooked.detachAll()
         pump?.stop()
     }
 
     /// `stop()`, then waits until the reader has drained the ring and finished.
     public func close() {
         stop()
+        follower?.join()
+        hooked.detachAll()   // anything the follower attached while stopping
         state.withLock { $0.pump }?.join()
     }
 }

@@ -20,7 +20,9 @@ enum NodeContextBuilder {
             catalog = found.catalog()
             nodes.formUnion(found.nodeAddresses)
         }
-        return NodeContext(node: name, interfaces: interfaces, localAddresses: local, clusterCIDRs: catalog.clusterCIDRs,
-                           nodeAddresses: nodes.subtracting(local), catalog: catalog, monotonicToUnixNs: KernelClock.unixOffsetNs())
+        var context = NodeContext(node: name, interfaces: interfaces, localAddresses: local, clusterCIDRs: catalog.clusterCIDRs,
+                                  nodeAddresses: nodes.subtracting(local), catalog: catalog, monotonicToUnixNs: KernelClock.unixOffsetNs())
+        context.interfaceNames = InterfaceNames(interfaces)   // kept current by the tracer as interfaces come and go
+        return context
     }
 }

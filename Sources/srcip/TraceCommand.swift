@@ -27,8 +27,11 @@ struct TraceCommand: AsyncParsableCommand {
         """)
 
     @Option(name: [.short, .customLong("interface")],
-            help: "Interface to attach to (repeatable). Default: every non-loopback interface of this network namespace.")
+            help: "Interface to attach to, a name or a shell pattern ('veth*', 'cali*'; repeatable). Default: every non-loopback interface of this network namespace. Interfaces that appear later and match are attached too.")
     var interfaces: [String] = []
+
+    @Option(name: .customLong("exclude-interface"), help: "Interface not to attach to, a name or a shell pattern (repeatable).")
+    var excludedInterfaces: [String] = []
 
     @Option(parsing: .unconditional, help: "Stop after this many seconds (0.001 to one year).")
     var duration: Double?
@@ -87,7 +90,7 @@ struct TraceCommand: AsyncParsableCommand {
     @Flag(help: "Use clsact filters even where tcx links are available.")
     var clsact = false
 
-    @Flag(name: .shortAndLong, help: "Print libbpf's log, including the verifier log when loading fails.")
+    @Flag(name: .shortAndLong, help: "Print libbpf's log, including the verifier log when loading fails, and interfaces attached or let go while tracing.")
     var verbose = false
 
     func validate() throws {
@@ -124,17 +127,18 @@ struct TraceCommand: AsyncParsableCommand {
         ControlSignals.install()
         let filter = FlowFilter(hosts: Set(hosts.compactMap { IPAddress($0) }), ports: Set(ports.map { UInt16($0) }),
                                 protocols: Set(protocols.map(\.l4)))
-        let names = interfaces.isEmpty ? Interfaces.list().map(\.name) : interfaces
-        guard !names.isEmpty else {
-            throw ValidationError("this network namespace has no interface besides loopback; name one with --interface")
-        }
         let context = try NodeContextBuilder.build(node: node, services: raw ? .none : services,
                                                    nodeIPs: nodeIPList.compactMap { IPAddress($0) })
-        var options = Tracer.Options(interfaces: names)
+        var options = Tracer.Options(selection: InterfaceSelection(include: interfaces, exclude: excludedInterfaces))
+        options.interfaceNames = context.interfaceNames
+        options.onInterfaceChange = { [verbose] c in
+            if c.isProblem { Diagnostics.warning("\(c)") } else if verbose { Diagnostics.note("\(c)") }
+        }
         options.preferTCX = !clsact
         options.load.forceFingerprint = fingerprint
         options.load.verbose = verbose
         let tracer = try Tracer(options: options)
+        let names = tracer.interfacesAtStart.map(\.name)
         let idleNs = UInt64(idleTimeout * 1e9)
         let path = output ?? "-"
         let out: TraceOutput
@@ -149,7 +153,7 @@ struct TraceCommand: AsyncParsableCommand {
         let start = try tracer.counters()
         let attach = tracer.attachments.first?.mode.description ?? "-"
 
-        Diagnostics.note("tracing \(names.joined(separator: ", ")) on \(context.node) (\(attach), "
+        Diagnostics.note("tracing \(names.isEmpty ? "no interface yet" : names.joined(separator: ", ")) on \(context.node) (\(attach), "
                          + "\(tracer.flavour) join; services: \(context.catalog.source)); Ctrl-C to stop")
         if let readyFile {
             try ReadyFile(pid: getpid(), node: context.node, interfaces: names, attach: attach,
@@ -191,6 +195,7 @@ struct TraceCommand: AsyncParsableCommand {
         Diagnostics.note(TraceSummary.line(written: out.written, unit: out.unit, counters: end.since(start),
                                            received: tracer.recordsReceived, bufferDropped: pipeline.dropped.value,
                                            correlator: stats))
+        Diagnostics.note("interfaces: \(tracer.interfaceCounts)")
         if check, case .flows(let f) = out { try Self.verdict(f) }
     }
 

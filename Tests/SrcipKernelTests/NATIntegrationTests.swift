@@ -46,13 +46,15 @@ struct NATIntegrationTests {
         }
         let counters = try tracer.counters()
         let ids = try Hook.allCases.map { try tracer.object.runStats($0).id }
+        let attachments = tracer.attachments   // the hooks attached now (none after close)
         tracer.close()
+        #expect(tracer.attachments.isEmpty)
         var observations: [Observation] = []
         for await o in stream { observations.append(o) }
         var ifindex: [String: UInt32] = [:]
-        for a in tracer.attachments { ifindex[a.interface] = a.ifindex }
+        for a in attachments { ifindex[a.interface] = a.ifindex }
         return Run(observations: observations, counters: counters, received: tracer.recordsReceived, ifindex: ifindex,
-                   tcpPorts: ports.tcp, tcp6Ports: tcp6Ports, udpPorts: ports.udp, programIDs: ids, modes: tracer.attachments.map(\.mode))
+                   tcpPorts: ports.tcp, tcp6Ports: tcp6Ports, udpPorts: ports.udp, programIDs: ids, modes: attachments.map(\.mode))
     }
 
     static func ip(_ s: String) -> IPAddress { IPAddress(s)! }
