@@ -1,5 +1,6 @@
 import Glibc
 import SrcipCore
+import SrcipSystem
 import Synchronization
 
 /// Runs a `RingBufferReader` on its own thread — a blocking `poll(2)` loop that is no Swift task — until `stop()`:
@@ -17,8 +18,8 @@ final class RingBufferPump: Sendable {
     private let shared = Shared()
     /// Write end of the pipe that wakes the pump thread.
     private let wakeFD: Int32
-    /// The pump thread until `join()`.
-    private let thread: Mutex<pthread_t?>
+    /// The pump thread.
+    private let thread: DedicatedThread
 
     /// The state handed to the pump thread. Not Sendable (the reader is single-threaded): created here, then touched
     /// by the pump thread only.
@@ -57,22 +58,14 @@ final class RingBufferPump: Sendable {
         guard pipe(&pipeFDs) == 0 else { throw KernelError.systemCall("pipe", errno: errno) }
         for fd in pipeFDs { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         wakeFD = pipeFDs[1]
-        thread = Mutex(nil)
         let loop = Loop(reader: reader, wakeRead: pipeFDs[0], finish: finish, shared: shared)
-        let arg = Unmanaged.passRetained(loop).toOpaque()
-        var tid = pthread_t()
-        let rc = pthread_create(&tid, nil, { raw in
-            let loop = Unmanaged<Loop>.fromOpaque(raw!).takeRetainedValue()
-            loop.run()
-            return nil
-        }, arg)
-        guard rc == 0 else {
-            Unmanaged<Loop>.fromOpaque(arg).release()
+        do throws(DedicatedThreadError) {
+            thread = try DedicatedThread { loop.run() }
+        } catch {
             close(pipeFDs[0])
             close(pipeFDs[1])
-            throw KernelError.systemCall("pthread_create", errno: rc)
+            throw KernelError.systemCall("pthread_create", errno: error.errno)
         }
-        thread.withLock { $0 = tid }
     }
 
     deinit {
@@ -92,11 +85,5 @@ final class RingBufferPump: Sendable {
     }
 
     /// Waits until the pump thread has finished (after `stop()`).
-    func join() {
-        let tid = thread.withLock { t -> pthread_t? in
-            defer { t = nil }
-            return t
-        }
-        if let tid { pthread_join(tid, nil) }
-    }
+    func join() { thread.join() }
 }

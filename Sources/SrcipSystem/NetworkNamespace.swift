@@ -50,18 +50,11 @@ public enum NetworkNamespace {
     public static func run<T>(fd: Int32, description: String = "fd", _ body: () throws -> T) throws -> T {
         try withoutActuallyEscaping(body) { body in
             let job = Job(fd: fd) { Result { try body() } }
-            var thread = pthread_t()
-            let context = Unmanaged.passRetained(job).toOpaque()
-            let rc = pthread_create(&thread, nil, { raw in
-                let job = Unmanaged<AnyObject>.fromOpaque(raw!).takeRetainedValue() as! JobBox
-                job.execute()
-                return nil
-            }, context)
-            guard rc == 0 else {
-                Unmanaged<Job<T>>.fromOpaque(context).release()
-                throw NetworkNamespaceError.thread(errno: rc)
+            do throws(DedicatedThreadError) {
+                try DedicatedThread { job.execute() }.join()
+            } catch {
+                throw NetworkNamespaceError.thread(errno: error.errno)
             }
-            pthread_join(thread, nil)
             if let e = job.setnsErrno { throw NetworkNamespaceError.setns(path: description, errno: e) }
             return try job.result!.get()
         }
@@ -101,15 +94,10 @@ public struct SysctlError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// Type-erased entry point for the worker thread.
-private protocol JobBox: AnyObject {
-    func execute()
-}
-
-/// The work and its result, handed to the worker thread through an opaque pointer. Not Sendable and needs not be:
-/// the caller blocks in `pthread_join` from `pthread_create` until the worker ends, so the two threads never
-/// touch the job at the same time, and `pthread_join` orders the worker's writes before the caller's reads.
-private final class Job<T>: JobBox {
+/// The work and its result, shared with the worker thread. `@unchecked Sendable` is safe: the caller blocks in
+/// `join()` from the thread's start until it ends, so the two threads never touch the job at the same time, and
+/// `pthread_join` orders the worker's writes before the caller's reads.
+private final class Job<T>: @unchecked Sendable {
     let fd: Int32
     let work: () -> Result<T, Error>
     var result: Result<T, Error>?
