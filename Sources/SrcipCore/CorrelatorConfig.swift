@@ -49,7 +49,7 @@ public struct CorrelatorStats: Sendable, Hashable {
     public var staleRecords: UInt64 = 0
     /// END/EXPIRED repeated for a view already ended.
     public var duplicateEnds: UInt64 = 0
-    /// Flows emitted having only reply views (the request was never seen).
+    /// Flows having only reply views (the request was never seen); written only when a conntrack entry showed the request.
     public var unmatchedReplies: UInt64 = 0
     /// Finished-flow memory full: the oldest entry was forgotten.
     public var finishedMemoryEvictions: UInt64 = 0

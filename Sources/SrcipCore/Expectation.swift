@@ -22,10 +22,12 @@ public struct ExpectationInput: Hashable, Sendable {
     /// kube-proxy settings; the defaults are detect-local ClusterCIDR and masqueradeAll=false.
     public var masqueradeAll: Bool
     public var detectLocal: Bool
+    /// kube-proxy runs in nftables mode (its `firewall-ips` check does not depend on endpoints; see row 21).
+    public var nftables: Bool
 
     public init(frontend: Frontend, externalTrafficPolicy: TrafficPolicy = .cluster, internalTrafficPolicy: TrafficPolicy = .cluster,
                 client: ClientKind, sourceIsLocal: Bool = false, hairpin: Bool = false, hasEndpoints: Bool = true, hasLocalEndpoints: Bool = true,
-                sourceAllowedByRanges: Bool? = nil, ipModeProxy: Bool = false, masqueradeAll: Bool = false, detectLocal: Bool = true) {
+                sourceAllowedByRanges: Bool? = nil, ipModeProxy: Bool = false, masqueradeAll: Bool = false, detectLocal: Bool = true, nftables: Bool = false) {
         self.frontend = frontend
         self.externalTrafficPolicy = externalTrafficPolicy
         self.internalTrafficPolicy = internalTrafficPolicy
@@ -38,6 +40,7 @@ public struct ExpectationInput: Hashable, Sendable {
         self.ipModeProxy = ipModeProxy
         self.masqueradeAll = masqueradeAll
         self.detectLocal = detectLocal
+        self.nftables = nftables
     }
 }
 
@@ -54,10 +57,15 @@ public struct Expectation: Hashable, Sendable, CustomStringConvertible {
     public static func expected(_ i: ExpectationInput) -> Expectation? {
         let localHost = i.client == .node && i.sourceIsLocal
         if i.ipModeProxy && i.frontend == .loadBalancer { return nil }
+        let outsideRanges = i.frontend == .loadBalancer && i.sourceAllowedByRanges == false
+        if !i.hasEndpoints, outsideRanges, i.nftables {
+            // nftables mode: `firewall-ips` is evaluated before DNAT and does not depend on endpoints.
+            return Expectation(verdict: .dropped, row: 21, reason: "source outside loadBalancerSourceRanges (nftables: before the no-endpoint reject)")
+        }
         if !i.hasEndpoints {
             return Expectation(verdict: .rejected, row: 23, reason: "Service has no endpoints: REJECT")
         }
-        if i.frontend == .loadBalancer, i.sourceAllowedByRanges == false {
+        if outsideRanges {
             return Expectation(verdict: .dropped, row: 21, reason: "source outside loadBalancerSourceRanges")
         }
         if i.hairpin {
@@ -80,7 +88,7 @@ public struct Expectation: Hashable, Sendable, CustomStringConvertible {
                 let row = i.client == .pod ? 9 : localHost ? 10 : 8
                 return Expectation(verdict: .snat, row: row, reason: "NodePort eTP Cluster masquerades all traffic")
             }
-            if i.client == .pod {
+            if i.client == .pod, i.detectLocal {
                 return Expectation(verdict: .preserved, row: 13, reason: "eTP Local: pod traffic short-circuits to the Service chain")
             }
             if localHost { return Expectation(verdict: .snat, row: 14, reason: "eTP Local: host traffic is still masqueraded") }
@@ -96,7 +104,7 @@ public struct Expectation: Hashable, Sendable, CustomStringConvertible {
                 if i.client == .pod { return Expectation(verdict: .snat, row: 18, reason: "pod to LB/external IP with eTP Cluster") }
                 return Expectation(verdict: .snat, row: 15, reason: "LB/external IP with eTP Cluster masquerades")
             }
-            if i.client == .pod {
+            if i.client == .pod, i.detectLocal {
                 return Expectation(verdict: .preserved, row: 19, reason: "eTP Local: pod traffic short-circuits to the Service chain")
             }
             if i.hasLocalEndpoints {

@@ -12,10 +12,15 @@ struct FinishedMemory {
         ring.reserveCapacity(Swift.min(capacity, 1 << 16))
     }
 
+    /// Whether the observation belongs to a finished flow: by conntrack id when it carries one (a new connection on
+    /// a reused tuple has a new id), else by its tuple in either direction.
     func contains(_ o: Observation, _ ct: ConntrackMapping?) -> Bool {
-        if let ct, ct.id != 0, cts[ct.id] != nil { return true }
+        if let ct, ct.id != 0 { return cts[ct.id] != nil }
         return tuples[o.tuple] != nil || tuples[o.tuple.reversed] != nil
     }
+
+    /// Whether `t` identified a finished flow (an original-direction tuple).
+    func containsRequest(_ t: FiveTuple) -> Bool { tuples[t] != nil }
 
     /// Remembers a finished flow; returns how many older entries were forgotten to make room.
     mutating func remember(tuples ts: [FiveTuple], ctID: UInt64) -> UInt64 {

@@ -99,7 +99,10 @@ public struct FlowCorrelator {
         }
 
         if slot < 0 {
-            if !FlowCorrelator.opensConnection(o) || o.kind != .new, finished.contains(o, ct) {
+            // A reply, a non-opening segment or a non-first record of a finished flow is late; so is a UDP/ICMP
+            // packet answering (reversed tuple) a finished flow. None of them starts a flow of its own.
+            let answersFinished = ct == nil && o.tuple.proto != .tcp && finished.containsRequest(o.tuple.reversed)
+            if !FlowCorrelator.opensConnection(o) || o.kind != .new || isReply || answersFinished, finished.contains(o, ct) {
                 stats.lateRecords += 1
                 return
             }
@@ -204,6 +207,7 @@ public struct FlowCorrelator {
                 return
             }
             merge(p, into: slot)
+            for t in slots[slot].indexTuples where byTuple[t] == nil { byTuple[t] = slot }
             slots[slot].fingerprintJoined = true
             stats.fingerprintJoins += 1
         } else if byFingerprint[key] == nil, slots[slot].fingerprint == nil {
@@ -264,6 +268,7 @@ public struct FlowCorrelator {
         }
         register(ct.original, slot)
         register(ct.translated, slot)
+        for t in FlowState.halfTranslated(ct.original, ct.translated) where byTuple[t] == nil { byTuple[t] = slot }
     }
 
     /// Points an original-direction tuple at `slot`, merging or superseding whatever flow held it.

@@ -26,17 +26,11 @@ struct FlowRecordBuilder {
             original = replies.last?.tuple.reversed ?? ordered[0].tuple
             notes.append("only replies observed")
         }
-        var translated = egress?.tuple
-        if translated == nil, let ct, replies.contains(where: { $0.hook == .ingress }) { translated = ct.translated }
-
-        let snat: Bool, dnat: Bool
-        if let t = translated {
-            snat = t.src != original.src || t.srcPort != original.srcPort
-            dnat = t.dst != original.dst || t.dstPort != original.dstPort
-        } else {
-            snat = false
-            dnat = false
-        }
+        // What the backend received: the kernel's conntrack entry whenever a hook saw it (its reply tuple is what the
+        // backend answers), otherwise the request as it left the node (a post-NAT egress view).
+        let translated = ct?.translated ?? egress?.tuple
+        let snat = translated.map { $0.src != original.src || $0.srcPort != original.srcPort } ?? false
+        let dnat = translated.map { $0.dst != original.dst || $0.dstPort != original.dstPort } ?? false
         let (snatAt, dnatAt) = translationPoints(requests, original, st, snat: snat, dnat: dnat)
 
         // Service attribution: the address the client used, else the backend it reached.
@@ -65,13 +59,13 @@ struct FlowRecordBuilder {
             ?? endpointCandidates.first.flatMap { m in serving.flatMap { s in m.port.endpoints.first { $0.ip == s.dst && $0.port == s.dstPort } } }
         let replyFlags = replies.reduce(UInt8(0)) { $0 | $1.tcpFlags }
 
-        // Observed verdict.
+        // Observed verdict: preserved or snat only from positive evidence (a post-NAT view or a conntrack entry).
         var verdict: Verdict
         if !replies.isEmpty, egress == nil, original.proto == .tcp,
            replyFlags & TCPFlags.rst != 0, replyFlags & TCPFlags.syn == 0 {
             verdict = .rejected
             notes.append("TCP RST from the node instead of the backend")
-        } else if translated != nil || !replies.isEmpty || st.ctSeenReply {
+        } else if let t = translated {
             verdict = snat ? .snat : .preserved
             if hostOriginated, ct == nil {
                 verdict = .unknown
@@ -79,6 +73,14 @@ struct FlowRecordBuilder {
             } else if reachedEndpoint, ingress != nil, !snat {
                 notes.append("already translated upstream (Service resolved from endpoint)")
             }
+            if egress == nil, ingress != nil {
+                notes.append("\(snat ? "SNAT address" : "source") from conntrack; egress toward \(t.dst) not observed")
+            }
+        } else if !replies.isEmpty {
+            verdict = .unknown
+            notes.append("answered, but what the backend received was not observed: egress toward "
+                         + "\(match.map { _ in "\(original.dst) or its backend" } ?? "\(original.dst)") not observed and no conntrack entry; "
+                         + "seen at: \(seenAt(ordered))")
         } else if let t = icmpFromNode[ClientPort(ip: original.src, port: original.srcPort)] ?? icmpFromNode[ClientPort(ip: original.src, port: 0)],
                   t + rejectWindowNs >= ordered[0].firstNs,
                   t <= (ordered.map(\.lastNs).max() ?? 0) + rejectWindowNs, ingress != nil {
@@ -95,12 +97,18 @@ struct FlowRecordBuilder {
         var expectation: Expectation?
         if let m = match, m.resolvedFrom == .vip {
             let ready = m.port.endpoints.filter(\.ready)
+            // kube-proxy's rules show only the endpoints this node may use: a Local policy with none of them comes from
+            // its "has no local endpoints" rule, so the Service has endpoints on other nodes (a kubectl dump lists all).
+            let source = context.catalog.source
+            let fromRules = source.hasPrefix("iptables") || source.hasPrefix("nftables")
+            let localPolicy = m.frontend == .clusterIP ? m.service.internalTrafficPolicy == .local
+                                                       : m.service.externalTrafficPolicy == .local
             let input = ExpectationInput(
                 frontend: m.frontend, externalTrafficPolicy: m.service.externalTrafficPolicy,
                 internalTrafficPolicy: m.service.internalTrafficPolicy, client: client,
                 sourceIsLocal: context.localAddresses.contains(original.src), hairpin: hairpin,
-                hasEndpoints: !ready.isEmpty, hasLocalEndpoints: ready.contains(where: isLocal),
-                sourceAllowedByRanges: sourceAllowed(m, original.src))
+                hasEndpoints: !ready.isEmpty || (fromRules && localPolicy), hasLocalEndpoints: ready.contains(where: isLocal),
+                sourceAllowedByRanges: sourceAllowed(m, original.src), nftables: source.hasPrefix("nftables"))
             expectation = Expectation.expected(input)
             if verdict == .dropped {
                 notes.append("likely reason: " + dropReason(m, input, expectation))
@@ -133,8 +141,8 @@ struct FlowRecordBuilder {
             packets: packets, bytes: bytes, replyPackets: replyPackets, replyBytes: replyBytes, join: join)
     }
 
-    /// Where SNAT and DNAT first showed: the first request view carrying the rewritten address, else where the
-    /// conntrack mapping that shows it was first attached.
+    /// Where SNAT and DNAT first showed: the first request view carrying the rewritten address, else the egress request
+    /// view where the conntrack mapping that shows it was first attached (a reply view says nothing about where).
     private func translationPoints(_ requests: [FlowSegment], _ original: FiveTuple, _ st: FlowState,
                                    snat: Bool, dnat: Bool) -> ((UInt32, Hook)?, (UInt32, Hook)?) {
         var s: (UInt32, Hook)?
@@ -143,11 +151,24 @@ struct FlowRecordBuilder {
             if s == nil, seg.tuple.src != original.src || seg.tuple.srcPort != original.srcPort { s = (seg.ifindex, seg.hook) }
             if d == nil, seg.tuple.dst != original.dst || seg.tuple.dstPort != original.dstPort { d = (seg.ifindex, seg.hook) }
         }
-        if let hook = st.ctHook {
+        // NAT happens before tc egress: a conntrack entry first seen at egress shows where; one seen only at
+        // ingress shows what, not where.
+        if let hook = st.ctHook, hook == .egress,
+           requests.contains(where: { $0.ifindex == st.ctIfindex && $0.hook == hook }) {
             if s == nil, snat { s = (st.ctIfindex, hook) }
             if d == nil, dnat { d = (st.ctIfindex, hook) }
         }
         return (snat ? s : nil, dnat ? d : nil)
+    }
+
+    /// Where the flow was seen, e.g. "eth0 ingress, eth0 egress (replies)".
+    private func seenAt(_ segments: [FlowSegment]) -> String {
+        var out: [String] = []
+        for s in segments {
+            let v = "\(context.interfaceName(s.ifindex)) \(s.hook)" + (s.isReply ? " (replies)" : "")
+            if !out.contains(v) { out.append(v) }
+        }
+        return out.joined(separator: ", ")
     }
 
     /// Whether an endpoint runs on this node: as kube-proxy's local-policy chains say (`isLocal`), else by node name.
@@ -163,8 +184,8 @@ struct FlowRecordBuilder {
     }
 
     private func dropReason(_ m: ServiceMatch, _ i: ExpectationInput, _ e: Expectation?) -> String {
-        if !i.hasEndpoints { return "Service \(m.service.id) has no endpoints" }
         if i.sourceAllowedByRanges == false { return "source outside loadBalancerSourceRanges" }
+        if !i.hasEndpoints { return "Service \(m.service.id) has no endpoints" }
         if m.frontend != .clusterIP, m.service.externalTrafficPolicy == .local, !i.hasLocalEndpoints {
             return "externalTrafficPolicy Local and no local endpoint on \(context.node)"
         }
