@@ -25,8 +25,10 @@ struct LabDemoCommand: ParsableCommand {
 
     @Option(name: .long, help: "kube-proxy mode: iptables or nftables.")
     var proxyMode: ProxyMode = .iptables
-    @Option(name: .long, help: "Pod networking: bridge (cni0, host-gw) or routed (Calico-style /32 veths, proxy ARP).")
+    @Option(name: .long, help: "Pod networking: bridge (cni0, host-gw), routed (Calico-style /32 veths, proxy ARP) or vxlan (flannel-style overlay).")
     var cni: LabCNI = .bridge
+    @Option(name: .long, help: "IP families: ipv4, ipv6 or dual (IPv4-primary dual-stack; addressing in docs/lab.md).")
+    var ipFamily: LabIPFamily = .ipv4
     @Option(name: .long, help: "Lab name.")
     var name: String = "demo"
     @Flag(name: .long, help: "Keep the lab running afterwards (remove it with `srcip lab down --name <name>`).")
