@@ -38,7 +38,7 @@ struct LabDemoCommand: ParsableCommand {
 
     func run() throws {
         let naming = try LabNaming(lab: name)
-        let demo = LabDemo(naming: naming, proxyMode: proxyMode, cni: cni)
+        let demo = LabDemo(naming: naming, proxyMode: proxyMode, cni: cni, ipFamily: ipFamily)
         let observer = noTrace ? nil : DemoTraceObserver(srcip: demo.srcip)
         demo.observer = observer
         let keep = self.keep
@@ -58,7 +58,7 @@ struct LabDemoCommand: ParsableCommand {
             sources.append(source)
         }
         defer { sources.forEach { $0.cancel() } }
-        print("Bringing up lab '\(name)' (kube-proxy \(proxyMode.rawValue), \(cni.rawValue) CNI)…")
+        print("Bringing up lab '\(name)' (kube-proxy \(proxyMode.rawValue), \(cni.rawValue) CNI, \(ipFamily.rawValue))…")
         var rows: [DemoRow] = []
         do {
             let record: LabRecord
@@ -75,7 +75,7 @@ struct LabDemoCommand: ParsableCommand {
             }
             rows = try demo.run(record)
         }
-        print(DemoReport.render(rows, proxyMode: proxyMode, cni: cni))
+        print(DemoReport.render(rows, proxyMode: proxyMode, cni: cni, ipFamily: ipFamily))
         if keep { print("\nThe lab keeps running: srcip lab status --name \(name); remove it with srcip lab down --name \(name)") }
         if rows.contains(where: { !$0.matches }) { throw ExitCode(1) }
     }
