@@ -62,6 +62,8 @@ public struct Service: Hashable, Sendable, Codable {
     public var name: String
     public var type: ServiceType
     public var clusterIP: IPAddress?
+    /// `spec.clusterIPs[1]` of a dual-stack Service: the ClusterIP of the other IP family; nil when single-stack.
+    public var secondaryClusterIP: IPAddress?
     public var externalIPs: [IPAddress]
     public var loadBalancerIPs: [IPAddress]
     public var loadBalancerSourceRanges: [String]
@@ -76,8 +78,9 @@ public struct Service: Hashable, Sendable, Codable {
                 externalIPs: [IPAddress] = [], loadBalancerIPs: [IPAddress] = [],
                 loadBalancerSourceRanges: [String] = [], ports: [ServicePort],
                 externalTrafficPolicy: TrafficPolicy = .cluster, internalTrafficPolicy: TrafficPolicy = .cluster,
-                healthCheckNodePort: UInt16? = nil, sessionAffinityTimeout: Int? = nil) {
+                healthCheckNodePort: UInt16? = nil, sessionAffinityTimeout: Int? = nil, secondaryClusterIP: IPAddress? = nil) {
         self.namespace = namespace
+        self.secondaryClusterIP = secondaryClusterIP
         self.name = name
         self.type = type
         self.clusterIP = clusterIP
@@ -90,6 +93,9 @@ public struct Service: Hashable, Sendable, Codable {
         self.healthCheckNodePort = healthCheckNodePort
         self.sessionAffinityTimeout = sessionAffinityTimeout
     }
+
+    /// `spec.clusterIPs`: the primary ClusterIP, then the other family's on a dual-stack Service.
+    public var clusterIPs: [IPAddress] { [clusterIP, secondaryClusterIP].compactMap { $0 } }
 
     /// `namespace/name`.
     public var id: String { "\(namespace)/\(name)" }

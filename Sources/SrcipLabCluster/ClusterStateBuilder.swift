@@ -4,15 +4,18 @@ extension ClusterState {
     /// Places pods on `nodeCount` nodes, allocates ClusterIPs, NodePorts, health-check ports and LB IPs,
     /// and resolves each Service port's endpoints (pods matching the selector in the same namespace).
     public static func build(from objects: ManifestObjects, nodeCount: Int = LabAddressing.defaultNodeCount,
-                             cni: LabCNI = .bridge) throws -> ClusterState {
+                             cni: LabCNI = .bridge, ipFamily: LabIPFamily = .ipv4) throws -> ClusterState {
         guard (1...LabAddressing.maxNodes).contains(nodeCount) else { throw ClusterStateBuildError.invalidNodeCount(nodeCount) }
         let nodes = (1...nodeCount).map {
-            LabNode(name: LabAddressing.nodeName($0), ip: LabAddressing.nodeIP($0), podCIDR: LabAddressing.podCIDR($0))
+            LabNode(name: LabAddressing.nodeName($0), ip: LabAddressing.nodeIP($0), podCIDR: LabAddressing.podCIDR($0),
+                    ip6: ipFamily.hasIPv6 ? LabAddressing6.nodeIP($0) : nil,
+                    podCIDR6: ipFamily.hasIPv6 ? LabAddressing6.podCIDR($0) : nil)
         }
         let pods = try LabPodPlacer(nodes: nodes).place(objects)
-        let services = try LabServiceAllocator(serviceCIDR: LabAddressing.serviceCIDR).allocate(objects.services, pods: pods)
+        let services = try LabServiceAllocator(serviceCIDR: LabAddressing.serviceCIDR, families: ipFamily.families)
+            .allocate(objects.services, pods: pods)
         return ClusterState(clusterCIDR: LabAddressing.clusterCIDR, serviceCIDR: LabAddressing.serviceCIDR,
-                            nodes: nodes, pods: pods, services: services, cni: cni)
+                            nodes: nodes, pods: pods, services: services, cni: cni, ipFamily: ipFamily)
     }
 
     /// The state after `objects` replaced this state's objects on the same nodes, as a cluster would evolve: a pod whose
@@ -25,8 +28,9 @@ extension ClusterState {
         let manifests = objects.services.map { m in
             service(namespace: m.namespace, name: m.name).map { m.keepingAllocations(of: $0) } ?? m
         }
-        let services = try LabServiceAllocator(serviceCIDR: serviceCIDR).allocate(manifests, pods: pods)
-        return ClusterState(clusterCIDR: clusterCIDR, serviceCIDR: serviceCIDR, nodes: nodes, pods: pods, services: services, cni: cni)
+        let services = try LabServiceAllocator(serviceCIDR: serviceCIDR, families: ipFamily.families).allocate(manifests, pods: pods)
+        return ClusterState(clusterCIDR: clusterCIDR, serviceCIDR: serviceCIDR, nodes: nodes, pods: pods, services: services,
+                            cni: cni, ipFamily: ipFamily)
     }
 }
 
@@ -34,7 +38,13 @@ extension ManifestService {
     /// This manifest with `previous`'s allocations filled in where it leaves them open and its type still uses them.
     func keepingAllocations(of previous: Service) -> ManifestService {
         var m = self
-        if m.clusterIP == nil { m.clusterIP = previous.clusterIP }
+        if m.clusterIP == nil && m.secondaryClusterIP == nil {
+            let primaryKept = m.ipFamilies.first.map { f in previous.clusterIP.map { IPFamily.of($0) == f } ?? false } ?? true
+            if primaryKept {
+                m.clusterIP = previous.clusterIP
+                m.secondaryClusterIP = (m.ipFamilyPolicy ?? .singleStack) == .singleStack ? nil : previous.secondaryClusterIP
+            }
+        }
         let wantsNodePorts = type == .nodePort || (type == .loadBalancer && allocateLoadBalancerNodePorts)
         for i in m.ports.indices where m.ports[i].nodePort == nil && wantsNodePorts {
             let p = m.ports[i]
@@ -111,7 +121,7 @@ struct LabPodPlacer {
             let ip = LabAddressing.podIP(node.podCIDR, index)
             usedIPs.insert(ip)
             pods.append(LabPod(namespace: p.ns, name: p.name, labels: p.labels, node: node.name,
-                               ip: ip, ports: Self.portMap(p.ports)))
+                               ip: ip, ports: Self.portMap(p.ports), ip6: node.podCIDR6.map { LabAddressing.next($0.address, 2 + index) }))
         }
         return pods
     }

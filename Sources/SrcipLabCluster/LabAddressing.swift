@@ -57,4 +57,8 @@ public enum LabAddressing {
 extension LabNode {
     /// The bridge (`cni0`) address on this node, 10.244.i.1.
     public var bridgeIP: IPAddress { LabAddressing.bridgeIP(podCIDR) }
+    /// The bridge address of `family`: 10.244.i.1 or fd00:10:244:i::1.
+    public func bridgeIP(_ family: IPFamily) -> IPAddress? { podCIDR(family).map { LabAddressing.next($0.address) } }
+    /// The VXLAN overlay address (flannel's): the pod CIDR's network address, 10.244.i.0 or fd00:10:244:i::.
+    public func overlayIP(_ family: IPFamily) -> IPAddress? { podCIDR(family)?.address }
 }

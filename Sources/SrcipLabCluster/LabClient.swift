@@ -18,6 +18,15 @@ public enum LabClient: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The address the connection leaves the client with in `family` (an external client's address is of one family).
+    public func sourceIP(_ family: IPFamily) -> IPAddress? {
+        switch self {
+        case let .pod(p): return p.ip(family)
+        case let .host(n): return n.ip(family)
+        case let .external(ip): return IPFamily.of(ip) == family ? ip : nil
+        }
+    }
+
     public var description: String {
         switch self {
         case let .pod(p): return "pod \(p.name)@\(p.node)"

@@ -101,7 +101,14 @@ struct ManifestField {
     func ipv4() throws -> IPAddress {
         let s = try string().trimmingSpaces
         guard let ip = IPAddress(s) else { throw error("\"\(s)\" is not an IP address") }
-        guard ip.isIPv4 else { throw error("\"\(s)\" is IPv6; the lab is IPv4-only") }
+        guard ip.isIPv4 else { throw error("\"\(s)\" is IPv6; an IPv4 address is required here") }
+        return ip
+    }
+
+    /// An IPv4 or IPv6 address.
+    func ip() throws -> IPAddress {
+        let s = try string().trimmingSpaces
+        guard let ip = IPAddress(s) else { throw error("\"\(s)\" is not an IP address") }
         return ip
     }
 

@@ -95,6 +95,12 @@ public struct ManifestService: Hashable, Sendable, Codable {
     public var loadBalancerIngressIPs: [IPAddress]
     /// `spec.allocateLoadBalancerNodePorts` (default true).
     public var allocateLoadBalancerNodePorts: Bool
+    /// `spec.ipFamilies` as written (empty: the cluster's default).
+    public var ipFamilies: [IPFamily] = []
+    /// `spec.ipFamilyPolicy` (nil: SingleStack, or as implied by `clusterIPs`).
+    public var ipFamilyPolicy: IPFamilyPolicy?
+    /// `spec.clusterIPs[1]`, the requested ClusterIP of the second family.
+    public var secondaryClusterIP: IPAddress?
 
     public init(namespace: String, name: String, type: ServiceType = .clusterIP, clusterIP: IPAddress? = nil,
                 ports: [ManifestServicePort], selector: [String: String] = [:], externalIPs: [IPAddress] = [],

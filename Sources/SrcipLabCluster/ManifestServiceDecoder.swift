@@ -5,9 +5,9 @@ enum ManifestServiceDecoder {
     static let specKnown: Set<String> = [
         "type", "clusterIP", "clusterIPs", "ports", "selector", "externalIPs", "externalTrafficPolicy",
         "internalTrafficPolicy", "healthCheckNodePort", "sessionAffinity", "sessionAffinityConfig",
-        "loadBalancerSourceRanges", "allocateLoadBalancerNodePorts",
+        "loadBalancerSourceRanges", "allocateLoadBalancerNodePorts", "ipFamilies", "ipFamilyPolicy",
     ]
-    static let specTolerated: Set<String> = ["ipFamilies", "ipFamilyPolicy"]
+    static let specTolerated: Set<String> = []
 
     static func service(_ root: [String: ManifestField], object: ManifestField, header: ManifestObjectHeader) throws -> ManifestService? {
         guard let specField = root["spec"] else { throw object.missing("spec") }
@@ -29,14 +29,49 @@ enum ManifestServiceDecoder {
         let externallyTyped = type != .clusterIP
 
         var clusterIP: IPAddress?
-        let cipField = try spec["clusterIP"] ?? spec["clusterIPs"]?.sequence().first
+        var secondaryClusterIP: IPAddress?
+        let clusterIPsList = try spec["clusterIPs"]?.sequence() ?? []
+        let cipField = spec["clusterIP"] ?? clusterIPsList.first
         if let cf = cipField {
             let s = try cf.string().trimmingSpaces
             if s == "None" {
                 warn(cf, "headless services are never programmed by kube-proxy; service ignored")
                 return nil
             }
-            if !s.isEmpty { clusterIP = try cf.ipv4() }
+            if !s.isEmpty { clusterIP = try cf.ip() }
+        }
+        if clusterIPsList.count > 2 { throw clusterIPsList[2].error("at most two clusterIPs (one per IP family) are allowed") }
+        if clusterIPsList.count == 2 {
+            let second = try clusterIPsList[1].ip()
+            if let clusterIP, IPFamily.of(clusterIP) == IPFamily.of(second) {
+                throw clusterIPsList[1].error("clusterIPs must be of different IP families")
+            }
+            secondaryClusterIP = second
+        }
+        var families: [IPFamily] = []
+        if let ff = spec["ipFamilies"] {
+            for item in try ff.sequence() {
+                let t = try item.string()
+                guard let f = IPFamily(rawValue: t) else { throw item.error("unknown IP family \"\(t)\" (expected IPv4 or IPv6)") }
+                guard !families.contains(f) else { throw item.error("\(t) is listed twice") }
+                families.append(f)
+            }
+        }
+        var familyPolicy: IPFamilyPolicy?
+        if let pf = spec["ipFamilyPolicy"] {
+            let t = try pf.string()
+            guard let p = IPFamilyPolicy(rawValue: t) else {
+                throw pf.error("unknown ipFamilyPolicy \"\(t)\" (expected SingleStack, PreferDualStack or RequireDualStack)")
+            }
+            familyPolicy = p
+        }
+        if families.count == 2 && (familyPolicy ?? .singleStack) == .singleStack {
+            throw (spec["ipFamilies"] ?? specField).error("two ipFamilies need ipFamilyPolicy PreferDualStack or RequireDualStack")
+        }
+        for (i, ip) in [clusterIP, secondaryClusterIP].compactMap({ $0 }).enumerated() where i < families.count {
+            if IPFamily.of(ip) != families[i] {
+                throw (spec["ipFamilies"] ?? specField).error("clusterIPs[\(i)] \(ip) is not \(families[i].rawValue) as ipFamilies[\(i)] says")
+            }
         }
 
         guard let portsField = spec["ports"] else { throw specField.missing("ports") }
@@ -59,7 +94,7 @@ enum ManifestServiceDecoder {
             object.sink.warn(object: header.label, field: specField.childPath("selector"),
                              "no selector: the lab creates no endpoints for this service")
         }
-        let externalIPs = try spec["externalIPs"]?.sequence().map { try $0.ipv4() } ?? []
+        let externalIPs = try spec["externalIPs"]?.sequence().map { try $0.ip() } ?? []
 
         var etp = TrafficPolicy.cluster
         if let f = spec["externalTrafficPolicy"] {
@@ -104,8 +139,8 @@ enum ManifestServiceDecoder {
             guard type == .loadBalancer else { throw f.error("loadBalancerSourceRanges requires type LoadBalancer") }
             for r in try f.sequence() {
                 let s = try r.string().trimmingSpaces
-                guard let prefix = IPPrefix(s), prefix.address.isIPv4, s.contains("/") else {
-                    throw r.error("\"\(s)\" is not an IPv4 CIDR such as 203.0.113.0/24")
+                guard let prefix = IPPrefix(s), s.contains("/") else {
+                    throw r.error("\"\(s)\" is not a CIDR such as 203.0.113.0/24 or fd00:203:0:113::/64")
                 }
                 ranges.append(prefix)
             }
@@ -121,11 +156,15 @@ enum ManifestServiceDecoder {
             }
         }
 
-        return ManifestService(
+        var service = ManifestService(
             namespace: header.namespace, name: header.name, type: type, clusterIP: clusterIP, ports: ports,
             selector: selector, externalIPs: externalIPs, externalTrafficPolicy: etp, internalTrafficPolicy: itp,
             healthCheckNodePort: hcnp, sessionAffinityTimeout: affinity, loadBalancerSourceRanges: ranges,
             loadBalancerIngressIPs: ingress, allocateLoadBalancerNodePorts: allocateLBNodePorts)
+        service.ipFamilies = families
+        service.ipFamilyPolicy = familyPolicy
+        service.secondaryClusterIP = secondaryClusterIP
+        return service
     }
 
     static var nodePortRange: ClosedRange<Int> {
@@ -189,7 +228,7 @@ enum ManifestServiceDecoder {
                 entry.sink.warn(object: header.label, field: entry.path, "hostname-only ingress is ignored by kube-proxy")
                 continue
             }
-            let ip = try ipField.ipv4()
+            let ip = try ipField.ip()
             if mode == "Proxy" {
                 entry.sink.warn(object: header.label, field: entry.childPath("ipMode"),
                                 "ipMode Proxy: kube-proxy installs no rules for \(ip)")

@@ -14,10 +14,15 @@ public enum DemoReport {
         return row.srcip?.agrees == false ? "SRCIP DIFFERS" : "ok"
     }
 
-    public static func render(_ rows: [DemoRow], proxyMode: ProxyMode, cni: LabCNI = .bridge) -> String {
-        let snatNote = cni == .bridge ? " (node1 uses its cni0 address 10.244.1.1\n  because the pod is local)"
-            : " (node1 too, toward its\n  local pod: a routed veth has no address)"
-        var table = TextTable(["SERVICE", "TYPE", "eTP", "PATH: CLIENT → ENTRY NODE → POD'S NODE", "POD SAW",
+    public static func render(_ rows: [DemoRow], proxyMode: ProxyMode, cni: LabCNI = .bridge, ipFamily: LabIPFamily = .ipv4) -> String {
+        let snatNote: String
+        switch cni {
+        case .bridge: snatNote = " (node1 uses its cni0 address 10.244.1.1\n  because the pod is local)"
+        case .routed: snatNote = " (node1 too, toward its\n  local pod: a routed veth has no address)"
+        case .vxlan: snatNote = ": toward the pod on node1 the other nodes\n  use their overlay address 10.244.N.0 (flannel.1), node1 its cni0 address 10.244.1.1"
+        }
+        let familyColumn = ipFamily != .ipv4
+        var table = TextTable(["SERVICE", "TYPE", "eTP"] + (familyColumn ? ["IP"] : []) + ["PATH: CLIENT → ENTRY NODE → POD'S NODE", "POD SAW",
                                "DOCUMENTED (§4 ROW)", "SRCIP SAW", ""])
         for row in rows {
             let s = row.demoCase.service
@@ -26,7 +31,8 @@ public enum DemoReport {
             case .response: saw = row.outcome.clientAddress ?? "?"
             default: saw = row.outcome.description
             }
-            table.add([s.name, s.type.rawValue, s.externalTrafficPolicy.rawValue, row.path, saw,
+            let fam = familyColumn ? [row.demoCase.destination.isIPv4 ? "v4" : "v6"] : []
+            table.add([s.name, s.type.rawValue, s.externalTrafficPolicy.rawValue] + fam + [row.path, saw,
                        "\(row.expected) (\(row.expected.row))", row.observed ?? "-", status(row)])
         }
         let mismatches = rows.filter { !$0.matches }.count
@@ -35,11 +41,11 @@ public enum DemoReport {
         }
         let traced = rows.contains { $0.srcip != nil }
         return """
-        Source IP of Services — kube-proxy \(proxyMode.rawValue) mode, \(cni.rawValue) CNI, echo pod source-ip-app-0 on node1 (10.244.1.2)
+        Source IP of Services — kube-proxy \(proxyMode.rawValue) mode, \(cni.rawValue) CNI, \(ipFamily.rawValue), echo pod source-ip-app-0 on node1 (10.244.1.2)
 
         \(table.render())
 
-        Legend: client = external client 203.0.113.10; nodes 192.168.10.11-13\(cni == .bridge ? " (cni0 10.244.N.1)" : " (routed /32 veths, no pod-network address)"); NLB = passthrough load balancer
+        Legend: client = external client 203.0.113.10; nodes 192.168.10.11-13\(cni == .routed ? " (routed /32 veths, no pod-network address)" : " (cni0 10.244.N.1)")\(cni == .vxlan ? ", overlay flannel.1 10.244.N.0" : "")\(ipFamily == .ipv4 ? "" : ";\n  IPv6: client fd00:203:0:113::10, nodes fd00:192:168:10::11-13, cni0 fd00:10:244:N::1, overlay fd00:10:244:N::, proxy LB fd00:192:168:10::2"); NLB = passthrough load balancer
         (keeps the client IP), proxy LB = TCP proxy from 192.168.10.2; "→node2?" is the node the LB was asked for, the next hop the one it used.
         • ClusterIP is never SNATed inside the cluster: the pod sees the client pod's own IP, from any node.
         • NodePort/LoadBalancer with externalTrafficPolicy=Cluster: the entry node SNATs to its own address\(snatNote), so the client IP is lost on every node.

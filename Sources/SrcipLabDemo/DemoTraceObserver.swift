@@ -121,9 +121,10 @@ public enum DemoPathMatcher {
     public static func path(for c: DemoCase, sentBetween start: Int64, and end: Int64, in paths: [FlowPath],
                             state: ClusterState) -> FlowPath? {
         // A host's socket picks its source address by route (eth0, cni0, or 127.0.0.1): match hosts by port only.
+        let family = IPFamily.of(c.destination)
         let clientIP: IPAddress?
         switch c.client {
-        case let .pod(p): clientIP = p.ip
+        case let .pod(p): clientIP = p.ip(family)
         case .host: clientIP = nil
         case let .external(ip): clientIP = ip
         }
@@ -133,7 +134,7 @@ public enum DemoPathMatcher {
             guard first.proto == .tcp, p.hops[0].startNs >= start - slackNs, p.hops[0].startNs <= end + slackNs else { return false }
             if (clientIP == nil || first.src == clientIP) && first.srcPort == c.sourcePort { return true }
             // The proxy's own connection is opened while the client's request is in flight: no slack.
-            return c.loadBalancerMode == .proxy && first.src == LabNaming.loadBalancerProxyIP && nodePorts.contains(first.dstPort)
+            return c.loadBalancerMode == .proxy && first.src == LoadBalancerPlan.proxySourceIP(family) && nodePorts.contains(first.dstPort)
                 && p.hops[0].startNs >= start && p.hops[0].startNs <= end
         }
         return candidates.max { ($0.hops.count, -$0.hops[0].startNs) < ($1.hops.count, -$1.hops[0].startNs) }

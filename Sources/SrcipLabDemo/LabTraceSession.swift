@@ -72,7 +72,7 @@ public final class LabTraceSession {
         let dir = directory ?? naming.runDirectory
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let ip = try Command.require("ip")
-        let nodeIPs = record.state.nodes.map(\.ip.description).joined(separator: ",")
+        let nodeIPs = record.state.nodes.flatMap { [$0.ip, $0.ip6].compactMap { $0?.description } }.joined(separator: ",")
         let session = LabTraceSession()
         do {
             for node in record.state.nodes {

@@ -43,15 +43,18 @@ public enum ScenarioExpectation {
     ///     clients reach ClusterIP/LB/externalIP through their own node.
     ///   - backend: the endpoint pod that answered, if known (picks among several possible deliveries).
     public static func expect(service: Service, frontend: Frontend, client: LabClient, entry: LabNode,
-                              backend: LabPod?, state: ClusterState) -> ExpectedSource {
-        let input = ExpectationInput(lab: service, frontend: frontend, client: client, entry: entry, backend: backend, state: state)
+                              backend: LabPod?, state: ClusterState, family: IPFamily = .ipv4) -> ExpectedSource {
+        let input = ExpectationInput(lab: service, frontend: frontend, client: client, entry: entry, backend: backend, state: state,
+                                     family: family)
         // nil only for LoadBalancer `ipMode: Proxy` (row 22), which the lab does not model.
         let row = Expectation.expected(input)?.row ?? 22
         guard let outcome = try? RulePlanExpectation.expect(state: state, service: service, frontend: frontend,
-                                                            client: client, entryNode: entry.name) else { return .dropped(row: row) }
+                                                            client: client, entryNode: entry.name, family: family) else {
+            return .dropped(row: row)
+        }
         switch outcome {
         case let .delivered(deliveries):
-            let chosen = deliveries.first { $0.endpoint.ip == backend?.ip } ?? deliveries.first
+            let chosen = deliveries.first { $0.endpoint.ip == backend?.ip(family) } ?? deliveries.first
             guard let chosen else { return .dropped(row: row) }
             return .address(chosen.sourceIP, row: row)
         case .dropped, .notProgrammed:

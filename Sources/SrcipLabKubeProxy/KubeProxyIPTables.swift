@@ -13,6 +13,18 @@ public enum KubeProxyIPTables {
         render(state, node: node, options: .lab)
     }
 
+    /// The input for `iptables-restore` (`family` IPv4) or `ip6tables-restore` (IPv6): kube-proxy runs one proxier per
+    /// family; the IPv6 one has no localhost NodePorts (`! -d ::1/128`) and no kubelet localnet guard.
+    public static func render(_ state: ClusterState, node: LabNode, options: KubeProxyOptions = .lab, family: IPFamily) -> String {
+        var o = options
+        if family == .ipv6 { o.localhostNodePorts = false }
+        var w = IPTablesRestoreWriter(state: state, node: node, options: o, family: family)
+        w.writeStatic()
+        for plan in KubeProxyServicePlan.plans(state, node: node, family: family) { w.write(plan) }
+        w.writeTail()
+        return w.output
+    }
+
     public static func render(_ state: ClusterState, node: LabNode, options: KubeProxyOptions) -> String {
         var w = IPTablesRestoreWriter(state: state, node: node, options: options)
         w.writeStatic()
@@ -31,15 +43,18 @@ struct IPTablesRestoreWriter {
     var filterRules: [String] = []
     var natChains: [String] = []
     var natRules: [String] = []
+    let family: IPFamily
 
-    init(state: ClusterState, node: LabNode, options: KubeProxyOptions) {
+    init(state: ClusterState, node: LabNode, options: KubeProxyOptions, family: IPFamily = .ipv4) {
         self.state = state
         self.node = node
         self.options = options
+        self.family = family
     }
 
     var mark: String { options.masqueradeMark }
-    var localCIDR: String? { options.detectLocal ? state.clusterCIDR.description : nil }
+    var localCIDR: String? { options.detectLocal ? state.clusterCIDR(family).description : nil }
+    var nodeIP: IPAddress { node.ip(family) ?? node.ip }
 
     static func chainLine(_ name: String) -> String { ":\(name) - [0:0]" }
 
@@ -62,7 +77,7 @@ struct IPTablesRestoreWriter {
     }
 
     mutating func writeTail() {
-        let localhost = options.localhostNodePorts ? "" : " ! -d 127.0.0.0/8"
+        let localhost = family == .ipv6 ? " ! -d ::1/128" : options.localhostNodePorts ? "" : " ! -d 127.0.0.0/8"
         natRules.append("-A KUBE-SERVICES -m comment --comment \"kubernetes service nodeports; NOTE: this must be the last rule in this chain\" -m addrtype --dst-type LOCAL\(localhost) -j KUBE-NODEPORTS")
         if !options.conntrackTCPLiberal {
             let nfacct = options.nfacctCounters ? " -m nfacct --nfacct-name ct_state_invalid_dropped_pkts" : ""
@@ -184,7 +199,7 @@ struct IPTablesRestoreWriter {
             var allowFromNode = false
             for cidr in p.sourceRanges {
                 natRules.append("\(args) -s \(cidr) -j \(extChain)")
-                if cidr.contains(node.ip) { allowFromNode = true }
+                if cidr.contains(nodeIP) { allowFromNode = true }
             }
             if allowFromNode {
                 for ip in p.loadBalancerVIPs { natRules.append("\(args) -s \(ip) -j \(extChain)") }

@@ -14,17 +14,26 @@ public enum KubeProxyNFTables {
         render(state, node: node, options: .lab)
     }
 
+    /// The kube-proxy table of `family`: `ip kube-proxy` or `ip6 kube-proxy`.
+    public static func table(_ family: IPFamily) -> String { family == .ipv4 ? table : "ip6 kube-proxy" }
+
     public static func render(_ state: ClusterState, node: LabNode, options: KubeProxyOptions) -> String {
-        let lines = transaction(state, node: node, options: options)
-        let prologue = ["add table \(table)", "delete table \(table)"]
+        render(state, node: node, options: options, family: .ipv4)
+    }
+
+    /// The `nft -f` script of `family`'s proxier (in dual-stack kube-proxy programs `ip` and `ip6 kube-proxy` tables).
+    public static func render(_ state: ClusterState, node: LabNode, options: KubeProxyOptions = .lab, family: IPFamily) -> String {
+        let lines = transaction(state, node: node, options: options, family: family)
+        let prologue = ["add table \(table(family))", "delete table \(table(family))"]
         return (prologue + loadableOrder(lines)).joined(separator: "\n") + "\n"
     }
 
     /// The `add …` lines of a full sync, in kube-proxy's order.
-    public static func transaction(_ state: ClusterState, node: LabNode, options: KubeProxyOptions = .lab) -> [String] {
-        var w = NFTablesTransactionWriter(state: state, node: node, options: options)
+    public static func transaction(_ state: ClusterState, node: LabNode, options: KubeProxyOptions = .lab,
+                                   family: IPFamily = .ipv4) -> [String] {
+        var w = NFTablesTransactionWriter(state: state, node: node, options: options, family: family)
         w.writeBase()
-        for plan in KubeProxyServicePlan.plans(state, node: node) { w.write(plan) }
+        for plan in KubeProxyServicePlan.plans(state, node: node, family: family) { w.write(plan) }
         return w.lines
     }
 
@@ -45,14 +54,20 @@ struct NFTablesTransactionWriter {
     let node: LabNode
     let options: KubeProxyOptions
     private(set) var lines: [String] = []
+    let family: IPFamily
 
-    init(state: ClusterState, node: LabNode, options: KubeProxyOptions) {
+    init(state: ClusterState, node: LabNode, options: KubeProxyOptions, family: IPFamily = .ipv4) {
         self.state = state
         self.node = node
         self.options = options
+        self.family = family
     }
 
-    var t: String { KubeProxyNFTables.table }
+    var t: String { KubeProxyNFTables.table(family) }
+    /// `ip` or `ip6` in address matches; `ipv4_addr` or `ipv6_addr` in set types.
+    var ipx: String { family == .ipv4 ? "ip" : "ip6" }
+    var addrType: String { family == .ipv4 ? "ipv4_addr" : "ipv6_addr" }
+    var nodeIP: IPAddress { node.ip(family) ?? node.ip }
     var mark: String { options.masqueradeMark }
 
     mutating func chain(_ name: String, _ spec: String? = nil) {
@@ -71,9 +86,9 @@ struct NFTablesTransactionWriter {
 
     mutating func writeBase() {
         lines.append("add table \(t) { comment \"rules for kube-proxy\" ; }")
-        lines.append("add set \(t) cluster-ips { type ipv4_addr ; comment \"Active ClusterIPs\" ; }")
-        lines.append("add set \(t) nodeport-ips { type ipv4_addr ; comment \"IPs that accept NodePort traffic\" ; }")
-        let dest = "ipv4_addr . inet_proto . inet_service : verdict"
+        lines.append("add set \(t) cluster-ips { type \(addrType) ; comment \"Active ClusterIPs\" ; }")
+        lines.append("add set \(t) nodeport-ips { type \(addrType) ; comment \"IPs that accept NodePort traffic\" ; }")
+        let dest = "\(addrType) . inet_proto . inet_service : verdict"
         lines.append("add map \(t) firewall-ips { type \(dest) ; comment \"destinations that are subject to LoadBalancerSourceRanges\" ; }")
         lines.append("add map \(t) no-endpoint-nodeports { type inet_proto . inet_service : verdict ; comment \"vmap to drop or reject packets to service nodeports with no endpoints\" ; }")
         lines.append("add map \(t) no-endpoint-services { type \(dest) ; comment \"vmap to drop or reject packets to services with no endpoints\" ; }")
@@ -97,8 +112,8 @@ struct NFTablesTransactionWriter {
         chain("services")
         chain("service-endpoints-check")
 
-        rule("cluster-ips-check", "ip daddr @cluster-ips reject", comment: "Reject traffic to invalid ports of ClusterIPs")
-        rule("cluster-ips-check", "ip daddr { \(state.serviceCIDR) } drop", comment: "Drop traffic to unallocated ClusterIPs")
+        rule("cluster-ips-check", "\(ipx) daddr @cluster-ips reject", comment: "Reject traffic to invalid ports of ClusterIPs")
+        rule("cluster-ips-check", "\(ipx) daddr { \(state.serviceCIDR(family)) } drop", comment: "Drop traffic to unallocated ClusterIPs")
         rule("filter-prerouting-pre-dnat", "ct state new jump firewall-check")
         rule("filter-forward", "ct state new jump service-endpoints-check")
         rule("filter-forward", "ct state new jump cluster-ips-check")
@@ -107,7 +122,7 @@ struct NFTablesTransactionWriter {
         rule("filter-output", "ct state new jump service-endpoints-check")
         rule("filter-output-pre-dnat", "ct state new jump firewall-check")
         rule("filter-output", "ct state new jump cluster-ips-check")
-        rule("firewall-check", "ip daddr . meta l4proto . th dport vmap @firewall-ips")
+        rule("firewall-check", "\(ipx) daddr . meta l4proto . th dport vmap @firewall-ips")
         rule("mark-for-masquerade", "mark set mark or \(mark)")
         rule("masquerading", "mark and \(mark) == 0 return")
         rule("masquerading", "mark set mark xor \(mark)")
@@ -115,12 +130,12 @@ struct NFTablesTransactionWriter {
         rule("nat-output", "jump services")
         rule("nat-postrouting", "jump masquerading")
         rule("nat-prerouting", "jump services")
-        rule("nodeport-endpoints-check", "ip daddr @nodeport-ips meta l4proto . th dport vmap @no-endpoint-nodeports")
+        rule("nodeport-endpoints-check", "\(ipx) daddr @nodeport-ips meta l4proto . th dport vmap @no-endpoint-nodeports")
         rule("reject-chain", "reject")
-        rule("services", "ip daddr . meta l4proto . th dport vmap @service-ips")
-        rule("services", "ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports")
-        element("nodeport-ips", node.ip.description)
-        rule("service-endpoints-check", "ip daddr . meta l4proto . th dport vmap @no-endpoint-services")
+        rule("services", "\(ipx) daddr . meta l4proto . th dport vmap @service-ips")
+        rule("services", "\(ipx) daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports")
+        element("nodeport-ips", nodeIP.description)
+        rule("service-endpoints-check", "\(ipx) daddr . meta l4proto . th dport vmap @no-endpoint-services")
     }
 
     mutating func write(_ p: KubeProxyServicePlan) {
@@ -135,7 +150,7 @@ struct NFTablesTransactionWriter {
         let spn = p.servicePortName
         let proto = p.proto
         let port = String(p.port.port)
-        let localCIDR = options.detectLocal ? state.clusterCIDR.description : nil
+        let localCIDR = options.detectLocal ? state.clusterCIDR(family).description : nil
 
         for ep in p.allReachableEndpoints { chain("endpoint-" + epBase(ep)) }
         if p.usesClusterPolicyChain { chain(clusterChain) }
@@ -175,10 +190,10 @@ struct NFTablesTransactionWriter {
         if usesFW {
             chain(fwChain)
             var sources = p.sourceRanges.map(\.description)
-            if p.sourceRanges.contains(where: { $0.contains(node.ip) }) {
+            if p.sourceRanges.contains(where: { $0.contains(nodeIP) }) {
                 sources += p.loadBalancerVIPs.map(\.description)
             }
-            rule(fwChain, "ip saddr != { \(sources.joined(separator: " , ")) } drop")
+            rule(fwChain, "\(ipx) saddr != { \(sources.joined(separator: " , ")) } drop")
         }
         // Capture load-balancer ingress.
         for ip in p.loadBalancerVIPs {
@@ -207,9 +222,9 @@ struct NFTablesTransactionWriter {
         // Internal traffic handling.
         if p.hasInternalEndpoints {
             if options.masqueradeAll {
-                rule(internalChain, "ip daddr \(p.clusterIP) jump mark-for-masquerade")
+                rule(internalChain, "\(ipx) daddr \(p.clusterIP) jump mark-for-masquerade")
             } else if let cidr = localCIDR {
-                rule(internalChain, "ip daddr \(p.clusterIP) ip saddr != \(cidr) jump mark-for-masquerade")
+                rule(internalChain, "\(ipx) daddr \(p.clusterIP) \(ipx) saddr != \(cidr) jump mark-for-masquerade")
             }
         }
         // External traffic handling.
@@ -218,7 +233,7 @@ struct NFTablesTransactionWriter {
                 rule(externalChain, "jump mark-for-masquerade")
             } else {
                 if let cidr = localCIDR {
-                    rule(externalChain, "ip saddr \(cidr) goto \(clusterChain)", comment: "short-circuit pod traffic")
+                    rule(externalChain, "\(ipx) saddr \(cidr) goto \(clusterChain)", comment: "short-circuit pod traffic")
                 }
                 rule(externalChain, "fib saddr type local jump mark-for-masquerade", comment: "masquerade local traffic")
                 rule(externalChain, "fib saddr type local goto \(clusterChain)", comment: "short-circuit local traffic")
@@ -230,7 +245,7 @@ struct NFTablesTransactionWriter {
         // Session affinity sets.
         if let timeout = p.affinityTimeout {
             for ep in p.allReachableEndpoints {
-                lines.append("add set \(t) affinity-\(epBase(ep)) { type ipv4_addr ; flags dynamic,timeout ; timeout \(timeout)s ; }")
+                lines.append("add set \(t) affinity-\(epBase(ep)) { type \(addrType) ; flags dynamic,timeout ; timeout \(timeout)s ; }")
             }
         }
         if p.usesClusterPolicyChain { writeServiceToEndpointRules(p, chain: clusterChain, endpoints: p.clusterEndpoints, epBase: epBase) }
@@ -238,9 +253,9 @@ struct NFTablesTransactionWriter {
         // Per-endpoint chains.
         for ep in p.allReachableEndpoints {
             let c = "endpoint-" + epBase(ep)
-            rule(c, "ip saddr \(ep.ip) jump mark-for-masquerade")
+            rule(c, "\(ipx) saddr \(ep.ip) jump mark-for-masquerade")
             if p.affinityTimeout != nil {
-                rule(c, "update @affinity-\(epBase(ep)) { ip saddr }")
+                rule(c, "update @affinity-\(epBase(ep)) { \(ipx) saddr }")
             }
             rule(c, "meta l4proto \(proto) dnat to \(KubeProxyServicePlan.endpointString(ep))")
         }
@@ -250,7 +265,7 @@ struct NFTablesTransactionWriter {
                                               epBase: (ServiceEndpoint) -> String) {
         if p.affinityTimeout != nil {
             for ep in endpoints {
-                rule(chain, "ip saddr @affinity-\(epBase(ep)) goto endpoint-\(epBase(ep))")
+                rule(chain, "\(ipx) saddr @affinity-\(epBase(ep)) goto endpoint-\(epBase(ep))")
             }
         }
         let entries = endpoints.enumerated().map { "\($0.offset) : goto endpoint-\(epBase($0.element))" }

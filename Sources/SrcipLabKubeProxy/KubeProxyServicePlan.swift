@@ -10,6 +10,8 @@ struct KubeProxyServicePlan {
     let servicePortName: String
     let proto: String
     let clusterIP: IPAddress
+    /// The family of the proxier this plan belongs to.
+    let family: IPFamily
     let externalIPs: [IPAddress]
     let loadBalancerVIPs: [IPAddress]
     let sourceRanges: [IPPrefix]
@@ -35,11 +37,12 @@ struct KubeProxyServicePlan {
     var hasExternalEndpoints: Bool { externalPolicyLocal ? hasEndpoints && !localEndpoints.isEmpty : hasEndpoints }
     var usesExternalTrafficChain: Bool { hasEndpoints && externallyAccessible }
 
-    /// Every programmable service port of `state` for `node`, in a stable order (kube-proxy's own order is a Go map walk).
-    static func plans(_ state: ClusterState, node: LabNode) -> [KubeProxyServicePlan] {
+    /// Every programmable service port of `state` for `node` in `family` (one proxier per family, as kube-proxy runs
+    /// in dual-stack), in a stable order (kube-proxy's own order is a Go map walk).
+    static func plans(_ state: ClusterState, node: LabNode, family: IPFamily = .ipv4) -> [KubeProxyServicePlan] {
         var out: [KubeProxyServicePlan] = []
         for service in state.services {
-            guard let cip = service.clusterIP, cip.isIPv4 else { continue }
+            guard let cip = service.clusterIPs.first(where: { IPFamily.of($0) == family }) else { continue }
             for port in service.ports where port.proto.hasPorts {
                 out.append(KubeProxyServicePlan(service: service, port: port, clusterIP: cip, node: node))
             }
@@ -47,15 +50,19 @@ struct KubeProxyServicePlan {
         return out.sorted { ($0.servicePortName, $0.proto) < ($1.servicePortName, $1.proto) }
     }
 
+    /// The plan of the proxier of `clusterIP`'s family: addresses and endpoints of the other family are ignored.
     init(service: Service, port: ServicePort, clusterIP: IPAddress, node: LabNode) {
+        let family = IPFamily.of(clusterIP)
+        let same = { (ip: IPAddress) in IPFamily.of(ip) == family }
+        self.family = family
         self.service = service
         self.port = port
         self.servicePortName = service.servicePortName(port)
         self.proto = port.proto.description
         self.clusterIP = clusterIP
-        self.externalIPs = service.externalIPs.filter(\.isIPv4)
-        self.loadBalancerVIPs = service.type == .loadBalancer ? service.loadBalancerIPs.filter(\.isIPv4) : []
-        self.sourceRanges = service.loadBalancerSourceRanges.compactMap { IPPrefix($0.trimmingSpaces) }.filter { $0.address.isIPv4 }
+        self.externalIPs = service.externalIPs.filter(same)
+        self.loadBalancerVIPs = service.type == .loadBalancer ? service.loadBalancerIPs.filter(same) : []
+        self.sourceRanges = service.loadBalancerSourceRanges.compactMap { IPPrefix($0.trimmingSpaces) }.filter { same($0.address) }
         self.nodePort = service.type == .clusterIP ? nil : port.nodePort.flatMap { $0 == 0 ? nil : $0 }
         let needsHealthCheck = service.type == .loadBalancer && service.externalTrafficPolicy == .local
         self.healthCheckNodePort = needsHealthCheck ? service.healthCheckNodePort.flatMap { $0 == 0 ? nil : $0 } : nil
@@ -65,7 +72,7 @@ struct KubeProxyServicePlan {
             && (service.type != .clusterIP || !externalIPs.isEmpty)
         self.internalPolicyLocal = service.internalTrafficPolicy == .local
 
-        let sorted = port.endpoints.filter { $0.ip.isIPv4 }.sorted {
+        let sorted = port.endpoints.filter { same($0.ip) }.sorted {
             Endpoint.format($0.ip, $0.port) < Endpoint.format($1.ip, $1.port)
         }
         let ready = sorted.filter(\.ready)

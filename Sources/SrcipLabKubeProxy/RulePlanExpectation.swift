@@ -5,8 +5,9 @@ import SrcipLabCluster
 /// renderers use), with the source address each endpoint sees. An independent cross-check of SrcipCore's §4 table
 /// (`Expectation.expected`), which stays the one source of verdicts and row numbers; tests compare the two. Assumes the lab topology: masqueraded packets take the address
 /// of their egress interface, i.e. the entry node's `cni0` address when the chosen endpoint runs on the entry node and the
-/// entry node's node-network address otherwise (with the routed CNI the node address in both cases, see
-/// `ClusterState.masqueradeAddressTowardLocalPods`); detect-local ClusterCIDR; masqueradeAll off (unless set in `options`).
+/// entry node's node-network address otherwise (with the routed CNI the node address in both cases; with the VXLAN CNI
+/// the overlay device's address toward other nodes, see `ClusterState.masqueradeAddressTowardLocalPods` / `…RemotePods`),
+/// in the family of the connection; detect-local ClusterCIDR; masqueradeAll off (unless set in `options`).
 public enum RulePlanExpectation {
     public enum SourceKind: String, Hashable, Sendable, Codable {
         /// The backend sees the client's own address.
@@ -39,11 +40,13 @@ public enum RulePlanExpectation {
         }
     }
 
-    /// The expected outcome of `client` connecting to `frontend` of `service` (`port` defaults to the first port).
+    /// The expected outcome of `client` connecting to `frontend` of `service` (`port` defaults to the first port) over
+    /// `family` (the family of the addresses used; kube-proxy's proxier of that family decides).
     /// `entryNode` is the node whose address is targeted (NodePort) or that receives the packet (external clients);
     /// pod and host clients reach ClusterIPs, LoadBalancer IPs and externalIPs through their own node, so it is ignored there.
     public static func expect(state: ClusterState, service: Service, port: ServicePort? = nil, frontend: Frontend,
-                              client: LabClient, entryNode: String, options: KubeProxyOptions = .lab) throws -> Outcome {
+                              client: LabClient, entryNode: String, options: KubeProxyOptions = .lab,
+                              family: IPFamily = .ipv4) throws -> Outcome {
         guard let port = port ?? service.ports.first else { throw RulePlanExpectationError.noPort(service.id) }
         let target = try node(entryNode, state)
 
@@ -54,17 +57,18 @@ public enum RulePlanExpectation {
         switch client {
         case .pod(let pod):
             entry = frontend == .nodePort ? target : try node(pod.node, state)
-            source = pod.ip
         case .host(let host):
             entry = frontend == .nodePort ? target : host
-            source = host.ip
             sourceIsLocal = entry.name == host.name
-        case .external(let ip):
+        case .external:
             entry = target
-            source = ip
         }
+        guard let s = client.sourceIP(family) else { throw RulePlanExpectationError.noAddress("\(client)", family) }
+        source = s
 
-        guard let clusterIP = service.clusterIP else { return .notProgrammed(reason: "\(service.id) has no ClusterIP (headless)") }
+        guard let clusterIP = service.clusterIPs.first(where: { IPFamily.of($0) == family }) else {
+            return .notProgrammed(reason: "\(service.id) has no \(family.rawValue) ClusterIP")
+        }
         let plan = KubeProxyServicePlan(service: service, port: port, clusterIP: clusterIP, node: entry)
         switch frontend {
         case .clusterIP: break
@@ -78,13 +82,14 @@ public enum RulePlanExpectation {
         guard plan.hasEndpoints else { return .rejected(reason: "\(plan.servicePortName) has no endpoints") }
 
         if frontend == .loadBalancer && !plan.sourceRanges.isEmpty {
-            let allowFromNode = plan.sourceRanges.contains { $0.contains(entry.ip) }
+            let allowFromNode = plan.sourceRanges.contains { r in entry.ip(family).map(r.contains) ?? false }
             let allowed = plan.sourceRanges.contains { $0.contains(source) }
                 || (allowFromNode && plan.loadBalancerVIPs.contains(source))
             if !allowed { return .dropped(reason: "\(source) is outside loadBalancerSourceRanges of \(plan.servicePortName)") }
         }
 
-        let fromPod = options.detectLocal && state.clusterCIDR.contains(source)
+        let clusterCIDR = state.clusterCIDR(family)
+        let fromPod = options.detectLocal && clusterCIDR.contains(source)
         let endpoints: [ServiceEndpoint]
         let masquerade: Bool
         if frontend == .clusterIP {
@@ -92,7 +97,7 @@ public enum RulePlanExpectation {
             if endpoints.isEmpty {
                 return .dropped(reason: "\(plan.servicePortName) has internalTrafficPolicy Local and no endpoint on \(entry.name)")
             }
-            masquerade = options.masqueradeAll || (options.detectLocal && !state.clusterCIDR.contains(source))
+            masquerade = options.masqueradeAll || (options.detectLocal && !clusterCIDR.contains(source))
         } else if !plan.externalPolicyLocal {
             endpoints = plan.clusterEndpoints
             masquerade = true
@@ -113,7 +118,8 @@ public enum RulePlanExpectation {
         return .delivered(endpoints.map { ep in
             let snat = masquerade || ep.ip == source    // KUBE-SEP hairpin rule
             guard snat else { return Delivery(endpoint: ep, sourceIP: source, source: .clientIP) }
-            let egress = ep.nodeName == entry.name ? state.masqueradeAddressTowardLocalPods(on: entry) : entry.ip
+            let egress = ep.nodeName == entry.name ? state.masqueradeAddressTowardLocalPods(on: entry, family: family)
+                : state.masqueradeAddressTowardRemotePods(on: entry, family: family)
             return Delivery(endpoint: ep, sourceIP: egress, source: .nodeIP)
         })
     }
@@ -130,9 +136,11 @@ public enum RulePlanExpectation {
 public enum RulePlanExpectationError: Error, Hashable, Sendable, CustomStringConvertible {
     case unknownNode(String, [String])
     case noPort(String)
+    case noAddress(String, IPFamily)
 
     public var description: String {
         switch self {
+        case .noAddress(let c, let f): return "\(c) has no \(f.rawValue) address; use a lab with --ip-family \(f == .ipv4 ? "ipv4" : "ipv6") or dual"
         case .unknownNode(let n, let all): return "node \(n) is not in the lab (nodes: \(all.joined(separator: ", "))); pick one of those"
         case .noPort(let s): return "service \(s) has no ports; add one to the manifest"
         }

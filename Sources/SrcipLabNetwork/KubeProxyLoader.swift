@@ -7,14 +7,19 @@ import SrcipSystem
 /// Programs each node namespace like kube-proxy would: `iptables-restore --noflush` of the full-sync input followed by the
 /// base-chain jumps (iptables mode), or `nft -f` of the `ip kube-proxy` table (nftables mode). Nodes load in parallel.
 public enum KubeProxyLoader {
-    /// The text loaded into `node` and the command that loads it.
-    public static func ruleset(_ state: ClusterState, node: LabNode, mode: ProxyMode) throws -> (tool: String, args: [String], input: String) {
+    /// The texts loaded into `node` and the commands that load them, one proxier per family of the lab as kube-proxy runs
+    /// them: `iptables-restore` / `ip6tables-restore` (the IPv6 one without kubelet's localnet KUBE-FIREWALL), or one
+    /// `nft -f` transaction with the `ip` and `ip6 kube-proxy` tables.
+    public static func rulesets(_ state: ClusterState, node: LabNode, mode: ProxyMode) -> [(tool: String, args: [String], input: String)] {
         switch mode {
         case .iptables:
-            return ("iptables-restore", ["--noflush"],
-                    KubeProxyIPTables.render(state, node: node) + KubeProxyIPTables.baseChainJumpsRestore())
+            return state.families.map { f in
+                (f == .ipv4 ? "iptables-restore" : "ip6tables-restore", ["--noflush"],
+                 KubeProxyIPTables.render(state, node: node, family: f)
+                    + KubeProxyIPTables.baseChainJumpsRestore(kubeletFirewall: f == .ipv4))
+            }
         case .nftables:
-            return ("nft", ["-f", "-"], KubeProxyNFTables.render(state, node: node))
+            return [("nft", ["-f", "-"], state.families.map { KubeProxyNFTables.render(state, node: node, family: $0) }.joined())]
         }
     }
 
@@ -23,8 +28,9 @@ public enum KubeProxyLoader {
         let errors = ErrorCollector()
         DispatchQueue.concurrentPerform(iterations: nodes.count) { i in
             do {
-                let (tool, args, input) = try ruleset(record.state, node: nodes[i], mode: record.proxyMode)
-                try Command.check("ip", ["netns", "exec", naming.nodeNamespace(nodes[i].name), tool] + args, input: input)
+                for (tool, args, input) in rulesets(record.state, node: nodes[i], mode: record.proxyMode) {
+                    try Command.check("ip", ["netns", "exec", naming.nodeNamespace(nodes[i].name), tool] + args, input: input)
+                }
             } catch {
                 errors.append(error)
             }
@@ -46,12 +52,17 @@ extension KubeProxyLoader {
                 let ns = naming.nodeNamespace(nodes[i].name)
                 switch record.proxyMode {
                 case .nftables:
-                    try Command.check("ip", ["netns", "exec", ns, "nft", "-f", "-"], input: KubeProxyNFTables.render(record.state, node: nodes[i]))
+                    for (tool, args, input) in rulesets(record.state, node: nodes[i], mode: .nftables) {
+                        try Command.check("ip", ["netns", "exec", ns, tool] + args, input: input)
+                    }
                 case .iptables:
-                    let existing = try Command.check("ip", ["netns", "exec", ns, "iptables-save"])
-                    let input = KubeProxyIPTables.resyncInput(rendered: KubeProxyIPTables.render(record.state, node: nodes[i]),
-                                                              existingSave: existing)
-                    try Command.check("ip", ["netns", "exec", ns, "iptables-restore", "--noflush"], input: input)
+                    for f in record.state.families {
+                        let v = f == .ipv4 ? "iptables" : "ip6tables"
+                        let existing = try Command.check("ip", ["netns", "exec", ns, "\(v)-save"])
+                        let input = KubeProxyIPTables.resyncInput(
+                            rendered: KubeProxyIPTables.render(record.state, node: nodes[i], family: f), existingSave: existing)
+                        try Command.check("ip", ["netns", "exec", ns, "\(v)-restore", "--noflush"], input: input)
+                    }
                 }
             } catch {
                 errors.append(error)

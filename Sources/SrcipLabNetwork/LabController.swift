@@ -49,6 +49,7 @@ public enum LabController {
         guard geteuid() == 0 else { throw LabError.notRoot }
         _ = try Command.require("ip")
         _ = try Command.require("iptables-restore")
+        _ = try Command.require("ip6tables-restore")
         if proxyMode == .nftables { _ = try Command.require("nft") }
     }
 
@@ -113,6 +114,9 @@ public enum LabController {
             }
         }
         if let first = errors.first { throw first }
+        for (ns, lines) in topology.bridgeBatches {
+            try Command.check("bridge", ["-n", ns, "-batch", "-"], input: lines.joined(separator: "\n") + "\n")
+        }
         timing.mark("addresses+bridges+routes")
         for (ns, settings) in topology.sysctls {
             try NetworkNamespace.sysctl(in: ns, settings)

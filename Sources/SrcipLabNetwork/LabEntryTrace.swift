@@ -11,12 +11,14 @@ public enum LabEntryTrace {
     public static func loadBalancerNode(record: LabRecord, naming: LabNaming, clientPort: UInt16) -> LabNode? {
         switch record.loadBalancerMode {
         case .passthrough:
-            guard let out = try? Command.run("ip", ["netns", "exec", naming.routerNamespace, "conntrack", "-L", "-p", "tcp",
-                                                          "--orig-port-src", String(clientPort)]) else { return nil }
-            // reply tuple: "src=<node ip> dst=<client> sport=<nodePort> …" is the second src= on the line.
-            for line in out.stdout.split(separator: "\n") {
-                let srcs = line.split(separator: " ").filter { $0.hasPrefix("src=") }.map { String($0.dropFirst(4)) }
-                if srcs.count >= 2, let node = record.state.nodes.first(where: { $0.ip.description == srcs[1] }) { return node }
+            for f in record.state.families {
+                guard let out = try? Command.run("ip", ["netns", "exec", naming.routerNamespace, "conntrack", "-L", "-f", f == .ipv4 ? "ipv4" : "ipv6",
+                                                        "-p", "tcp", "--orig-port-src", String(clientPort)]) else { continue }
+                // reply tuple: "src=<node ip> dst=<client> sport=<nodePort> …" is the second src= on the line.
+                for line in out.stdout.split(separator: "\n") {
+                    let srcs = line.split(separator: " ").filter { $0.hasPrefix("src=") }.compactMap { IPAddress($0.dropFirst(4)) }
+                    if srcs.count >= 2, let node = record.state.nodes.first(where: { $0.ip(f) == srcs[1] }) { return node }
+                }
             }
             return nil
         case .proxy:

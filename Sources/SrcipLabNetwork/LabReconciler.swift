@@ -144,8 +144,11 @@ public enum LabReconciler {
         let before = Set(old.services.flatMap(\.externalIPs)), after = Set(record.state.services.flatMap(\.externalIPs))
         guard before != after else { return }
         let entry = try LabTopology.entryNode(record.entryNode, in: record.state)
-        let lines = before.subtracting(after).sorted().map { "route del \($0)/32" }
-            + after.subtracting(before).sorted().map { "route replace \($0)/32 via \(entry.ip)" }
+        let len = { (ip: IPAddress) in ip.isIPv4 ? 32 : 128 }
+        let lines = before.subtracting(after).sorted().map { "route del \($0)/\(len($0))" }
+            + after.subtracting(before).sorted().compactMap { ip in
+                entry.ip(IPFamily.of(ip)).map { "route replace \(ip)/\(len(ip)) via \($0)" }
+            }
         try Command.check("ip", ["-force", "-n", naming.routerNamespace, "-batch", "-"], input: lines.joined(separator: "\n") + "\n")
     }
 

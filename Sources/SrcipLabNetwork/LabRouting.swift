@@ -11,10 +11,7 @@ public enum LabRouting {
     public static func setEntryNode(_ node: String, naming: LabNaming) throws -> LabRecord {
         guard var record = try LabRecord.load(naming) else { throw LabError.labNotFound(name: naming.lab) }
         let entry = try LabTopology.entryNode(node, in: record.state)
-        var lines = ["route replace \(record.state.serviceCIDR) via \(entry.ip)"]
-        for ip in Set(record.state.services.flatMap(\.externalIPs)).sorted() {
-            lines.append("route replace \(ip)/32 via \(entry.ip)")
-        }
+        let lines = LabTopology.entryRoutes(record.state, entry: entry, verb: "replace")
         try Command.check("ip", ["-n", naming.routerNamespace, "-batch", "-"], input: lines.joined(separator: "\n") + "\n")
         record.entryNode = entry.name
         try record.save(naming)

@@ -18,6 +18,8 @@ public struct LabTopology: Sendable {
     public var namespaceBatches: [(namespace: String, lines: [String])]
     /// `sysctl -w` assignments per namespace.
     public var sysctls: [(namespace: String, settings: [String])]
+    /// Lines for `bridge -n NS -batch` per namespace, after the `ip` batches (the VXLAN CNI's FDB entries).
+    public var bridgeBatches: [(namespace: String, lines: [String])]
 
     public init(state: ClusterState, naming: LabNaming, entryNode: String? = nil) throws {
         let net = naming.netNamespace, router = naming.routerNamespace, client = naming.clientNamespace
@@ -26,6 +28,8 @@ public struct LabTopology: Sendable {
         rootBatch = []
         namespaceBatches = []
         sysctls = []
+        bridgeBatches = []
+        let v6 = state.ipFamily.hasIPv6
 
         // Both ends of a veth get distinct interface indexes: with equal ones (2 and 2 in two fresh namespaces) the kernel
         // treats their carrier-up as non-urgent and may leave the link without a qdisc (dropping packets) for up to 1 s.
@@ -34,7 +38,7 @@ public struct LabTopology: Sendable {
             defer { nextIndex += 2 }
             return "link add \(a) index \(nextIndex) netns \(nsA) type veth peer name \(b) index \(nextIndex + 1) netns \(nsB)"
         }
-        var netLines = ["link set lo up", "link add \(LabNaming.nodeBridge) type bridge", "link set \(LabNaming.nodeBridge) up"]
+        var netLines = ["link set lo up", "link add \(LabNaming.nodeBridge) type bridge mcast_snooping 0", "link set \(LabNaming.nodeBridge) up"]
         // Router <-> node network, router <-> client.
         rootBatch.append(veth(uplink, in: router, LabNaming.netRouterPort, in: net))
         rootBatch.append(veth(LabNaming.routerExternal, in: router, uplink, in: client))
@@ -49,6 +53,12 @@ public struct LabTopology: Sendable {
             "addr add \(LabNaming.routerExternalIP)/\(LabNaming.externalNetwork.length) dev \(LabNaming.routerExternal)",
             "link set \(LabNaming.routerExternal) up",
         ]
+        if v6 {
+            let len6 = LabAddressing6.nodeNetwork.length
+            routerLines += ["addr add \(LabAddressing6.routerNodeIP)/\(len6) dev \(uplink) nodad",
+                            "addr add \(LabAddressing6.loadBalancerProxyIP)/\(len6) dev \(uplink) nodad",
+                            "addr add \(LabAddressing6.routerExternalIP)/\(LabAddressing6.externalClientNetwork.length) dev \(LabNaming.routerExternal) nodad"]
+        }
         let podNames = Set(state.pods.map(\.name))
         guard podNames.count == state.pods.count else { throw LabError.unsupported("pod names must be unique in a lab") }
 
@@ -61,12 +71,23 @@ public struct LabTopology: Sendable {
                 "link set lo up",
                 "addr add \(node.ip)/\(nodeLen) dev \(uplink)",
                 "link set \(uplink) up",
-            ] + PodWiring.nodeBaseLines(node, cni: state.cni)
+            ]
+            if let ip6 = node.ip6 { lines.insert("addr add \(ip6)/\(LabAddressing6.nodeNetwork.length) dev \(uplink) nodad", at: 2) }
+            lines += PodWiring.nodeBaseLines(node, cni: state.cni)
+            var fdb: [String] = []
             for other in state.nodes where other.name != node.name {
-                lines.append("route add \(other.podCIDR) via \(other.ip)")
+                if state.cni == .vxlan {
+                    lines += VXLANOverlay.peerLines(node, to: other)
+                    fdb += VXLANOverlay.fdbLines(node, to: other)
+                } else {
+                    lines.append("route add \(other.podCIDR) via \(other.ip)")
+                    if let cidr6 = other.podCIDR6, let ip6 = other.ip6 { lines.append("route add \(cidr6) via \(ip6)") }
+                }
             }
+            if !fdb.isEmpty { bridgeBatches.append((nodeNS, fdb)) }
             lines.append("route add default via \(LabNaming.routerNodeIP)")
-            var nodeSysctls = PodWiring.nodeSysctls(cni: state.cni)
+            if v6 { lines.append("route add ::/0 via \(LabAddressing6.routerNodeIP)") }
+            var nodeSysctls = PodWiring.nodeSysctls(cni: state.cni, ipv6: v6)
             for pod in state.pods(on: node.name) {
                 let wiring = PodWiring(pod: pod, node: node, cni: state.cni, naming: naming)
                 namespaces.append(wiring.podNamespace)
@@ -79,22 +100,38 @@ public struct LabTopology: Sendable {
             namespaceBatches.append((nodeNS, lines))
             sysctls.append((nodeNS, nodeSysctls))
             routerLines.append("route add \(node.podCIDR) via \(node.ip)")
+            if let cidr6 = node.podCIDR6, let ip6 = node.ip6 { routerLines.append("route add \(cidr6) via \(ip6)") }
         }
         let entry = try Self.entryNode(entryNode, in: state)
-        routerLines.append("route add \(state.serviceCIDR) via \(entry.ip)")
-        for ip in Set(state.services.flatMap(\.externalIPs)).sorted() {
-            routerLines.append("route add \(ip)/32 via \(entry.ip)")
-        }
+        routerLines += Self.entryRoutes(state, entry: entry, verb: "add")
         namespaceBatches.insert((net, netLines), at: 0)
         namespaceBatches.insert((router, routerLines), at: 1)
-        namespaceBatches.insert((client, [
+        var clientLines = [
             "link set lo up",
             "addr add \(LabNaming.clientIP)/\(LabNaming.externalNetwork.length) dev \(uplink)",
             "link set \(uplink) up",
             "route add default via \(LabNaming.routerExternalIP)",
-        ]), at: 2)
-        sysctls.append((router, ["net.ipv4.ip_forward=1"]))
+        ]
+        if v6 {
+            clientLines.insert("addr add \(LabAddressing6.externalClient)/\(LabAddressing6.externalClientNetwork.length) dev \(uplink) nodad", at: 2)
+            clientLines.append("route add ::/0 via \(LabAddressing6.routerExternalIP)")
+        }
+        namespaceBatches.insert((client, clientLines), at: 2)
+        sysctls.append((router, ["net.ipv4.ip_forward=1"] + (v6 ? ["net.ipv6.conf.all.forwarding=1"] : [])))
         rootBatch.insert(contentsOf: namespaces.map { "netns add \($0)" }, at: 0)
+    }
+
+    /// The router's routes sending the service CIDRs and every externalIP to `entry` (`verb` add or replace).
+    static func entryRoutes(_ state: ClusterState, entry: LabNode, verb: String) -> [String] {
+        var lines: [String] = []
+        for f in state.families {
+            guard let via = entry.ip(f) else { continue }
+            lines.append("route \(verb) \(state.serviceCIDR(f)) via \(via)")
+            for ip in Set(state.services.flatMap(\.externalIPs)).sorted() where IPFamily.of(ip) == f {
+                lines.append("route \(verb) \(ip)/\(f == .ipv4 ? 32 : 128) via \(via)")
+            }
+        }
+        return lines
     }
 
     /// The node that receives routed ClusterIP/externalIP traffic from outside: `name`, or the first node.

@@ -38,13 +38,18 @@ public enum LoadBalancer {
         guard !frontends.isEmpty else { return [] }
         switch record.loadBalancerMode {
         case .passthrough:
-            let rules = LoadBalancerPlan.passthroughRules(record.state, healthy: try healthyNodes(record, naming: naming))
-            try Command.check("ip", ["netns", "exec", naming.routerNamespace, "iptables-restore"], input: rules)
+            let healthy = try healthyNodes(record, naming: naming)
+            for f in record.state.families {
+                let rules = LoadBalancerPlan.passthroughRules(record.state, healthy: healthy, family: f)
+                try Command.check("ip", ["netns", "exec", naming.routerNamespace, f == .ipv4 ? "iptables-restore" : "ip6tables-restore"],
+                                  input: rules)
+            }
             return []
         case .proxy:
             let vips = Set(frontends.map(\.vip)).sorted()
             try Command.check("ip", ["-n", naming.routerNamespace, "-batch", "-"],
-                                    input: vips.map { "addr add \($0)/32 dev lo" }.joined(separator: "\n") + "\n")
+                                    input: vips.map { "addr add \($0)/\($0.isIPv4 ? 32 : 128) dev lo\($0.isIPv4 ? "" : " nodad")" }
+                                        .joined(separator: "\n") + "\n")
             let daemon = try LabDaemons.start("lb-proxy", namespace: naming.routerNamespace, args: ["lb-proxy", "--name", naming.lab],
                                               naming: naming, srcip: srcip)
             try LabDaemons.waitReady(naming: naming, daemons: [daemon])
@@ -54,13 +59,16 @@ public enum LoadBalancer {
 
     /// Removes the current LB mode from the router (flushes its nat table, stops the proxy, removes the VIPs).
     static func unconfigure(_ record: LabRecord, naming: LabNaming) throws {
-        try Command.check("ip", ["netns", "exec", naming.routerNamespace, "iptables-restore"], input: "*nat\nCOMMIT\n")
+        for f in record.state.families {
+            try Command.check("ip", ["netns", "exec", naming.routerNamespace, f == .ipv4 ? "iptables-restore" : "ip6tables-restore"],
+                              input: "*nat\nCOMMIT\n")
+        }
         let proxies = record.daemons.filter { $0.role == "lb-proxy" }.map(\.pid).filter(NamespaceProcesses.isAlive)
         NamespaceProcesses.stop(proxies)
         let vips = Set(LoadBalancerPlan.frontends(record.state).map(\.vip)).sorted()
         if !vips.isEmpty {
             _ = try Command.run("ip", ["-force", "-n", naming.routerNamespace, "-batch", "-"],
-                                      input: vips.map { "addr del \($0)/32 dev lo" }.joined(separator: "\n") + "\n")
+                                      input: vips.map { "addr del \($0)/\($0.isIPv4 ? 32 : 128) dev lo" }.joined(separator: "\n") + "\n")
         }
     }
 

@@ -39,9 +39,9 @@ public enum HTTPProbe {
     public static func get(ip: String, port: UInt16, path: String = "/", host: String? = nil,
                            sourceIP: String? = nil, sourcePort: UInt16 = 0, timeout: Double = 2) -> ProbeOutcome {
         do {
-            let fd = try Sockets.tcpSocket()
+            let fd = try Sockets.tcpSocket(for: ip)
             defer { close(fd) }
-            if sourcePort != 0 || sourceIP != nil { try Sockets.bind(fd, sourceIP ?? "0.0.0.0", sourcePort) }
+            if sourcePort != 0 || sourceIP != nil { try Sockets.bind(fd, sourceIP ?? (ip.contains(":") ? "::" : "0.0.0.0"), sourcePort) }
             switch try Sockets.connect(fd, ip, port, timeout: timeout) {
             case .connected: break
             case .refused: return .refused
@@ -49,7 +49,7 @@ public enum HTTPProbe {
             case let .failed(why): return .failed(why)
             }
             Sockets.setTimeouts(fd, seconds: timeout)
-            let request = "GET \(path) HTTP/1.1\r\nHost: \(host ?? ip)\r\nUser-Agent: srcip-lab\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+            let request = "GET \(path) HTTP/1.1\r\nHost: \(host ?? (ip.contains(":") ? "[\(ip)]" : ip))\r\nUser-Agent: srcip-lab\r\nAccept: */*\r\nConnection: close\r\n\r\n"
             guard Sockets.sendAll(fd, Array(request.utf8)) else { return .failed(Sockets.errorText("send")) }
             let data = Sockets.receiveAll(fd)
             guard let end = HTTPRequest.headEnd(data) else {

@@ -69,7 +69,7 @@ public final class HTTPServer: @unchecked Sendable {
         }
     }
 
-    private func serve(_ fd: Int32, _ peer: sockaddr_in) {
+    private func serve(_ fd: Int32, _ peer: SocketAddress) {
         defer { close(fd) }
         Sockets.setTimeouts(fd, seconds: 5)
         var data: [UInt8] = []
@@ -126,8 +126,15 @@ public final class HTTPServer: @unchecked Sendable {
     }
 }
 
-/// The lab's echo pod: answers every request with the echoserver-style body (see `EchoResponse`).
+/// The lab's echo pod: answers every request with the echoserver-style body (see `EchoResponse`), on IPv4 and IPv6.
 public enum EchoServer {
+    /// Whether this namespace can open IPv6 sockets (IPv6 not disabled).
+    static var ipv6Available: Bool {
+        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+        if fd >= 0 { close(fd) }
+        return fd >= 0
+    }
+
     /// Listens on all addresses on `ports`, writes `readyFile` and serves forever.
     public static func run(ports: [UInt16], hostname: String?, readyFile: String?) throws -> Never {
         HTTPServer.exitCleanlyOnSignals()
@@ -136,7 +143,7 @@ public enum EchoServer {
                              body: EchoResponse.body(request: ctx.request, clientAddress: ctx.peerIP,
                                                      serverPort: ctx.localPort, hostname: hostname, body: ctx.body))
         }
-        try server.listen(on: ports.map { ("0.0.0.0", $0) })
+        try server.listen(on: ports.map { ("0.0.0.0", $0) } + (ipv6Available ? ports.map { ("::", $0) } : []))
         server.start()
         HTTPServer.announceReady(readyFile)
         while true { pause() }

@@ -20,7 +20,8 @@ public enum HealthCheckServer {
             guard let svc = byPort[ctx.localPort] else { return HTTPServer.Reply(status: 404, body: "no service\n") }
             return responder(svc, node, state)
         }
-        try server.listen(on: byPort.keys.sorted().map { (node.ip.description, $0) })
+        let ips = [node.ip, node.ip6].compactMap { $0?.description }
+        try server.listen(on: byPort.keys.sorted().flatMap { port in ips.map { ($0, port) } })
         server.start()
         HTTPServer.announceReady(readyFile)
         while true { pause() }

@@ -9,7 +9,7 @@ import Glibc
 
 /// The proxy-mode load balancer (runs in the router namespace): listens on every LB IP:port, picks a node
 /// (health-checked for externalTrafficPolicy Local, steerable by client source port), and reconnects from
-/// 192.168.10.2 to nodeIP:nodePort — so nodes see the LB's address, never the client's.
+/// 192.168.10.2 (fd00:192:168:10::2 for IPv6 VIPs) to nodeIP:nodePort — so nodes see the LB's address, never the client's.
 ///
 /// `@unchecked Sendable` is safe: `state` is immutable and the only mutable state, `counter`, is read and written under `lock`.
 public final class LoadBalancerProxy: @unchecked Sendable {
@@ -53,19 +53,21 @@ public final class LoadBalancerProxy: @unchecked Sendable {
 
     private func relay(_ client: Int32, peer: (ip: String, port: UInt16), _ fe: LoadBalancerFrontend) {
         let n: Int = lock.withLock { counter += 1; return counter }
+        let family = IPFamily.of(fe.vip)
         guard let node = LoadBalancerPlan.pick(nodes: state.nodes, healthy: healthyNodes(fe), sourcePort: peer.port, counter: n),
-              let upstream = try? Sockets.tcpSocket() else {
+              let nodeIP = node.ip(family),
+              let upstream = try? Sockets.tcpSocket(for: nodeIP.description) else {
             close(client)
             return
         }
-        guard (try? Sockets.bind(upstream, LoadBalancerPlan.proxySourceIP.description, 0)) != nil,
-              case .connected? = try? Sockets.connect(upstream, node.ip.description, fe.nodePort, timeout: 3) else {
+        guard (try? Sockets.bind(upstream, LoadBalancerPlan.proxySourceIP(family).description, 0)) != nil,
+              case .connected? = try? Sockets.connect(upstream, nodeIP.description, fe.nodePort, timeout: 3) else {
             close(upstream)
             close(client)
             return
         }
         // One unbuffered write per connection: the log is read while the proxy runs (LabEntryTrace).
-        let line = Array("\(peer.ip):\(peer.port) -> \(fe.vip):\(fe.port) -> \(node.name) \(node.ip):\(fe.nodePort)\n".utf8)
+        let line = Array("\(peer.ip):\(peer.port) -> \(fe.vip):\(fe.port) -> \(node.name) \(nodeIP):\(fe.nodePort)\n".utf8)
         _ = write(STDOUT_FILENO, line, line.count)
         let backDone = DispatchSemaphore(value: 0)
         Thread { Self.pump(from: upstream, to: client); backDone.signal() }.start()

@@ -6,44 +6,82 @@ import SrcipSystem
 import Glibc
 #endif
 
-/// Minimal IPv4 TCP socket helpers over Glibc for the lab's servers and clients.
+/// A socket address of either family (`sockaddr_in` or `sockaddr_in6` inside a `sockaddr_storage`).
+struct SocketAddress {
+    var storage = sockaddr_storage()
+    var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+
+    var family: Int32 { Int32(storage.ss_family) }
+
+    func withSockaddr<T>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
+        withUnsafePointer(to: storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) } }
+    }
+}
+
+/// Minimal TCP socket helpers (IPv4 and IPv6) over Glibc for the lab's servers and clients.
 enum Sockets {
-    static func address(_ ip: String, _ port: UInt16) throws -> sockaddr_in {
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = port.bigEndian
-        guard inet_pton(AF_INET, ip, &addr.sin_addr) == 1 else { throw SocketError("not an IPv4 address: \(ip)") }
-        return addr
+    /// The address family of a textual address: IPv6 when it contains a colon.
+    static func family(of ip: String) -> Int32 { ip.contains(":") ? AF_INET6 : AF_INET }
+
+    static func address(_ ip: String, _ port: UInt16) throws -> SocketAddress {
+        var out = SocketAddress()
+        if family(of: ip) == AF_INET6 {
+            var a = sockaddr_in6()
+            a.sin6_family = sa_family_t(AF_INET6)
+            a.sin6_port = port.bigEndian
+            guard inet_pton(AF_INET6, ip, &a.sin6_addr) == 1 else { throw SocketError("not an IPv6 address: \(ip)") }
+            withUnsafeMutablePointer(to: &out.storage) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee = a } }
+            out.length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+        } else {
+            var a = sockaddr_in()
+            a.sin_family = sa_family_t(AF_INET)
+            a.sin_port = port.bigEndian
+            guard inet_pton(AF_INET, ip, &a.sin_addr) == 1 else { throw SocketError("not an IPv4 address: \(ip)") }
+            withUnsafeMutablePointer(to: &out.storage) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee = a } }
+            out.length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        }
+        return out
     }
 
-    static func describe(_ addr: sockaddr_in) -> (ip: String, port: UInt16) {
-        var a = addr.sin_addr
-        var buf = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
-        inet_ntop(AF_INET, &a, &buf, socklen_t(buf.count))
-        return (String(cString: buf), UInt16(bigEndian: addr.sin_port))
+    /// `ip` and port of an address; IPv4-mapped IPv6 addresses are shown as IPv4.
+    static func describe(_ addr: SocketAddress) -> (ip: String, port: UInt16) {
+        var buf = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        if addr.family == AF_INET6 {
+            var a = withUnsafePointer(to: addr.storage) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee } }
+            inet_ntop(AF_INET6, &a.sin6_addr, &buf, socklen_t(buf.count))
+            var ip = String(cString: buf)
+            if ip.hasPrefix("::ffff:"), ip.contains(".") { ip.removeFirst(7) }
+            return (ip, UInt16(bigEndian: a.sin6_port))
+        }
+        var a = withUnsafePointer(to: addr.storage) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee } }
+        inet_ntop(AF_INET, &a.sin_addr, &buf, socklen_t(buf.count))
+        return (String(cString: buf), UInt16(bigEndian: a.sin_port))
     }
 
     static func errorText(_ what: String) -> String { "\(what): \(String(cString: strerror(errno)))" }
 
-    static func tcpSocket() throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    /// A TCP socket of `family`; IPv6 sockets are IPv6-only (IPv4 has its own listeners).
+    static func tcpSocket(family: Int32 = AF_INET) throws -> Int32 {
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SocketError(errorText("socket")) }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        if family == AF_INET6 { setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size)) }
         return fd
     }
 
+    /// A TCP socket of the family of `ip`.
+    static func tcpSocket(for ip: String) throws -> Int32 { try tcpSocket(family: family(of: ip)) }
+
     static func bind(_ fd: Int32, _ ip: String, _ port: UInt16) throws {
-        var addr = try address(ip, port)
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
+        let addr = try address(ip, port)
+        let rc = addr.withSockaddr { Glibc.bind(fd, $0, $1) }
         guard rc == 0 else { throw SocketError(errorText("bind \(ip):\(port)")) }
     }
 
-    /// A listening socket on `ip:port` (ip "0.0.0.0" for all addresses).
+    /// A listening socket on `ip:port` (ip "0.0.0.0" or "::" for all addresses of a family).
     static func listen(_ ip: String, _ port: UInt16) throws -> Int32 {
-        let fd = try tcpSocket()
+        let fd = try tcpSocket(for: ip)
         do {
             try bind(fd, ip, port)
             guard Glibc.listen(fd, 128) == 0 else { throw SocketError(errorText("listen \(ip):\(port)")) }
@@ -55,22 +93,20 @@ enum Sockets {
     }
 
     /// Accepts one connection; returns the socket and the peer address.
-    static func accept(_ fd: Int32) -> (Int32, sockaddr_in)? {
-        var peer = sockaddr_in()
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let c = withUnsafeMutablePointer(to: &peer) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.accept(fd, $0, &len) }
+    static func accept(_ fd: Int32) -> (Int32, SocketAddress)? {
+        var peer = SocketAddress()
+        let c = withUnsafeMutablePointer(to: &peer.storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.accept(fd, $0, &peer.length) }
         }
         guard c >= 0 else { return nil }
         _ = fcntl(c, F_SETFD, FD_CLOEXEC)
         return (c, peer)
     }
 
-    static func localAddress(_ fd: Int32) -> sockaddr_in {
-        var addr = sockaddr_in()
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+    static func localAddress(_ fd: Int32) -> SocketAddress {
+        var addr = SocketAddress()
+        _ = withUnsafeMutablePointer(to: &addr.storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &addr.length) }
         }
         return addr
     }
@@ -86,13 +122,11 @@ enum Sockets {
 
     /// Non-blocking connect with a deadline; leaves the socket blocking again on success.
     static func connect(_ fd: Int32, _ ip: String, _ port: UInt16, timeout: Double) throws -> ConnectOutcome {
-        var addr = try address(ip, port)
+        let addr = try address(ip, port)
         let flags = fcntl(fd, F_GETFL)
         _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
         defer { _ = fcntl(fd, F_SETFL, flags) }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
+        let rc = addr.withSockaddr { Glibc.connect(fd, $0, $1) }
         if rc == 0 { return .connected }
         if errno == ECONNREFUSED { return .refused }
         guard errno == EINPROGRESS else { return .failed(errorText("connect \(ip):\(port)")) }

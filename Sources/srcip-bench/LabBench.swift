@@ -31,18 +31,26 @@ enum LabBench {
 
     struct Result {
         var mode: ProxyMode
+        var cni: LabCNI = .bridge
+        var ipFamily: LabIPFamily = .ipv4
         var up: [Double] = []
         var down: [Double] = []
     }
 
-    static func run(rounds: Int) throws -> [Result] {
-        let (objects, _) = try LabManifest.parse(manifest, source: "bench")
-        let state = try ClusterState.build(from: objects, nodeCount: 3)
-        precondition(state.nodes.count == 3 && state.pods.count == 9)
+    /// Both proxy modes on the bridge CNI with IPv4 (`rounds` each), or with `datapaths` every CNI × IP family in
+    /// iptables mode (the Service is dual-stack where the lab is).
+    static func run(rounds: Int, datapaths: Bool = false) throws -> [Result] {
+        var (objects, _) = try LabManifest.parse(manifest, source: "bench")
+        objects.services[0].ipFamilyPolicy = .preferDualStack
         let srcip = URL(fileURLWithPath: Command.selfExecutable()).deletingLastPathComponent().appendingPathComponent("srcip").path
+        let combos: [(ProxyMode, LabCNI, LabIPFamily)] = datapaths
+            ? LabCNI.allCases.flatMap { c in LabIPFamily.allCases.map { (.iptables, c, $0) } }
+            : ProxyMode.allCases.map { ($0, .bridge, .ipv4) }
         var results: [Result] = []
-        for mode in ProxyMode.allCases {
-            var r = Result(mode: mode)
+        for (mode, cni, family) in combos {
+            let state = try ClusterState.build(from: objects, nodeCount: 3, cni: cni, ipFamily: family)
+            precondition(state.nodes.count == 3 && state.pods.count == 9)
+            var r = Result(mode: mode, cni: cni, ipFamily: family)
             for _ in 0..<rounds {
                 let naming = try LabNaming(lab: "bench\(getpid() % 10_000)")
                 let t0 = DispatchTime.now().uptimeNanoseconds

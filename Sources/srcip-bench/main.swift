@@ -47,6 +47,10 @@ if !skipLab {
         row("lab up, \(r.mode.rawValue) (s)", r.up.map { fmt($0, 2) }.joined(separator: ", "), "target < 5")
         row("lab down, \(r.mode.rawValue) (s)", r.down.map { fmt($0, 2) }.joined(separator: ", "), "target < 5")
     }
+    for r in try LabBench.run(rounds: 1, datapaths: true) {
+        row("lab up / down, \(r.cni.rawValue) \(r.ipFamily.rawValue), iptables (s)",
+            "\(fmt(r.up[0], 2)) / \(fmt(r.down[0], 2))", "target < 5")
+    }
 }
 
 print("")

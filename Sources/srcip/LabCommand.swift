@@ -32,3 +32,4 @@ struct LabNameOption: ParsableArguments {
 extension ProxyMode: ExpressibleByArgument {}
 extension LoadBalancerMode: ExpressibleByArgument {}
 extension LabCNI: ExpressibleByArgument {}
+extension LabIPFamily: ExpressibleByArgument {}

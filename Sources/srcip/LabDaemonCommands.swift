@@ -39,7 +39,7 @@ struct LabGetCommand: ParsableCommand {
     var timeout: Double = 2
 
     func run() throws {
-        guard let parsed = LabURL(url) else { throw ValidationError("expected http://IPv4[:port][/path], got \(url)") }
+        guard let parsed = LabURL(url) else { throw ValidationError("expected http://IPv4[:port][/path] or http://[IPv6][:port][/path], got \(url)") }
         let outcome = HTTPProbe.get(ip: parsed.host, port: parsed.port, path: parsed.path, sourcePort: sourcePort, timeout: timeout)
         switch outcome {
         case let .response(_, body): print(body, terminator: "")
@@ -62,10 +62,21 @@ struct LabURL {
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
         let authority = rest[..<slash]
         path = slash == rest.endIndex ? "/" : String(rest[slash...])
-        let parts = authority.split(separator: ":")
-        guard let h = parts.first, IPAddress(h) != nil else { return nil }
-        host = String(h)
-        if parts.count == 2 { guard let p = UInt16(parts[1]) else { return nil }; port = p } else { port = 80 }
+        var hostPart = Substring(authority), portPart: Substring?
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { return nil }
+            hostPart = authority[authority.index(after: authority.startIndex)..<close]
+            let after = authority[authority.index(after: close)...]
+            if !after.isEmpty { guard after.hasPrefix(":") else { return nil }; portPart = after.dropFirst() }
+        } else {
+            let parts = authority.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count <= 2 else { return nil }
+            hostPart = parts[0]
+            portPart = parts.count == 2 ? parts[1] : nil
+        }
+        guard IPAddress(hostPart) != nil else { return nil }
+        host = String(hostPart)
+        if let portPart { guard let p = UInt16(portPart) else { return nil }; port = p } else { port = 80 }
     }
 }
 

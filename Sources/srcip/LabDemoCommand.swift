@@ -25,8 +25,10 @@ struct LabDemoCommand: ParsableCommand {
 
     @Option(name: .long, help: "kube-proxy mode: iptables or nftables.")
     var proxyMode: ProxyMode = .iptables
-    @Option(name: .long, help: "Pod networking: bridge (cni0, host-gw) or routed (Calico-style /32 veths, proxy ARP).")
+    @Option(name: .long, help: "Pod networking: bridge (cni0, host-gw), routed (Calico-style /32 veths, proxy ARP) or vxlan (flannel-style overlay).")
     var cni: LabCNI = .bridge
+    @Option(name: .long, help: "IP families: ipv4, ipv6 or dual (IPv4-primary dual-stack; addressing in docs/lab.md).")
+    var ipFamily: LabIPFamily = .ipv4
     @Option(name: .long, help: "Lab name.")
     var name: String = "demo"
     @Flag(name: .long, help: "Keep the lab running afterwards (remove it with `srcip lab down --name <name>`).")
@@ -36,7 +38,7 @@ struct LabDemoCommand: ParsableCommand {
 
     func run() throws {
         let naming = try LabNaming(lab: name)
-        let demo = LabDemo(naming: naming, proxyMode: proxyMode, cni: cni)
+        let demo = LabDemo(naming: naming, proxyMode: proxyMode, cni: cni, ipFamily: ipFamily)
         let observer = noTrace ? nil : DemoTraceObserver(srcip: demo.srcip)
         demo.observer = observer
         let keep = self.keep
@@ -56,7 +58,7 @@ struct LabDemoCommand: ParsableCommand {
             sources.append(source)
         }
         defer { sources.forEach { $0.cancel() } }
-        print("Bringing up lab '\(name)' (kube-proxy \(proxyMode.rawValue), \(cni.rawValue) CNI)…")
+        print("Bringing up lab '\(name)' (kube-proxy \(proxyMode.rawValue), \(cni.rawValue) CNI, \(ipFamily.rawValue))…")
         var rows: [DemoRow] = []
         do {
             let record: LabRecord
@@ -73,7 +75,7 @@ struct LabDemoCommand: ParsableCommand {
             }
             rows = try demo.run(record)
         }
-        print(DemoReport.render(rows, proxyMode: proxyMode, cni: cni))
+        print(DemoReport.render(rows, proxyMode: proxyMode, cni: cni, ipFamily: ipFamily))
         if keep { print("\nThe lab keeps running: srcip lab status --name \(name); remove it with srcip lab down --name \(name)") }
         if rows.contains(where: { !$0.matches }) { throw ExitCode(1) }
     }

@@ -32,15 +32,17 @@ struct LabUpCommand: ParsableCommand {
     var proxyMode: ProxyMode = .iptables
     @Option(name: .long, help: "Load balancer: passthrough (network LB, keeps the client IP) or proxy (TCP proxy from 192.168.10.2).")
     var lbMode: LoadBalancerMode = .passthrough
-    @Option(name: .long, help: "Pod networking: bridge (cni0, host-gw) or routed (Calico-style /32 veths, proxy ARP).")
+    @Option(name: .long, help: "Pod networking: bridge (cni0, host-gw), routed (Calico-style /32 veths, proxy ARP) or vxlan (flannel-style overlay).")
     var cni: LabCNI = .bridge
+    @Option(name: .long, help: "IP families: ipv4, ipv6 or dual (IPv4-primary dual-stack; addressing in docs/lab.md).")
+    var ipFamily: LabIPFamily = .ipv4
     @Option(name: .long, help: "Node that receives ClusterIP/externalIP traffic routed from outside (default: node1).")
     var entryNode: String?
 
     func run() throws {
         let naming = try lab.naming()
         let (text, objects) = try LabManifestLoader.load(path: manifest)
-        let state = try ClusterState.build(from: objects, nodeCount: nodes, cni: cni)
+        let state = try ClusterState.build(from: objects, nodeCount: nodes, cni: cni, ipFamily: ipFamily)
         let start = Date()
         let record = try LabController.up(state: state, options: LabUpOptions(
             naming: naming, proxyMode: proxyMode, loadBalancerMode: lbMode, manifest: text, objects: objects, entryNode: entryNode))

@@ -70,3 +70,44 @@ import Testing
         #expect(nftAll.contains { $0.hasSuffix(" ip daddr 10.96.0.22 jump mark-for-masquerade") })
     }
 }
+
+/// The IPv6 proxier's rules: `ip6 kube-proxy` with IPv6 types and matches; ip6tables without the localhost NodePorts.
+@Suite("kube-proxy IPv6 rendering")
+struct KubeProxyIPv6RenderTests {
+    static func state() throws -> ClusterState {
+        let yaml = """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: web, labels: {app: web}}
+        spec: {nodeName: node1, containers: [{name: c, image: echo, ports: [{containerPort: 8080}]}]}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: s}
+        spec: {type: NodePort, ipFamilyPolicy: RequireDualStack, selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}
+        """
+        let (objects, _) = try LabManifest.parse(yaml, source: "t")
+        return try ClusterState.build(from: objects, nodeCount: 2, ipFamily: .dual)
+    }
+
+    @Test func nftablesIPv6Table() throws {
+        let state = try Self.state()
+        let script = KubeProxyNFTables.render(state, node: state.nodes[0], family: .ipv6)
+        #expect(script.hasPrefix("add table ip6 kube-proxy\ndelete table ip6 kube-proxy\n"))
+        #expect(script.contains("add set ip6 kube-proxy cluster-ips { type ipv6_addr ;"))
+        #expect(script.contains("add element ip6 kube-proxy nodeport-ips { fd00:192:168:10::11 }"))
+        #expect(script.contains("ip6 daddr fd00:10:96::a ip6 saddr != fd00:10:244::/56 jump mark-for-masquerade"))
+        #expect(script.contains("dnat to [fd00:10:244:1::2]:8080"))
+        #expect(!script.contains(" ip daddr") && !script.contains("10.96.0.10"))
+    }
+
+    @Test func ip6tablesRestoreInput() throws {
+        let state = try Self.state()
+        let v6 = KubeProxyIPTables.render(state, node: state.nodes[0], family: .ipv6)
+        #expect(v6.contains("! -d ::1/128 -j KUBE-NODEPORTS"))
+        #expect(v6.contains("-d fd00:10:96::a --dport 80 ! -s fd00:10:244::/56 -j KUBE-MARK-MASQ"))
+        #expect(!v6.contains("KUBE-FIREWALL") && !v6.contains("10.244."))
+        let v4 = KubeProxyIPTables.render(state, node: state.nodes[0], family: .ipv4)
+        #expect(v4 == KubeProxyIPTables.render(state, node: state.nodes[0]))
+    }
+}

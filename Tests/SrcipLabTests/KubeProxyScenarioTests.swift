@@ -27,7 +27,9 @@ struct ScenarioRow: CustomStringConvertible, Sendable {
     /// Router next hop for routed external traffic (ClusterIP / externalIP from outside).
     var entry: String?
     var expect: Expect
-    var description: String { "§4 row \(row): \(what)" }
+    /// The family of the addresses the request uses.
+    var family: IPFamily = .ipv4
+    var description: String { "§4 row \(row) [\(family.rawValue)]: \(what)" }
 }
 
 /// One scenario request as sent: who, to what, through which entry node, and what came back.
@@ -147,7 +149,9 @@ struct KubeProxyScenarioTests {
     @discardableResult
     func run(_ row: ScenarioRow, record: inout LabRecord, naming: LabNaming, sourcePort: UInt16) throws -> ScenarioProbe {
         let state = record.state
+        let family = row.family
         func pod(_ name: String) throws -> LabPod { try #require(state.pods.first { $0.name == name }) }
+        func of(_ ips: [IPAddress]) throws -> String { try #require(ips.first { IPFamily.of($0) == family }).description }
         func node(_ name: String) throws -> LabNode { try #require(state.nodes.first { $0.name == name }) }
         func service(_ name: String) throws -> Service { try #require(state.services.first { $0.name == name }) }
 
@@ -156,25 +160,25 @@ struct KubeProxyScenarioTests {
         switch row.client {
         case let .pod(name): namespace = naming.podNamespace(try pod(name)); client = .pod(try pod(name))
         case let .host(name): namespace = naming.nodeNamespace(name); client = .host(try node(name))
-        case .external: namespace = naming.clientNamespace; client = .external(LabNaming.clientIP)
+        case .external: namespace = naming.clientNamespace; client = .external(LabAddressing.externalClient(family))
         }
         let dst: String, dport: UInt16, frontend: Frontend, svc: Service
         var entry: LabNode
         switch row.target {
         case let .clusterIP(name):
-            svc = try service(name); dst = svc.clusterIP!.description; dport = svc.ports[0].port; frontend = .clusterIP
+            svc = try service(name); dst = try of(svc.clusterIPs); dport = svc.ports[0].port; frontend = .clusterIP
             entry = try node(row.entry ?? "node1")
         case let .nodePort(name, n):
-            svc = try service(name); dst = try node(n).ip.description; dport = svc.ports[0].nodePort!; frontend = .nodePort
+            svc = try service(name); dst = try of([try node(n).ip(family)].compactMap { $0 }); dport = svc.ports[0].nodePort!; frontend = .nodePort
             entry = try node(n)
         case let .loopbackNodePort(name):
             svc = try service(name); dst = "127.0.0.1"; dport = svc.ports[0].nodePort!; frontend = .nodePort
             entry = try node("node1")
         case let .loadBalancerIP(name):
-            svc = try service(name); dst = svc.loadBalancerIPs[0].description; dport = svc.ports[0].port; frontend = .loadBalancer
+            svc = try service(name); dst = try of(svc.loadBalancerIPs); dport = svc.ports[0].port; frontend = .loadBalancer
             entry = try node("node1")
         case let .externalIP(name):
-            svc = try service(name); dst = svc.externalIPs[0].description; dport = svc.ports[0].port; frontend = .externalIP
+            svc = try service(name); dst = try of(svc.externalIPs); dport = svc.ports[0].port; frontend = .externalIP
             entry = try node(row.entry ?? "node1")
         }
         switch client {
@@ -187,13 +191,14 @@ struct KubeProxyScenarioTests {
         let expectedText: String
         switch row.expect {
         case let .ip(ip): expectedText = ip
-        case let .podIP(name): expectedText = try pod(name).ip.description
+        case let .podIP(name): expectedText = try #require(try pod(name).ip(family)).description
         case .timeout: expectedText = "timeout (DROP)"
         case .refused: expectedText = "refused (REJECT)"
         }
         // The documented-expectation model must agree with this test's literal expectation…
-        let backend = state.pods.first { p in svc.ports.flatMap(\.endpoints).contains { $0.ip == p.ip } }
-        let model = ScenarioExpectation.expect(service: svc, frontend: frontend, client: client, entry: entry, backend: backend, state: state)
+        let backend = state.pods.first { p in svc.ports.flatMap(\.endpoints).contains { $0.ip == p.ip(family) } }
+        let model = ScenarioExpectation.expect(service: svc, frontend: frontend, client: client, entry: entry, backend: backend,
+                                               state: state, family: family)
         if case .loopbackNodePort = row.target, mode(of: record) == .nftables {} else {
             #expect(model.description == expectedText, "\(row): model says \(model)")
             #expect(model.row == row.row, "\(row): model cites row \(model.row)")
