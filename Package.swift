@@ -36,6 +36,9 @@ let package = Package(
             dependencies: ["SrcipCore", "CSrcipABI", "CLibbpf", "CSrcipSkeleton"],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
+        // srcip's version from `git describe` at build time (SrcipVersion.current).
+        .plugin(name: "SrcipVersionPlugin", capability: .buildTool()),
+        .target(name: "SrcipVersion", plugins: ["SrcipVersionPlugin"]),
         // Running external tools (ip, iptables-save, nft, conntrack) without Foundation's Process.
         .target(name: "SrcipSystem"),
         // Service discovery: kube-proxy iptables/nftables rules, kubectl JSON dumps → ServiceCatalog.
@@ -52,7 +55,7 @@ let package = Package(
         .executableTarget(
             name: "srcip",
             dependencies: [
-                "SrcipCore", "SrcipKernel", "SrcipServices", "SrcipExport", "SrcipLab",
+                "SrcipCore", "SrcipKernel", "SrcipServices", "SrcipExport", "SrcipLab", "SrcipVersion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -79,6 +82,7 @@ let package = Package(
             dependencies: ["srcip", "SrcipTestbed", "SrcipCore", "SrcipKernel"],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
+        .testTarget(name: "SrcipDeployTests", dependencies: ["Yams"]),
         .testTarget(
             name: "SrcipLabTests",
             dependencies: ["SrcipLab", "SrcipCore"],
