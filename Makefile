@@ -92,14 +92,19 @@ DEBIAN_MIRROR    ?= $(shell sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debia
 image-deps:
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(IMAGE_APT)"
 
-# The offline base: Debian bookworm minbase from debootstrap, with the host's apt sources when it runs bookworm.
+# The offline base: Debian bookworm minbase from debootstrap, with the host's apt sources when it runs bookworm,
+# trimmed like debian:bookworm-slim (no documentation but copyright files, no manual pages or translations).
 image-base: image-deps
 	@set -e; if ! $(PODMAN) image exists $(IMAGE_LOCAL_BASE); then \
 	  start=$$(date +%s); root=$$(mktemp -d) && trap 'rm -rf "$$root"' EXIT; \
 	  debootstrap --variant=minbase bookworm $$root $(DEBIAN_MIRROR) >/dev/null; \
 	  if grep -qs '^VERSION_CODENAME=bookworm' /etc/os-release && [ -f /etc/apt/sources.list.d/debian.sources ]; then \
 	    cp /etc/apt/sources.list.d/debian.sources $$root/etc/apt/sources.list.d/ && rm -f $$root/etc/apt/sources.list; fi; \
-	  rm -rf $$root/var/cache/apt/archives/*.deb $$root/var/lib/apt/lists/* $$root/var/log/*; \
+	  printf '%s\n' 'path-exclude /usr/share/doc/*' 'path-include /usr/share/doc/*/copyright' 'path-exclude /usr/share/man/*' \
+	    'path-exclude /usr/share/info/*' 'path-exclude /usr/share/locale/*' > $$root/etc/dpkg/dpkg.cfg.d/srcip-slim; \
+	  find $$root/usr/share/doc -type f ! -name copyright -delete; \
+	  rm -rf $$root/usr/share/man/* $$root/usr/share/info/* $$root/usr/share/locale/*; \
+	  rm -rf $$root/var/cache/apt/* $$root/var/lib/apt/lists/* $$root/var/log/*; \
 	  tar -C $$root --numeric-owner -c . | $(PODMAN) import --change 'CMD ["/bin/bash"]' - $(IMAGE_LOCAL_BASE) >/dev/null; \
 	  echo "  BASE $(IMAGE_LOCAL_BASE) (debootstrap --variant=minbase bookworm), $$(( $$(date +%s) - start )) s"; \
 	fi
@@ -114,9 +119,10 @@ image: dist image-deps $(if $(filter debian,$(IMAGE_BASE)),,image-base)
 	  -t $(IMAGE):$$version -t $(IMAGE):latest -f Containerfile $$ctx >/dev/null; \
 	echo "  IMAGE $(IMAGE):$$version $$($(PODMAN) image inspect --format '{{.Size}}' $(IMAGE):$$version | awk '{printf "%.1f MB", $$1/1e6}') from $$base, $$(( $$(date +%s) - start )) s"
 
-# The image test (ImageTests): make image, then the image traces a lab node with three capabilities. Kept out of
-# `make test` because the release build and the image build take minutes (README "Container image").
-test-image: deps image-deps
+# The image test (ImageTests): the image built here traces a lab node with three capabilities. The image is built
+# before `swift test`, which holds the build directory's lock. Kept out of `make test` because the release build
+# and the image build take minutes (README "On a cluster").
+test-image: deps image
 	$(SWIFT) build --build-tests
 	SRCIP_TEST_IMAGE=1 $(SWIFT) test --no-parallel --filter ImageTests
 
