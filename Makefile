@@ -23,10 +23,6 @@ SRCIP_RELEASE := .build/release/srcip
 .PHONY: all deps build release test demo bench clean bpf bpf-check dist image image-base image-deps test-image py-deps
 
 DIST_DIR := .build/dist
-# DIST_STATIC_LIBBPF=1 links libbpf, libelf and zlib into the binary too (see README "Portable binary").
-DIST_STATIC_LIBBPF ?= 0
-DIST_STATIC_FLAGS  := $(if $(filter 1,$(DIST_STATIC_LIBBPF)),-Xlinker -L$(CURDIR)/.build/static-libs -Xlinker -lelf -Xlinker -lz)
-DIST_LIBDIR        := /usr/lib/$(shell uname -m)-linux-gnu
 
 all: build
 
@@ -60,12 +56,10 @@ test: deps py-deps
 
 # Release build with the Swift runtime linked in, stripped, packed with README, the resource bundles it loads from
 # beside itself (srcip_SrcipLab.resources: the lab's seed manifest) and LICENSE when the repository has one, as $(DIST_DIR)/srcip-VERSION-linux-ARCH.tar.gz. Needs at run time: libbpf1, libelf1, zlib1g, libc6,
-# libstdc++6, libgcc-s1 (with DIST_STATIC_LIBBPF=1: only the last three).
+# libstdc++6, libgcc-s1 (libbpf stays shared: README "On a cluster").
 dist: deps
 	@set -e; start=$$(date +%s); \
-	if [ "$(DIST_STATIC_LIBBPF)" = 1 ]; then mkdir -p .build/static-libs && \
-	  for l in bpf elf z; do ln -sf $(DIST_LIBDIR)/lib$$l.a .build/static-libs/lib$$l.a; done; fi; \
-	$(SWIFT) build -c release --product srcip --static-swift-stdlib $(DIST_STATIC_FLAGS); \
+	$(SWIFT) build -c release --product srcip --static-swift-stdlib; \
 	bin=$$($(SWIFT) build -c release --show-bin-path)/srcip; \
 	version=$$($$bin --version); name=srcip-$$version-linux-$$(uname -m); \
 	stage=$(DIST_DIR)/$$name; rm -rf $$stage; mkdir -p $$stage; \
