@@ -2,10 +2,12 @@
 #   make demo    install what is missing, build, run the lab demo
 #   make test    install what is missing, build, run every test
 #   make bench   install what is missing, build (release), print the benchmarks
+#   make dist    portable release tarball in .build/dist/ (static Swift runtime, stripped)
+#   make image   OCI image srcip:VERSION with podman (offline base from debootstrap unless IMAGE_BASE=debian)
 #   make bpf     rebuild the BPF object and the committed skeleton (needs /opt/swift's clang and bpftool)
 
 SWIFT      ?= swift
-APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev pkg-config bpftool iptables nftables conntrack iproute2 python3 iperf3 curl tcpdump hping3
+APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev pkg-config bpftool iptables nftables conntrack iproute2 python3 python3-pip iperf3 curl tcpdump hping3
 # BPF: compiled with the clang that ships with Swift; the skeleton is committed so `swift build` needs no BPF toolchain.
 BPF_CLANG    ?= /opt/swift/usr/bin/clang
 BPFTOOL      ?= /usr/sbin/bpftool
@@ -18,7 +20,9 @@ SKELETON     := Sources/CSrcipSkeleton/include/srcip.skel.h
 SRCIP_DEBUG   := .build/debug/srcip
 SRCIP_RELEASE := .build/release/srcip
 
-.PHONY: all deps build release test demo bench clean bpf bpf-check
+.PHONY: all deps build release test demo bench clean bpf bpf-check dist image image-base image-deps test-image py-deps
+
+DIST_DIR := .build/dist
 
 all: build
 
@@ -33,16 +37,88 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# kubernetes-validate (PyPI) for the deploy/ manifest tests.
+py-deps:
+	@python3 -c 'import kubernetes_validate' 2>/dev/null || { echo "installing: kubernetes-validate (pip)"; \
+	  python3 -m pip install -q kubernetes-validate 2>/dev/null || \
+	  python3 -m pip install -q --break-system-packages kubernetes-validate; }
+
 build: deps
 	$(SWIFT) build
 
 release: deps
 	$(SWIFT) build -c release
 
-test: deps
+test: deps py-deps
 	$(MAKE) --no-print-directory bpf-check
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --no-parallel
+
+# Release build with the Swift runtime linked in, stripped, packed with README, the resource bundles it loads from
+# beside itself (srcip_SrcipLabCluster.resources: the lab's seed manifest) and LICENSE when the repository has one, as $(DIST_DIR)/srcip-VERSION-linux-ARCH.tar.gz. Needs at run time: libbpf1, libelf1, zlib1g, libc6,
+# libstdc++6, libgcc-s1 (libbpf stays shared: README "On a cluster").
+dist: deps
+	@set -e; start=$$(date +%s); \
+	$(SWIFT) build -c release --product srcip --static-swift-stdlib; \
+	bin=$$($(SWIFT) build -c release --show-bin-path)/srcip; \
+	version=$$($$bin --version); name=srcip-$$version-linux-$$(uname -m); \
+	stage=$(DIST_DIR)/$$name; rm -rf $$stage; mkdir -p $$stage; \
+	strip -o $$stage/srcip $$bin; cp README.md $$stage/; \
+	cp -R $$(dirname $$bin)/*.resources $$stage/; \
+	if [ -f LICENSE ]; then cp LICENSE $$stage/; else echo "warning: the repository has no LICENSE file; the tarball has none" >&2; fi; \
+	tar -C $(DIST_DIR) -czf $(DIST_DIR)/$$name.tar.gz $$name; \
+	ln -sf $$name.tar.gz $(DIST_DIR)/srcip-linux-$$(uname -m).tar.gz; \
+	echo "  DIST $(DIST_DIR)/$$name.tar.gz: $$(du -h $(DIST_DIR)/$$name.tar.gz | cut -f1) packed, binary $$(du -h $$stage/srcip | cut -f1), $$(( $$(date +%s) - start )) s"; \
+	echo "  needs: $$(readelf -d $$stage/srcip | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' ')"
+
+# Container image (Containerfile) with podman, offline by default: the base is Debian bookworm from
+# `debootstrap --variant=minbase` (the machine's own apt mirror), imported as $(IMAGE_LOCAL_BASE).
+# IMAGE_BASE=debian builds from debian:bookworm-slim instead (needs a registry).
+IMAGE            ?= localhost/srcip
+IMAGE_BASE       ?= debootstrap
+IMAGE_LOCAL_BASE := localhost/srcip-base:bookworm
+IMAGE_APT        := podman buildah runc debootstrap
+# runc and cgroupfs: crun fails on hybrid cgroup hierarchies; explicit ulimits: podman's defaults exceed some hosts'.
+PODMAN           := podman --runtime runc --cgroup-manager=cgroupfs
+PODMAN_ULIMITS   := --ulimit nofile=1024:1024 --ulimit nproc=1024:1024
+DEBIAN_MIRROR    ?= $(shell sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
+
+image-deps:
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(IMAGE_APT)"
+
+# The offline base: Debian bookworm minbase from debootstrap, with the host's apt sources when it runs bookworm,
+# trimmed like debian:bookworm-slim (no documentation but copyright files, no manual pages or translations).
+image-base: image-deps
+	@set -e; if ! $(PODMAN) image exists $(IMAGE_LOCAL_BASE); then \
+	  start=$$(date +%s); root=$$(mktemp -d) && trap 'rm -rf "$$root"' EXIT; \
+	  debootstrap --variant=minbase bookworm $$root $(DEBIAN_MIRROR) >/dev/null; \
+	  if grep -qs '^VERSION_CODENAME=bookworm' /etc/os-release && [ -f /etc/apt/sources.list.d/debian.sources ]; then \
+	    cp /etc/apt/sources.list.d/debian.sources $$root/etc/apt/sources.list.d/ && rm -f $$root/etc/apt/sources.list; fi; \
+	  printf '%s\n' 'path-exclude /usr/share/doc/*' 'path-include /usr/share/doc/*/copyright' 'path-exclude /usr/share/man/*' \
+	    'path-exclude /usr/share/info/*' 'path-exclude /usr/share/locale/*' > $$root/etc/dpkg/dpkg.cfg.d/srcip-slim; \
+	  find $$root/usr/share/doc -type f ! -name copyright -delete; \
+	  rm -rf $$root/usr/share/man/* $$root/usr/share/info/* $$root/usr/share/locale/*; \
+	  rm -rf $$root/var/cache/apt/* $$root/var/lib/apt/lists/* $$root/var/log/*; \
+	  tar -C $$root --numeric-owner -c . | $(PODMAN) import --change 'CMD ["/bin/bash"]' - $(IMAGE_LOCAL_BASE) >/dev/null; \
+	  echo "  BASE $(IMAGE_LOCAL_BASE) (debootstrap --variant=minbase bookworm), $$(( $$(date +%s) - start )) s"; \
+	fi
+
+image: dist image-deps $(if $(filter debian,$(IMAGE_BASE)),,image-base)
+	@set -e; start=$$(date +%s); \
+	base=$(if $(filter debian,$(IMAGE_BASE)),docker.io/library/debian:bookworm-slim,$(IMAGE_LOCAL_BASE)); \
+	ctx=.build/image-context; rm -rf $$ctx; mkdir -p $$ctx; \
+	tar -xzf $(DIST_DIR)/srcip-linux-$$(uname -m).tar.gz -C $$ctx --strip-components=1; \
+	version=$$($$ctx/srcip --version); \
+	$(PODMAN) build $(PODMAN_ULIMITS) --network host --build-arg BASE=$$base --build-arg SRCIP_VERSION=$$version \
+	  -t $(IMAGE):$$version -t $(IMAGE):latest -f Containerfile $$ctx >/dev/null; \
+	echo "  IMAGE $(IMAGE):$$version $$($(PODMAN) image inspect --format '{{.Size}}' $(IMAGE):$$version | awk '{printf "%.1f MB", $$1/1e6}') from $$base, $$(( $$(date +%s) - start )) s"
+
+# The image test (ImageTests): the image built here traces a lab node with three capabilities. The image is built
+# before `swift test`, which holds the build directory's lock. Kept out of `make test` because the release build
+# and the image build take minutes (README "On a cluster").
+test-image: deps image
+	$(SWIFT) build --build-tests
+	SRCIP_TEST_IMAGE=1 $(SWIFT) test --no-parallel --filter ImageTests
 
 demo: build
 	$(SRCIP_DEBUG) lab demo

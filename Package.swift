@@ -39,6 +39,9 @@ let package = Package(
         // srcip's one JSON stack: the reader (values with line/column/path errors and input limits), typed object access
         // with field-path errors, and the one-line object writer. No dependencies.
         .target(name: "SrcipJSON"),
+        // srcip's version from `git describe` at build time (SrcipVersion.current).
+        .plugin(name: "SrcipVersionPlugin", capability: .buildTool()),
+        .target(name: "SrcipVersion", plugins: ["SrcipVersionPlugin"]),
         // Service discovery: kube-proxy iptables/nftables rules, kubectl JSON dumps → ServiceCatalog.
         .target(name: "SrcipServices", dependencies: ["SrcipCore", "SrcipSystem", "SrcipJSON"]),
         // Flow log exporters: JSON Lines, CSV, IPFIX (RFC 7011 + RFC 8158 NAT elements).
@@ -65,7 +68,7 @@ let package = Package(
         .executableTarget(
             name: "srcip",
             dependencies: [
-                "SrcipCore", "SrcipKernel", "SrcipServices", "SrcipExport", "SrcipJSON",
+                "SrcipCore", "SrcipKernel", "SrcipServices", "SrcipExport", "SrcipJSON", "SrcipVersion",
                 "SrcipLabCluster", "SrcipLabKubeProxy", "SrcipLabWorkloads", "SrcipLabNetwork", "SrcipLabDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -94,6 +97,7 @@ let package = Package(
         ),
         .testTarget(name: "SrcipLabClusterTests", dependencies: ["SrcipLabCluster", "SrcipCore"]),
         .testTarget(name: "SrcipLabKubeProxyTests", dependencies: ["SrcipTestSupport", "SrcipLabKubeProxy", "SrcipLabCluster", "SrcipCore"]),
+        .testTarget(name: "SrcipDeployTests", dependencies: ["Yams"]),
         .testTarget(
             name: "SrcipLabTests",
             dependencies: ["SrcipTestSupport", "SrcipLabDemo", "SrcipLabNetwork", "SrcipLabWorkloads", "SrcipLabKubeProxy", "SrcipLabCluster",
