@@ -131,7 +131,7 @@ public enum VerificationText {
         if undecidedRows > 0 { s += ", \(undecidedRows) undecided" }
         if notExercised > 0 { s += ", \(notExercised) Services not exercised" }
         s += " (flows: \(report.flowsMet) as documented, \(report.flowsMissed) not, \(report.flowsUndecided) undecided; "
-            + "\(report.notServiceTraffic) not verified: no known Service addressed here, or not selected)"
+            + "\(report.notServiceTraffic) not verified: addressed to no known Service, or not selected)"
         switch report.exitStatus {
         case 1: s += " — FAIL"
         case 2: s += " — nothing verifiable"
