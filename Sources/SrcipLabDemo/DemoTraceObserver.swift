@@ -17,6 +17,8 @@ public final class DemoTraceObserver: DemoObserver {
     public private(set) var session: LabTraceSession?
     private var record: LabRecord?
     private var sendTimes: [String: (start: Int64, end: Int64)] = [:]
+    /// Every node's flow records stitched into paths, once `review` ran (the demo's verification table).
+    public private(set) var paths: [FlowPath] = []
 
     public init(srcip: String, options: LabTraceSession.Options = LabTraceSession.Options()) {
         self.srcip = srcip
@@ -46,6 +48,7 @@ public final class DemoTraceObserver: DemoObserver {
             return rows.map { _ in DemoObservation(text: "no records", backendSaw: nil, verdict: .unknown, problems: failed + ["\(error)"]) }
         }
         let paths = FlowPathMerger.merge(all).paths
+        self.paths = paths
         return rows.map { row in
             guard let times = sendTimes[Self.key(row.demoCase)] else { return nil }
             var o = Self.observe(row, times: times, paths: paths, state: record.state)

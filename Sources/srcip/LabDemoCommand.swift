@@ -6,6 +6,8 @@ import SrcipLabKubeProxy
 import SrcipLabWorkloads
 import SrcipLabNetwork
 import SrcipLabDemo
+import SrcipCore
+import SrcipExport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,7 +21,8 @@ struct LabDemoCommand: ParsableCommand {
         externalTrafficPolicy: Local twins) plus client pods on node1 and node2, sends one request per path, compares the \
         client_address the echo pod reports with what Kubernetes documents, and tears the lab down (also on Ctrl-C). \
         Meanwhile `srcip trace` runs in every node (records in /run/srcip/labs/<name>/trace-<node>.jsonl, kept with --keep); \
-        the SRCIP SAW column is srcip's end-to-end account of each request. Exits 1 if any observation differs: the \
+        the SRCIP SAW column is srcip's end-to-end account of each request, and the verification table after it is what \
+        `srcip merge --check` reports over those records. Exits 1 if any observation differs: the \
         pod's from the documentation, or srcip's from the pod's or the documentation.
         """)
 
@@ -76,6 +79,10 @@ struct LabDemoCommand: ParsableCommand {
             rows = try demo.run(record)
         }
         print(DemoReport.render(rows, proxyMode: proxyMode, cni: cni, ipFamily: ipFamily))
+        if let observer {
+            // The same verification `srcip merge --check` prints, over every node's records of the demo.
+            print("\n" + VerificationText.render(VerificationReport.build(paths: observer.paths)))
+        }
         if keep { print("\nThe lab keeps running: srcip lab status --name \(name); remove it with srcip lab down --name \(name)") }
         if rows.contains(where: { !$0.matches }) { throw ExitCode(1) }
     }

@@ -19,6 +19,12 @@ struct MergeCommand: ParsableCommand {
         Records that fit no complete path are listed on standard error (and as "kind":"unmatched" lines with \
         --format jsonl), as are malformed lines (file:line: field: problem). Exits 1 when any input line was malformed \
         or a file could not be read.
+
+        With --check, the paths are verified against what Kubernetes documents: a table per Service port and entry \
+        path (the source each backend saw end to end), failures first, after the paths (JSON lines with --format \
+        jsonl); --junit FILE writes it as JUnit XML. Exit status then: 0 all as documented, 1 a mismatch (or a bad \
+        input line), 2 nothing verifiable.
+          srcip merge --check --junit check.xml node*.jsonl
         """)
 
     @Argument(help: "Flow record files (JSON Lines; - for standard input).")
@@ -32,6 +38,10 @@ struct MergeCommand: ParsableCommand {
 
     @Option(name: .shortAndLong, help: "Write to this file instead of standard output.")
     var output: String?
+
+    // --check, --junit, --check-service (CheckReport.swift), over the stitched paths.
+    @OptionGroup(title: "Verification")
+    var checking: CheckOptions
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("name at least one flow record file") }
@@ -65,9 +75,20 @@ struct MergeCommand: ParsableCommand {
             Diagnostics.note("unmatched: \(u.record.node) \(Endpoint.format(u.record.original.src, u.record.original.srcPort)) → "
                              + "\(Endpoint.format(u.record.original.dst, u.record.original.dstPort)): \(u.reason)")
         }
+        let report = checking.check ? VerificationReport.build(paths: result.paths, services: checking.checkServices) : nil
+        if report != nil, format == .text { try sink.write("\n") }
+        var checkFailure: Error?
+        if let report {
+            do {
+                try CheckReport.finish(report, options: checking, jsonl: format == .jsonl, suite: "srcip check cluster") {
+                    try sink.write($0 + "\n")
+                }
+            } catch { checkFailure = error }
+        }
         try sink.close()
         Diagnostics.note("\(records.count) records from \(files.count) files → \(result.paths.count) paths "
                          + "(\(result.paths.filter { $0.hops.count > 1 }.count) across nodes), \(result.unmatched.count) unmatched")
         if failed { throw ExitCode(1) }
+        if let checkFailure { throw checkFailure }
     }
 }

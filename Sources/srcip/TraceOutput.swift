@@ -102,9 +102,8 @@ final class FlowOutput {
     private let filter: FlowFilter
     private let limit: Int
     private(set) var written = 0
-    /// Flows written whose observation met / did not meet what Kubernetes documents (`--check`).
-    private(set) var expectationsMet = 0
-    private(set) var expectationsMissed: [FlowRecord] = []
+    /// Every flow written, grouped per Service port and entry path for `--check`.
+    private(set) var verification = VerificationBuilder(clusterWide: false)
 
     /// `liveCounts` reads and removes a view's BPF counters when its flow is written (`FlowCorrelator.liveCounts`).
     init(format: FlowRecordFormat, path: String, mode: FileOpenMode = .truncate, context: NodeContext, filter: FlowFilter,
@@ -165,11 +164,7 @@ final class FlowOutput {
         for r in records where filter.matches(r) && written < limit {
             try writer.write(r)
             written += 1
-            switch r.expectationMet {
-            case true?: expectationsMet += 1
-            case false?: expectationsMissed.append(r)
-            case nil: break
-            }
+            verification.add(record: r)
         }
     }
 }
