@@ -99,8 +99,7 @@ struct FlowRecordBuilder {
             let ready = m.port.endpoints.filter(\.ready)
             // kube-proxy's rules show only the endpoints this node may use: a Local policy with none of them comes from
             // its "has no local endpoints" rule, so the Service has endpoints on other nodes (a kubectl dump lists all).
-            let source = context.catalog.source
-            let fromRules = source.hasPrefix("iptables") || source.hasPrefix("nftables")
+            let fromRules = context.catalog.origin.isKubeProxyRules
             let localPolicy = m.frontend == .clusterIP ? m.service.internalTrafficPolicy == .local
                                                        : m.service.externalTrafficPolicy == .local
             let input = ExpectationInput(
@@ -108,7 +107,7 @@ struct FlowRecordBuilder {
                 internalTrafficPolicy: m.service.internalTrafficPolicy, client: client,
                 sourceIsLocal: context.localAddresses.contains(original.src), hairpin: hairpin,
                 hasEndpoints: !ready.isEmpty || (fromRules && localPolicy), hasLocalEndpoints: ready.contains(where: isLocal),
-                sourceAllowedByRanges: sourceAllowed(m, original.src), nftables: source.hasPrefix("nftables"))
+                sourceAllowedByRanges: sourceAllowed(m, original.src), nftables: context.catalog.origin == .nftablesRules)
             expectation = Expectation.expected(input)
             if verdict == .dropped {
                 notes.append("likely reason: " + dropReason(m, input, expectation))

@@ -43,6 +43,8 @@ public struct ServiceCatalog: Sendable {
     public let services: [Service]
     /// Where the catalog came from (`iptables`, `nftables`, a file name), for messages.
     public let source: String
+    /// What kind of input the catalog was read from; decisions use this, never `source`.
+    public let origin: CatalogOrigin
     /// The pod network(s) (kube-proxy's cluster CIDR); empty when unknown.
     public let clusterCIDRs: [IPPrefix]
     /// Frontends claimed more than once, in input order.
@@ -52,9 +54,10 @@ public struct ServiceCatalog: Sendable {
     private var byEndpoint: [Key: [Ref]] = [:]
     private var vipAddresses: Set<IPAddress> = []
 
-    public init(services: [Service], source: String = "", clusterCIDRs: [IPPrefix] = []) {
+    public init(services: [Service], source: String = "", origin: CatalogOrigin = .none, clusterCIDRs: [IPPrefix] = []) {
         self.services = services
         self.source = source
+        self.origin = origin
         self.clusterCIDRs = clusterCIDRs
         for (si, svc) in services.enumerated() {
             for (pi, port) in svc.ports.enumerated() {
@@ -133,4 +136,20 @@ public struct ServiceCatalog: Sendable {
         let svc = services[r.service]
         return ServiceMatch(service: svc, port: svc.ports[r.port], frontend: r.frontend, resolvedFrom: how)
     }
+}
+
+/// The kind of input a Service catalog was read from. kube-proxy's rules on a node list only the endpoints that node
+/// may use (a Local policy without local endpoints shows none), while Kubernetes objects list every endpoint.
+public enum CatalogOrigin: Sendable, Hashable {
+    /// No catalog, or one built by hand (tests).
+    case none
+    /// kube-proxy's iptables rules (iptables-save).
+    case iptablesRules
+    /// kube-proxy's nftables table.
+    case nftablesRules
+    /// Services and EndpointSlices (a kubectl dump).
+    case kubernetesObjects
+
+    /// Whether the catalog was read from kube-proxy's rules of this node.
+    public var isKubeProxyRules: Bool { self == .iptablesRules || self == .nftablesRules }
 }

@@ -50,7 +50,15 @@ public struct DiscoveredServices: Sendable, Equatable, Codable {
 
     /// The lookup index the flow code uses.
     public func catalog() -> ServiceCatalog {
-        ServiceCatalog(services: services, source: source, clusterCIDRs: clusterCIDRs)
+        ServiceCatalog(services: services, source: source, origin: origin, clusterCIDRs: clusterCIDRs)
+    }
+
+    /// The catalog's origin from what the input contained (Kubernetes objects list every endpoint; rules only this node's).
+    public var origin: CatalogOrigin {
+        if structures.contains(.kubernetesObjects) { return .kubernetesObjects }
+        if !structures.isDisjoint(with: .nftables) { return .nftablesRules }
+        if !structures.isDisjoint(with: .iptables) { return .iptablesRules }
+        return .none
     }
 
     /// One line for logs: `6 Services (6 ports, 6 endpoints) from iptables (auto); cluster CIDR 10.0.0.0/8; 0 warnings`.

@@ -104,7 +104,12 @@ import Testing
 @Suite struct KubeProxyRulesExpectationTests {
     static func context(source: String, services: [Service]) -> NodeContext {
         var ctx = Lab.context
-        ctx.catalog = ServiceCatalog(services: services, source: source, clusterCIDRs: Lab.context.clusterCIDRs)
+        let origin: CatalogOrigin = switch source {
+        case "iptables": .iptablesRules
+        case "nftables": .nftablesRules
+        default: .kubernetesObjects
+        }
+        ctx.catalog = ServiceCatalog(services: services, source: source, origin: origin, clusterCIDRs: Lab.context.clusterCIDRs)
         return ctx
     }
 
