@@ -10,6 +10,10 @@ public struct CorrelatorConfig: Sendable, Hashable {
     public var finishedMemory: Int
     /// An ICMP error or RST from the node this close to a request marks it `rejected`.
     public var rejectWindowNs: UInt64
+    /// Service catalog versions kept for live flows that started under them (the newest is always kept).
+    public var maxCatalogVersions = 8
+    /// A flow its start's catalog cannot attribute takes a catalog noticed at most this long after its start.
+    public var catalogGraceNs: UInt64 = 2_000_000_000
 
     public init(maxLiveFlows: Int = 262_144, idleTimeoutNs: UInt64 = 120_000_000_000, fingerprintWindowNs: UInt64 = 1_000_000_000,
                 finishedMemory: Int = 65_536, rejectWindowNs: UInt64 = 2_000_000_000) {
@@ -49,6 +53,8 @@ public struct CorrelatorStats: Sendable, Hashable {
     /// Finished-flow memory full: the oldest entry was forgotten.
     public var finishedMemoryEvictions: UInt64 = 0
     public var liveFlows: Int = 0
+    /// Refreshed Service catalogs installed (`update(catalog:validFromNs:)`).
+    public var catalogUpdates: UInt64 = 0
 
     public init() {}
 }

@@ -6,7 +6,7 @@ extension FlowCorrelator {
     mutating func finish(_ slot: Int32, _ why: FinishReason) {
         guard slots[slot].live else { return }
         let st = slots[slot]
-        var rec = builder.record(st, icmpFromNode: icmpFromNode)
+        var rec = record(st)
         if why == .evicted {
             rec.reason = (rec.reason.map { $0 + "; " } ?? "") + "evicted early: live-flow limit \(config.maxLiveFlows) reached"
         }

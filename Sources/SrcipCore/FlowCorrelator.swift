@@ -5,7 +5,7 @@
 /// first-packet fingerprints at ingress and egress. Replies are folded into their flow. Memory is bounded by
 /// `CorrelatorConfig.maxLiveFlows` (LRU eviction) and the idle timeout. Pure: no I/O, no clocks.
 public struct FlowCorrelator {
-    public private(set) var context: NodeContext
+    public internal(set) var context: NodeContext
     public let config: CorrelatorConfig
     public internal(set) var stats = CorrelatorStats()
 
@@ -22,6 +22,8 @@ public struct FlowCorrelator {
     var output: [FlowRecord] = []
     var nowNs: UInt64 = 0
     var builder: FlowRecordBuilder
+    /// Catalogs by the time they became valid, oldest first; empty until the first `update(catalog:validFromNs:)`.
+    var catalogVersions: [CatalogVersion] = []
 
     public init(context: NodeContext, config: CorrelatorConfig = CorrelatorConfig()) {
         self.context = context
@@ -34,6 +36,7 @@ public struct FlowCorrelator {
     public mutating func update(context: NodeContext) {
         self.context = context
         builder = FlowRecordBuilder(context: context, rejectWindowNs: config.rejectWindowNs)
+        catalogVersions = []
     }
 
     /// Estimated bytes per live flow from type layouts: slot, `segments` views (array header + elements),
