@@ -14,6 +14,9 @@ public struct CorrelatorConfig: Sendable, Hashable {
     public var maxCatalogVersions = 8
     /// A flow its start's catalog cannot attribute takes a catalog noticed at most this long after its start.
     public var catalogGraceNs: UInt64 = 2_000_000_000
+    /// Finished flows held back at most while a Service change is being read, and for how long at most.
+    public var maxHeldFlows = 65_536
+    public var catalogHoldNs: UInt64 = 10_000_000_000
 
     public init(maxLiveFlows: Int = 262_144, idleTimeoutNs: UInt64 = 120_000_000_000, fingerprintWindowNs: UInt64 = 1_000_000_000,
                 finishedMemory: Int = 65_536, rejectWindowNs: UInt64 = 2_000_000_000) {

@@ -10,7 +10,8 @@ extension FlowCorrelator {
     /// Installs a refreshed catalog, valid for flows that start at or after `validFromNs` (CLOCK_MONOTONIC: when
     /// the change was first noticed). Older versions are kept while a live flow started in their time, at most
     /// `CorrelatorConfig.maxCatalogVersions` (beyond that, flows older than the oldest kept version use it).
-    /// `clusterCIDRs` and `nodeAddresses` replace the context's for every flow finished from now on.
+    /// The catalog's cluster CIDRs (when known) replace the context's, and `nodeAddresses` are added to it, for every
+    /// flow finished from now on.
     public mutating func update(catalog: ServiceCatalog, validFromNs: UInt64, nodeAddresses: Set<IPAddress>? = nil) {
         if catalogVersions.isEmpty { catalogVersions = [CatalogVersion(validFromNs: 0, catalog: context.catalog)] }
         let from = max(validFromNs, catalogVersions.last!.validFromNs)
@@ -21,10 +22,51 @@ extension FlowCorrelator {
         }
         context.catalog = catalog
         if !catalog.clusterCIDRs.isEmpty { context.clusterCIDRs = catalog.clusterCIDRs }
-        if let nodeAddresses { context.nodeAddresses = nodeAddresses.subtracting(context.localAddresses) }
+        if let nodeAddresses { context.nodeAddresses.formUnion(nodeAddresses.subtracting(context.localAddresses)) }
         builder = FlowRecordBuilder(context: context, rejectWindowNs: config.rejectWindowNs)
-        pruneCatalogVersions()
         stats.catalogUpdates += 1
+        catalogChangeSettled()
+        pruneCatalogVersions()
+    }
+
+    /// A change of the Services was noticed at `sinceNs` and is being read: flows that started since then and
+    /// finish before the new catalog arrives are held back (not emitted) until `update(catalog:validFromNs:)` or
+    /// `catalogChangeSettled()`, so a short connection to a just-added Service is attributed to it.
+    public mutating func catalogChangePending(sinceNs: UInt64) {
+        if catalogPendingSinceNs == nil { catalogPendingSinceNs = sinceNs }
+    }
+
+    /// The change turned out to leave the catalog as it was (or could not be read): held flows are emitted now.
+    public mutating func catalogChangeSettled() {
+        catalogPendingSinceNs = nil
+        let held = parked
+        parked.removeAll()
+        for (st, why) in held { output.append(finishedRecord(st, why)) }
+    }
+
+    /// Flows held back for a catalog, waiting.
+    public var heldFlowCount: Int { parked.count }
+
+    /// Holds a finished flow back while a catalog change it may depend on is being read; false to emit it now.
+    mutating func park(_ st: FlowState, _ why: FinishReason) -> Bool {
+        guard let since = catalogPendingSinceNs, parked.count < config.maxHeldFlows,
+              let start = st.segments.map(\.firstNs).min(), start &+ config.catalogGraceNs >= since else { return false }
+        parked.append((st, why))
+        return true
+    }
+
+    /// Emits held flows when the pending change has not been resolved within `catalogHoldNs` (a stuck reader).
+    mutating func releaseParkedIfStale() {
+        if let since = catalogPendingSinceNs, nowNs > since &+ config.catalogHoldNs { catalogChangeSettled() }
+    }
+
+    /// The record of a finished flow, with the reason an early eviction adds.
+    func finishedRecord(_ st: FlowState, _ why: FinishReason) -> FlowRecord {
+        var rec = record(st)
+        if why == .evicted {
+            rec.reason = (rec.reason.map { $0 + "; " } ?? "") + "evicted early: live-flow limit \(config.maxLiveFlows) reached"
+        }
+        return rec
     }
 
     /// Catalog versions currently kept (1 when the catalog never changed).

@@ -6,11 +6,7 @@ extension FlowCorrelator {
     mutating func finish(_ slot: Int32, _ why: FinishReason) {
         guard slots[slot].live else { return }
         let st = slots[slot]
-        var rec = record(st)
-        if why == .evicted {
-            rec.reason = (rec.reason.map { $0 + "; " } ?? "") + "evicted early: live-flow limit \(config.maxLiveFlows) reached"
-        }
-        output.append(rec)
+        if !park(st, why) { output.append(finishedRecord(st, why)) }
         if !st.segments.contains(where: { !$0.isReply }) { stats.unmatchedReplies += 1 }
         let tuples = st.indexTuples
         for t in tuples where byTuple[t] == slot { byTuple[t] = nil }

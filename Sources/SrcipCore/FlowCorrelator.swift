@@ -24,6 +24,9 @@ public struct FlowCorrelator {
     var builder: FlowRecordBuilder
     /// Catalogs by the time they became valid, oldest first; empty until the first `update(catalog:validFromNs:)`.
     var catalogVersions: [CatalogVersion] = []
+    /// Set while a Service change is being read: flows started since then wait in `parked` for the new catalog.
+    var catalogPendingSinceNs: UInt64?
+    var parked: [(FlowState, FinishReason)] = []
 
     public init(context: NodeContext, config: CorrelatorConfig = CorrelatorConfig()) {
         self.context = context
@@ -136,6 +139,7 @@ public struct FlowCorrelator {
     public mutating func advance(toNs now: UInt64) {
         if now > nowNs { nowNs = now }
         sweep()
+        releaseParkedIfStale()
     }
 
     /// The flows finished since the last call.
@@ -147,6 +151,7 @@ public struct FlowCorrelator {
     /// Finishes every live flow (at exit) and returns all pending records.
     public mutating func flush() -> [FlowRecord] {
         while tail >= 0 { finish(tail, .flushed) }
+        catalogChangeSettled()
         return drainFinished()
     }
 

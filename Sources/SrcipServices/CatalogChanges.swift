@@ -56,8 +56,12 @@ public struct CatalogRefresh: Sendable {
 
 /// What a `CatalogWatcher` reports.
 public enum CatalogWatchEvent: Sendable {
+    /// A change was noticed at `sinceNs` (CLOCK_MONOTONIC) and will be read: hold flows started since then.
+    case changing(sinceNs: UInt64)
     /// The Services changed; install `services` from `validFromNs` on.
     case refreshed(CatalogRefresh)
+    /// The change left the Services as they were, or could not be read: stop holding flows.
+    case unchanged
     /// Re-reading failed; the previous catalog stays. `suppressed`: failures since the last report (rate limit).
     case failed(String, suppressed: Int)
 }

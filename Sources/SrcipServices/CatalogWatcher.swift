@@ -101,11 +101,13 @@ private struct WatchLoop: Sendable {
             var p = pollfd(fd: notifications?.fd ?? -1, events: Int16(POLLIN), revents: 0)
             _ = poll(&p, 1, 100)
             let now = monotonicNs()
+            let wasDirty = dirtySinceNs != nil
             if let n = notifications, n.drain() { changed("nf_tables", at: now) }
             if now &- lastPollNs >= options.pollIntervalNs {
                 lastPollNs = now
                 pollFileAndLegacy(now)
             }
+            if !wasDirty, let since = dirtySinceNs { report(.changing(sinceNs: since)) }
             guard let since = dirtySinceNs, now &- lastReadNs >= options.minIntervalNs,
                   now &- lastChangeNs >= options.quietNs || now &- since >= options.maxDelayNs else { continue }
             lastReadNs = now
@@ -139,12 +141,13 @@ private struct WatchLoop: Sendable {
         do {
             let found = try ServiceDiscovery.discover(options.source, localNodeName: options.localNodeName, netns: options.netns)
             dirtySinceNs = nil
-            guard found != previous else { return }
+            guard found != previous else { return report(.unchanged) }
             let changes = CatalogChanges.between(previous?.services ?? [], found.services)
             previous = found
             report(.refreshed(CatalogRefresh(services: found, validFromNs: validFromNs, changes: changes, trigger: dirtyTrigger)))
         } catch {
             // Keep the old catalog and try again after the next interval (a file caught mid-write, a tool failing).
+            report(.unchanged)
             if let last = lastWarnNs, now &- last < options.warnIntervalNs {
                 suppressed += 1
                 return

@@ -110,8 +110,8 @@ struct TraceCommand: AsyncParsableCommand {
         guard !names.isEmpty else {
             throw ValidationError("this network namespace has no interface besides loopback; name one with --interface")
         }
-        let context = try NodeContextBuilder.build(node: node, services: raw ? .none : services,
-                                                   nodeIPs: nodeIPList.compactMap { IPAddress($0) })
+        let (context, discovered) = try NodeContextBuilder.build(node: node, services: raw ? .none : services,
+                                                                 nodeIPs: nodeIPList.compactMap { IPAddress($0) })
         var options = Tracer.Options(interfaces: names)
         options.preferTCX = !clsact
         options.load.forceFingerprint = fingerprint
@@ -136,7 +136,8 @@ struct TraceCommand: AsyncParsableCommand {
             try ReadyFile(pid: getpid(), node: context.node, interfaces: names, attach: attach,
                           join: tracer.flavour.description, services: context.catalog.source).write(to: readyFile)
         }
-        let pipeline = TracePipeline(tracer: tracer, idleTimeoutNs: idleNs, duration: duration)
+        var pipeline = TracePipeline(tracer: tracer, idleTimeoutNs: idleNs, duration: duration)
+        pipeline.catalog = try CatalogFollower(source: raw ? .none : services, node: context.node, initial: discovered, verbose: verbose)
         try await pipeline.run { event in
             try out.handle(event)
             return count.map { out.written >= $0 } ?? false
@@ -148,6 +149,7 @@ struct TraceCommand: AsyncParsableCommand {
         Diagnostics.note(TraceSummary.line(written: out.written, unit: out.unit, counters: end.since(start),
                                            received: tracer.recordsReceived, bufferDropped: pipeline.dropped.value,
                                            correlator: stats))
+        if let catalog = pipeline.catalog { Diagnostics.note(catalog.summary) }
         if check, case .flows(let f) = out { try Self.verdict(f) }
     }
 

@@ -85,4 +85,27 @@ import Testing
         }
         #expect(c.catalogVersionCount == 3)
     }
+
+    @Test func flowsFinishingWhileAChangeIsReadWaitForTheNewCatalog() throws {
+        var c = FlowCorrelator(context: Lab.context)
+        for o in connection(port: 40010, t0: 5 * Self.sec, ct: 10) { c.add(o) }
+        #expect(c.drainFinished().count == 1)                         // before the change: emitted at once
+        c.catalogChangePending(sinceNs: 10 * Self.sec)
+        for o in connection(port: 40011, t0: 10 * Self.sec + 1000, ct: 11) { c.add(o) }
+        #expect(c.drainFinished().isEmpty && c.heldFlowCount == 1)
+        c.update(catalog: Self.withLate, validFromNs: 10 * Self.sec)
+        let r = try #require(c.drainFinished().first)
+        #expect(r.service?.id == "late/np" && r.expectationMet == true && c.heldFlowCount == 0)
+
+        c.catalogChangePending(sinceNs: 20 * Self.sec)
+        for o in connection(port: 40012, t0: 20 * Self.sec + 1000, ct: 12) { c.add(o) }
+        #expect(c.drainFinished().isEmpty)
+        c.catalogChangeSettled()                                        // nothing changed after all
+        #expect(c.drainFinished().first?.service?.id == "late/np")
+
+        c.catalogChangePending(sinceNs: 30 * Self.sec)
+        for o in connection(port: 40013, t0: 30 * Self.sec + 1000, ct: 13) { c.add(o) }
+        c.advance(toNs: 30 * Self.sec + CorrelatorConfig().catalogHoldNs + 2000)   // a reader that never answers
+        #expect(c.drainFinished().count == 1 && c.heldFlowCount == 0)
+    }
 }
