@@ -3,7 +3,8 @@ import SrcipExport
 import SrcipKernel
 
 // `make bench`: every number in one run, printed as a table of measured values and targets.
-// Usage: srcip-bench [--seconds N] [--rounds N] [--connections N] [--skip-nat] [--skip-lab]
+// Usage: srcip-bench [--seconds N] [--rounds N] [--connections N] [--skip-nat] [--skip-lab] [--skip-catalog]
+//        [--catalog-services N] [--catalog-changes N]
 
 let args = Array(CommandLine.arguments.dropFirst())
 func option(_ name: String, _ fallback: Int) -> Int {
@@ -15,6 +16,7 @@ let rounds = option("--rounds", 5)
 let connections = option("--connections", 200)
 let skipNAT = args.contains("--skip-nat")
 let skipLab = args.contains("--skip-lab")
+let skipCatalog = args.contains("--skip-catalog")
 
 func row(_ what: String, _ value: String, _ target: String = "") {
     let pad = { (s: String, n: Int) in s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
@@ -41,6 +43,20 @@ if !skipLab {
     for r in try LabBench.run(rounds: min(rounds, 3)) {
         row("lab up, \(r.mode.rawValue) (s)", r.up.map { fmt($0, 2) }.joined(separator: ", "), "target < 5")
         row("lab down, \(r.mode.rawValue) (s)", r.down.map { fmt($0, 2) }.joined(separator: ", "), "target < 5")
+    }
+}
+
+if !skipCatalog {
+    let n = option("--catalog-services", 5000)
+    print("")
+    print("Following Services (\(n) Services, one added or removed per second, --services auto)")
+    for r in try await CatalogRefreshBench.run(services: n, changes: option("--catalog-changes", 6)) {
+        let cpu = r.cpuPerRefresh.sorted()[r.cpuPerRefresh.count / 2]
+        row("\(r.mode.rawValue): CPU seconds per refresh (median of \(r.cpuPerRefresh.count))", fmt(cpu, 3),
+            "runs: " + r.cpuPerRefresh.map { fmt($0, 3) }.joined(separator: " "))
+        row("\(r.mode.rawValue): % of one core at 1 change/s", fmt(r.percentOfCore, 2), "target ≤ 2")
+        row("\(r.mode.rawValue): seconds from rule load to refresh (median)", fmt(r.latency.sorted()[r.latency.count / 2], 2))
+        row("\(r.mode.rawValue): % of one core with rules unchanged", fmt(r.idleCPUPerSecond * 100, 2))
     }
 }
 
