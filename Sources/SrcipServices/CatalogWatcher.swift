@@ -6,8 +6,10 @@ import SrcipSystem
 /// notifications for nftables mode and iptables-nft; a once-a-second digest of the legacy tables when legacy tables
 /// exist) or when a `--services FILE` changes (device, inode, size, mtime). Bursts are debounced: a read starts once
 /// the changes have been quiet for `quietNs` (or have lasted `maxDelayNs`), at most once per `minIntervalNs`.
-/// A read that fails keeps the previous catalog and is reported, rate-limited; a read equal to the previous one
-/// reports nothing. Runs on its own thread; `events` ends after `stop()` or when its consumer goes away.
+/// Each noticed change is announced (`.changing`) and then resolved: `.refreshed`, or `.unchanged` when the read
+/// equals the previous catalog or fails (the previous catalog stays until the next change; failures are also
+/// reported as `.failed`, rate-limited). Runs on its own thread; `events` ends after `stop()` or when its consumer
+/// goes away.
 public final class CatalogWatcher: Sendable {
     /// Timing and what to read.
     public struct Options: Sendable {
@@ -137,16 +139,29 @@ private struct WatchLoop: Sendable {
         }
     }
 
+    /// `auto` re-reads only the mode it found last time (half the work: one dump and parse), and looks at both
+    /// again when that mode's kube-proxy rules are gone.
+    private func discover() throws -> DiscoveredServices {
+        let read = { (s: ServiceSource) in try ServiceDiscovery.discover(s, localNodeName: options.localNodeName, netns: options.netns) }
+        guard options.source == .auto, let p = previous, p.structures.isSubset(of: .nftables) || p.structures.isSubset(of: .iptables),
+              p.hasKubeProxyRules else { return try read(options.source) }
+        var found = try read(p.structures.isSubset(of: .nftables) ? .nftables : .iptables)
+        guard found.hasKubeProxyRules else { return try read(.auto) }
+        found.source += " (auto)"
+        return found
+    }
+
     private mutating func read(validFromNs: UInt64, now: UInt64, report: (CatalogWatchEvent) -> Void) {
         do {
-            let found = try ServiceDiscovery.discover(options.source, localNodeName: options.localNodeName, netns: options.netns)
+            let found = try discover()
             dirtySinceNs = nil
             guard found != previous else { return report(.unchanged) }
             let changes = CatalogChanges.between(previous?.services ?? [], found.services)
             previous = found
             report(.refreshed(CatalogRefresh(services: found, validFromNs: validFromNs, changes: changes, trigger: dirtyTrigger)))
         } catch {
-            // Keep the old catalog and try again after the next interval (a file caught mid-write, a tool failing).
+            // Keep the old catalog until the next change (a file caught mid-write is read again when its writer finishes).
+            dirtySinceNs = nil
             report(.unchanged)
             if let last = lastWarnNs, now &- last < options.warnIntervalNs {
                 suppressed += 1
