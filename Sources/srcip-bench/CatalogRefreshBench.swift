@@ -20,6 +20,9 @@ enum CatalogRefreshBench {
         /// CPU seconds per second with the rules unchanged (polling, legacy check).
         var idleCPUPerSecond: Double
         var reads: Int
+        /// CPU seconds of one rule dump by the tool alone, and of one whole discovery (dump + parse) of this mode.
+        var dumpCPU: Double = 0
+        var discoverCPU: Double = 0
 
         /// % of one core at one change per second.
         var percentOfCore: Double { (cpuPerRefresh.sorted()[cpuPerRefresh.count / 2]) * 100 }
@@ -92,6 +95,18 @@ enum CatalogRefreshBench {
                 if rest > 0 { try await Task.sleep(for: .seconds(rest)) }
             }
             r.reads = watcher.readCount
+            watcher.stop()
+            var c = cpuSeconds()
+            if mode == .nftables {
+                _ = try Command.check("ip", ["netns", "exec", ns, "nft", "-j", "list", "ruleset"])
+            } else {
+                _ = try Command.check("ip", ["netns", "exec", ns, "iptables-save", "-t", "nat"])
+                _ = try Command.check("ip", ["netns", "exec", ns, "iptables-save", "-t", "filter"])
+            }
+            r.dumpCPU = cpuSeconds() - c
+            c = cpuSeconds()
+            _ = try ServiceDiscovery.discover(mode == .nftables ? .nftables : .iptables, netns: ns)
+            r.discoverCPU = cpuSeconds() - c
             results.append(r)
         }
         return results

@@ -57,6 +57,7 @@ if !skipCatalog {
         row("\(r.mode.rawValue): % of one core at 1 change/s", fmt(r.percentOfCore, 2), "target ≤ 2")
         row("\(r.mode.rawValue): seconds from rule load to refresh (median)", fmt(r.latency.sorted()[r.latency.count / 2], 2))
         row("\(r.mode.rawValue): % of one core with rules unchanged", fmt(r.idleCPUPerSecond * 100, 2))
+        row("\(r.mode.rawValue): CPU seconds of one rule dump (tool only) / dump + parse", fmt(r.dumpCPU, 3) + " / " + fmt(r.discoverCPU, 3))
     }
 }
 
