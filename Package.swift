@@ -79,7 +79,8 @@ let package = Package(
         // `make bench`: BPF cost, event volume, consumer and correlation rates, lab timings.
         .executableTarget(
             name: "srcip-bench",
-            dependencies: ["SrcipCore", "SrcipKernel", "SrcipTestbed", "SrcipExport", "SrcipLabCluster", "SrcipLabNetwork", "SrcipSystem", "CSrcipABI"]
+            dependencies: ["SrcipCore", "SrcipKernel", "SrcipTestbed", "SrcipExport", "SrcipLabCluster", "SrcipLabNetwork", "SrcipSystem", "CSrcipABI",
+                           "SrcipServices", "SrcipLabKubeProxy"]
         ),
         // What tests may rely on (root, the upstream kube-proxy fixtures, the built binary), decided once.
         .target(name: "SrcipTestSupport", path: "Sources/SrcipTestSupport"),

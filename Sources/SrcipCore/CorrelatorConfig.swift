@@ -13,6 +13,13 @@ public struct CorrelatorConfig: Sendable, Hashable {
     /// A TCP flow whose every view has ended (FIN/RST) is written only once it has carried no packet for this long,
     /// so the final ACKs and retransmissions after the first FIN/RST are counted; 0: written at once.
     public var closeLingerNs: UInt64 = 0
+    /// Service catalog versions kept for live flows that started under them (the newest is always kept).
+    public var maxCatalogVersions = 8
+    /// A flow its start's catalog cannot attribute takes a catalog noticed at most this long after its start.
+    public var catalogGraceNs: UInt64 = 2_000_000_000
+    /// Finished flows held back at most while a Service change is being read, and for how long at most.
+    public var maxHeldFlows = 65_536
+    public var catalogHoldNs: UInt64 = 10_000_000_000
 
     public init(maxLiveFlows: Int = 262_144, idleTimeoutNs: UInt64 = 120_000_000_000, fingerprintWindowNs: UInt64 = 1_000_000_000,
                 finishedMemory: Int = 65_536, rejectWindowNs: UInt64 = 2_000_000_000) {
@@ -54,6 +61,8 @@ public struct CorrelatorStats: Sendable, Hashable {
     /// Finished-flow memory full: the oldest entry was forgotten.
     public var finishedMemoryEvictions: UInt64 = 0
     public var liveFlows: Int = 0
+    /// Refreshed Service catalogs installed (`update(catalog:validFromNs:)`).
+    public var catalogUpdates: UInt64 = 0
 
     public init() {}
 }

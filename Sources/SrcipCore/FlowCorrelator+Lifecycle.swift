@@ -18,13 +18,7 @@ extension FlowCorrelator {
         let st = slots[slot]
         // Replies whose request was neither seen nor shown by a conntrack entry claim nothing: counted, not written.
         let requestSeen = st.segments.contains(where: { !$0.isReply })
-        if requestSeen || st.conntrack != nil {
-            var rec = builder.record(st, icmpFromNode: icmpFromNode)
-            if why == .evicted {
-                rec.reason = (rec.reason.map { $0 + "; " } ?? "") + "evicted early: live-flow limit \(config.maxLiveFlows) reached"
-            }
-            output.append(rec)
-        }
+        if (requestSeen || st.conntrack != nil) && !park(st, why) { output.append(finishedRecord(st, why)) }
         if !requestSeen { stats.unmatchedReplies += 1 }
         let tuples = st.indexTuples
         for t in tuples where byTuple[t] == slot { byTuple[t] = nil }

@@ -5,7 +5,7 @@
 /// first-packet fingerprints at ingress and egress. Replies are folded into their flow. Memory is bounded by
 /// `CorrelatorConfig.maxLiveFlows` (LRU eviction) and the idle timeout. Pure: no I/O, no clocks.
 public struct FlowCorrelator {
-    public private(set) var context: NodeContext
+    public internal(set) var context: NodeContext
     public let config: CorrelatorConfig
     public internal(set) var stats = CorrelatorStats()
 
@@ -30,6 +30,11 @@ public struct FlowCorrelator {
     /// Reads (and removes) the live counters of a view when its flow is written: set by a consumer that owns the
     /// BPF flow map, so records carry every packet counted up to then (open flows at exit, idle flows, TCP after FIN).
     public var liveCounts: ((FlowView) -> FlowCounts?)?
+    /// Catalogs by the time they became valid, oldest first; empty until the first `update(catalog:validFromNs:)`.
+    var catalogVersions: [CatalogVersion] = []
+    /// Set while a Service change is being read: flows started since then wait in `parked` for the new catalog.
+    var catalogPendingSinceNs: UInt64?
+    var parked: [(FlowState, FinishReason)] = []
 
     public init(context: NodeContext, config: CorrelatorConfig = CorrelatorConfig()) {
         self.context = context
@@ -42,6 +47,7 @@ public struct FlowCorrelator {
     public mutating func update(context: NodeContext) {
         self.context = context
         builder = FlowRecordBuilder(context: context, rejectWindowNs: config.rejectWindowNs)
+        catalogVersions = []
     }
 
     /// Estimated bytes per live flow from type layouts: slot, `segments` views (array header + elements),
@@ -153,6 +159,7 @@ public struct FlowCorrelator {
     public mutating func advance(toNs now: UInt64) {
         if now > nowNs { nowNs = now }
         sweep()
+        releaseParkedIfStale()
     }
 
     /// The flows finished since the last call.
@@ -164,6 +171,7 @@ public struct FlowCorrelator {
     /// Finishes every live flow (at exit) and returns all pending records.
     public mutating func flush() -> [FlowRecord] {
         while tail >= 0 { finish(tail, .flushed) }
+        catalogChangeSettled()
         return drainFinished()
     }
 

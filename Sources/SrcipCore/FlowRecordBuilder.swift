@@ -3,7 +3,9 @@ struct FlowRecordBuilder {
     let context: NodeContext
     let rejectWindowNs: UInt64
 
-    func record(_ st: FlowState, icmpFromNode: [ClientPort: UInt64]) -> FlowRecord {
+    /// `catalog`: the Services valid when the flow started (the context's when omitted).
+    func record(_ st: FlowState, icmpFromNode: [ClientPort: UInt64], catalog: ServiceCatalog? = nil) -> FlowRecord {
+        let catalog = catalog ?? context.catalog
         let ordered = st.segments.sorted { $0.precedes($1) }
         let requests = ordered.filter { !$0.isReply }
         let replies = ordered.filter(\.isReply)
@@ -35,15 +37,15 @@ struct FlowRecordBuilder {
 
         // Service attribution: the address the client used, else the backend it reached.
         let local = context.localAddresses
-        var match = context.catalog.frontend(ip: original.dst, port: original.dstPort, proto: original.proto, localAddresses: local)
+        var match = catalog.frontend(ip: original.dst, port: original.dstPort, proto: original.proto, localAddresses: local)
         // By endpoint only when exactly one Service port has it: a pod behind several Services says nothing about which one
         // the client addressed upstream.
         var endpointCandidates: [ServiceMatch] = []
         if match == nil, let t = translated {
-            endpointCandidates = context.catalog.endpoints(ip: t.dst, port: t.dstPort, proto: t.proto)
+            endpointCandidates = catalog.endpoints(ip: t.dst, port: t.dstPort, proto: t.proto)
         }
         if match == nil, endpointCandidates.isEmpty {
-            endpointCandidates = context.catalog.endpoints(ip: original.dst, port: original.dstPort, proto: original.proto)
+            endpointCandidates = catalog.endpoints(ip: original.dst, port: original.dstPort, proto: original.proto)
         }
         if match == nil, endpointCandidates.count == 1 { match = endpointCandidates[0] }
         if match == nil, endpointCandidates.count > 1 {
@@ -99,7 +101,7 @@ struct FlowRecordBuilder {
             let ready = m.port.endpoints.filter(\.ready)
             // kube-proxy's rules show only the endpoints this node may use: a Local policy with none of them comes from
             // its "has no local endpoints" rule, so the Service has endpoints on other nodes (a kubectl dump lists all).
-            let fromRules = context.catalog.origin.isKubeProxyRules
+            let fromRules = catalog.origin.isKubeProxyRules
             let localPolicy = m.frontend == .clusterIP ? m.service.internalTrafficPolicy == .local
                                                        : m.service.externalTrafficPolicy == .local
             let input = ExpectationInput(
@@ -107,7 +109,7 @@ struct FlowRecordBuilder {
                 internalTrafficPolicy: m.service.internalTrafficPolicy, client: client,
                 sourceIsLocal: context.localAddresses.contains(original.src), hairpin: hairpin,
                 hasEndpoints: !ready.isEmpty || (fromRules && localPolicy), hasLocalEndpoints: ready.contains(where: isLocal),
-                sourceAllowedByRanges: sourceAllowed(m, original.src), nftables: context.catalog.origin == .nftablesRules)
+                sourceAllowedByRanges: sourceAllowed(m, original.src), nftables: catalog.origin == .nftablesRules)
             expectation = Expectation.expected(input)
             if verdict == .dropped {
                 notes.append("likely reason: " + dropReason(m, input, expectation))

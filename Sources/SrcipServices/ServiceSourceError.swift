@@ -1,3 +1,4 @@
+import Foundation
 import SrcipSystem
 
 /// Why a Service source (rules dump, kubectl JSON, a tool run) could not be turned into a catalog.
@@ -16,6 +17,8 @@ public enum ServiceSourceError: Error, CustomStringConvertible, Equatable, Senda
     case toolMissing(tool: String, aptPackage: String)
     /// A command-line tool ran and failed.
     case toolFailed(tool: String, status: Int32, stderr: String)
+    /// Watching for rule changes could not start (a netlink socket call failed).
+    case watchFailed(what: String, errno: Int32)
 
     /// The error for a rule-dumping tool that could not be run or failed.
     init(_ error: CommandError) {
@@ -46,6 +49,8 @@ public enum ServiceSourceError: Error, CustomStringConvertible, Equatable, Senda
         case .toolFailed(let tool, let status, let stderr):
             let msg = stderr.split(separator: "\n").prefix(3).joined(separator: " / ")
             return "\(cap(tool)) exited with status \(status)\(msg.isEmpty ? "" : ": \(msg)"); srcip needs root (CAP_NET_ADMIN) to read rules"
+        case .watchFailed(let what, let e):
+            return "\(what) failed: \(String(cString: strerror(e))); Services are not followed (srcip needs CAP_NET_ADMIN)"
         }
     }
 
@@ -57,7 +62,7 @@ public enum ServiceSourceError: Error, CustomStringConvertible, Equatable, Senda
         case .malformedJSON(let f, let path, let p): return .malformedJSON(file: cap(f), path: cap(path), problem: cap(p))
         case .unrecognizedFormat(let f, let p): return .unrecognizedFormat(file: cap(f), problem: cap(p))
         case .unreadable(let f, let r): return .unreadable(file: cap(f), reason: cap(r))
-        case .toolMissing, .toolFailed: return self
+        case .toolMissing, .toolFailed, .watchFailed: return self
         }
     }
 }

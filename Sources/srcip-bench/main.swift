@@ -4,7 +4,8 @@ import SrcipKernel
 
 // `make bench`: every number in one run, printed as a table of measured values and targets.
 // Usage: srcip-bench [--seconds N] [--rounds N] [--connections N] [--skip-nat] [--skip-lab] [--skip-side]
-//                    [--side-rounds N] [--json PATH (default .build/bench.json)]
+//                    [--side-rounds N] [--json PATH (default .build/bench.json)] [--skip-catalog]
+//                    [--catalog-services N] [--catalog-changes N]
 
 let args = Array(CommandLine.arguments.dropFirst())
 func option(_ name: String, _ fallback: Int) -> Int {
@@ -20,6 +21,7 @@ let skipSide = args.contains("--skip-side")
 let jsonPath = args.firstIndex(of: "--json").flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil } ?? ".build/bench.json"
 /// Everything measured, written to `jsonPath` at the end.
 var benchJSON: [String: Any] = [:]
+let skipCatalog = args.contains("--skip-catalog")
 
 func row(_ what: String, _ value: String, _ target: String = "") {
     let pad = { (s: String, n: Int) in s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
@@ -50,6 +52,21 @@ if !skipLab {
     for r in try LabBench.run(rounds: 1, datapaths: true) {
         row("lab up / down, \(r.cni.rawValue) \(r.ipFamily.rawValue), iptables (s)",
             "\(fmt(r.up[0], 2)) / \(fmt(r.down[0], 2))", "target < 5")
+    }
+}
+
+if !skipCatalog {
+    let n = option("--catalog-services", 5000)
+    print("")
+    print("Following Services (\(n) Services, one added or removed per second, --services auto)")
+    for r in try await CatalogRefreshBench.run(services: n, changes: option("--catalog-changes", 6)) {
+        let cpu = r.cpuPerRefresh.sorted()[r.cpuPerRefresh.count / 2]
+        row("\(r.mode.rawValue): CPU seconds per refresh (median of \(r.cpuPerRefresh.count))", fmt(cpu, 3),
+            "runs: " + r.cpuPerRefresh.map { fmt($0, 3) }.joined(separator: " "))
+        row("\(r.mode.rawValue): % of one core at 1 change/s", fmt(r.percentOfCore, 2), "target ≤ 2")
+        row("\(r.mode.rawValue): seconds from rule load to refresh (median)", fmt(r.latency.sorted()[r.latency.count / 2], 2))
+        row("\(r.mode.rawValue): % of one core with rules unchanged", fmt(r.idleCPUPerSecond * 100, 2))
+        row("\(r.mode.rawValue): CPU seconds of one rule dump (tool only) / dump + parse", fmt(r.dumpCPU, 3) + " / " + fmt(r.discoverCPU, 3))
     }
 }
 

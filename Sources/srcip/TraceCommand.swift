@@ -129,8 +129,8 @@ struct TraceCommand: AsyncParsableCommand {
         ControlSignals.install()
         let filter = FlowFilter(hosts: Set(hosts.compactMap { IPAddress($0) }), ports: Set(ports.map { UInt16($0) }),
                                 protocols: Set(protocols.map(\.l4)))
-        let context = try NodeContextBuilder.build(node: node, services: raw ? .none : services,
-                                                   nodeIPs: nodeIPList.compactMap { IPAddress($0) })
+        let (context, discovered) = try NodeContextBuilder.build(node: node, services: raw ? .none : services,
+                                                                 nodeIPs: nodeIPList.compactMap { IPAddress($0) })
         var options = Tracer.Options(selection: InterfaceSelection(include: interfaces, exclude: excludedInterfaces))
         options.interfaceNames = context.interfaceNames
         options.onInterfaceChange = { [verbose] c in
@@ -161,7 +161,8 @@ struct TraceCommand: AsyncParsableCommand {
             try ReadyFile(pid: getpid(), node: context.node, interfaces: names, attach: attach,
                           join: tracer.flavour.description, services: context.catalog.source).write(to: readyFile)
         }
-        let pipeline = TracePipeline(tracer: tracer, idleTimeoutNs: idleNs, duration: duration)
+        var pipeline = TracePipeline(tracer: tracer, idleTimeoutNs: idleNs, duration: duration)
+        pipeline.catalog = try CatalogFollower(source: raw ? .none : services, node: context.node, initial: discovered, verbose: verbose)
         var monitor = LossMonitor()
         let status = { (prefix: String) -> String in
             var stats: CorrelatorStats?
@@ -198,6 +199,7 @@ struct TraceCommand: AsyncParsableCommand {
                                            received: tracer.recordsReceived, bufferDropped: pipeline.dropped.value,
                                            correlator: stats))
         Diagnostics.note("interfaces: \(tracer.interfaceCounts)")
+        if let catalog = pipeline.catalog { Diagnostics.note(catalog.summary) }
         if check, case .flows(let f) = out { try verdict(f, node: context.node) }
     }
 

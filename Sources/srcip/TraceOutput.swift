@@ -2,6 +2,7 @@ import Glibc
 import SrcipCore
 import SrcipExport
 import SrcipKernel
+import SrcipServices
 
 /// Where a trace's observations go: straight out as BPF records (`--raw`), or through the flow correlator.
 enum TraceOutput {
@@ -33,6 +34,8 @@ enum TraceOutput {
             f.noteActivity(active)
             try f.add(expired: expired)
             try f.tick(nowNs: now)
+        case (.flows(let f), .catalog(let change)): try f.update(change)
+        case (.raw, .catalog): break
         }
     }
 
@@ -138,6 +141,17 @@ final class FlowOutput {
     /// Packets seen by the BPF side without a record: the flows stay live.
     func noteActivity(_ active: [ActiveFlow]) {
         for a in active { correlator.noteActivity(tuple: a.tuple, atNs: a.lastNs) }
+    }
+
+    /// A Service change: hold flows while it is read, then install the new catalog for flows started since.
+    func update(_ event: CatalogWatchEvent) throws {
+        switch event {
+        case .changing(let since): correlator.catalogChangePending(sinceNs: since)
+        case .refreshed(let r):
+            correlator.update(catalog: r.services.catalog(), validFromNs: r.validFromNs, nodeAddresses: Set(r.services.nodeAddresses))
+        case .unchanged, .failed: correlator.catalogChangeSettled()
+        }
+        try emit(correlator.drainFinished())
     }
 
     func tick(nowNs: UInt64) throws {

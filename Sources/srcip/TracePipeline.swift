@@ -1,5 +1,6 @@
 import SrcipCore
 import SrcipKernel
+import SrcipServices
 
 /// What reaches the trace consumer.
 enum TraceEvent: Sendable {
@@ -8,6 +9,8 @@ enum TraceEvent: Sendable {
     /// The periodic sweep of the BPF flow map: flows it ended as idle, flows that carried packets since the last
     /// sweep (no record is sent for those packets), and the CLOCK_MONOTONIC time of the sweep.
     case sweep(expired: [Observation], active: [ActiveFlow], nowNs: UInt64)
+    /// kube-proxy's rules or the `--services` file changed: a read is pending, or its result.
+    case catalog(CatalogWatchEvent)
 }
 
 /// One `srcip trace` run in Swift concurrency: the ring-buffer pump thread and a sweeper task feed one bounded
@@ -20,6 +23,8 @@ struct TracePipeline {
     /// Events the buffer holds while the consumer lags.
     var capacity = 65_536
     var sweepInterval: Duration = .seconds(1)
+    /// Follows Service changes into the buffer (nil: the catalog stays as read at start).
+    var catalog: CatalogFollower?
 
     /// Events the full buffer could not take.
     let dropped = DropCounter()
@@ -53,6 +58,9 @@ struct TracePipeline {
                     let expired = (try? tracer.sweep(idleNs: idleNs)) ?? []
                     if case .dropped = channel.yield(.sweep(expired: expired, active: active, nowNs: now)) { dropped.add() }
                 }
+            }
+            if let catalog {
+                group.addTask { await catalog.run { if case .dropped = channel.yield($0) { false } else { true } } }
             }
             defer {
                 tracer.stop()

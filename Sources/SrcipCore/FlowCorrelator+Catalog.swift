@@ -1,0 +1,117 @@
+/// Service catalog versions: a flow is attributed with the catalog that was valid when it started, so a Service
+/// deleted after a flow started still names that flow, and one added later names only flows that start after it.
+extension FlowCorrelator {
+    /// One catalog and the CLOCK_MONOTONIC time from which it describes the node's rules.
+    struct CatalogVersion {
+        var validFromNs: UInt64
+        var catalog: ServiceCatalog
+    }
+
+    /// Installs a refreshed catalog, valid for flows that start at or after `validFromNs` (CLOCK_MONOTONIC: when
+    /// the change was first noticed). Older versions are kept while a live flow started in their time, at most
+    /// `CorrelatorConfig.maxCatalogVersions` (beyond that, flows older than the oldest kept version use it).
+    /// The catalog's cluster CIDRs (when known) replace the context's, and `nodeAddresses` are added to it, for every
+    /// flow finished from now on.
+    public mutating func update(catalog: ServiceCatalog, validFromNs: UInt64, nodeAddresses: Set<IPAddress>? = nil) {
+        if catalogVersions.isEmpty { catalogVersions = [CatalogVersion(validFromNs: 0, catalog: context.catalog)] }
+        let from = max(validFromNs, catalogVersions.last!.validFromNs)
+        if catalogVersions.last!.validFromNs == from {
+            catalogVersions[catalogVersions.count - 1].catalog = catalog
+        } else {
+            catalogVersions.append(CatalogVersion(validFromNs: from, catalog: catalog))
+        }
+        context.catalog = catalog
+        if !catalog.clusterCIDRs.isEmpty { context.clusterCIDRs = catalog.clusterCIDRs }
+        if let nodeAddresses { context.nodeAddresses.formUnion(nodeAddresses.subtracting(context.localAddresses)) }
+        builder = FlowRecordBuilder(context: context, rejectWindowNs: config.rejectWindowNs)
+        stats.catalogUpdates += 1
+        catalogChangeSettled()
+        pruneCatalogVersions()
+    }
+
+    /// A change of the Services was noticed at `sinceNs` and is being read: flows that started since then and
+    /// finish before the new catalog arrives are held back (not emitted) until `update(catalog:validFromNs:)` or
+    /// `catalogChangeSettled()`, so a short connection to a just-added Service is attributed to it.
+    public mutating func catalogChangePending(sinceNs: UInt64) {
+        if catalogPendingSinceNs == nil { catalogPendingSinceNs = sinceNs }
+    }
+
+    /// The change turned out to leave the catalog as it was (or could not be read): held flows are emitted now.
+    public mutating func catalogChangeSettled() {
+        catalogPendingSinceNs = nil
+        let held = parked
+        parked.removeAll()
+        for (st, why) in held { output.append(finishedRecord(st, why)) }
+    }
+
+    /// Flows held back for a catalog, waiting.
+    public var heldFlowCount: Int { parked.count }
+
+    /// Holds a finished flow back while a catalog change it may depend on is being read; false to emit it now.
+    mutating func park(_ st: FlowState, _ why: FinishReason) -> Bool {
+        guard let since = catalogPendingSinceNs, parked.count < config.maxHeldFlows,
+              let start = st.segments.map(\.firstNs).min(), start &+ config.catalogGraceNs >= since else { return false }
+        parked.append((st, why))
+        return true
+    }
+
+    /// Emits held flows when the pending change has not been resolved within `catalogHoldNs` (a stuck reader).
+    mutating func releaseParkedIfStale() {
+        if let since = catalogPendingSinceNs, nowNs > since &+ config.catalogHoldNs { catalogChangeSettled() }
+    }
+
+    /// The record of a finished flow, with the reason an early eviction adds.
+    func finishedRecord(_ st: FlowState, _ why: FinishReason) -> FlowRecord {
+        var rec = record(st)
+        if why == .evicted {
+            rec.reason = (rec.reason.map { $0 + "; " } ?? "") + "evicted early: live-flow limit \(config.maxLiveFlows) reached"
+        }
+        return rec
+    }
+
+    /// Catalog versions currently kept (1 when the catalog never changed).
+    public var catalogVersionCount: Int { max(1, catalogVersions.count) }
+
+    /// The catalog for a flow that started at `startNs`.
+    func catalogIndex(startingAt startNs: UInt64) -> Int {
+        var lo = 0, hi = catalogVersions.count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if catalogVersions[mid].validFromNs <= startNs { lo = mid } else { hi = mid - 1 }
+        }
+        return lo
+    }
+
+    /// The record of a flow, built with the catalog valid at its start. A flow that catalog cannot attribute but a
+    /// version noticed within `catalogGraceNs` after its start can (a Service added while the change was being
+    /// detected) takes that one.
+    func record(_ st: FlowState) -> FlowRecord {
+        guard catalogVersions.count > 1 else { return builder.record(st, icmpFromNode: icmpFromNode, catalog: context.catalog) }
+        let start = st.segments.map(\.firstNs).min() ?? 0
+        let i = catalogIndex(startingAt: start)
+        let rec = builder.record(st, icmpFromNode: icmpFromNode, catalog: catalogVersions[i].catalog)
+        guard rec.service == nil else { return rec }
+        var j = i + 1
+        while j < catalogVersions.count, catalogVersions[j].validFromNs <= start &+ config.catalogGraceNs {
+            let later = builder.record(st, icmpFromNode: icmpFromNode, catalog: catalogVersions[j].catalog)
+            if later.service != nil { return later }
+            j += 1
+        }
+        return rec
+    }
+
+    /// Keeps the newest version and every version some live flow started under, newest first, up to the limit.
+    private mutating func pruneCatalogVersions() {
+        guard catalogVersions.count > 1 else { return }
+        var needed = Set([catalogVersions.count - 1])
+        for s in slots where s.live {
+            guard let start = s.segments.map(\.firstNs).min() else { continue }
+            needed.insert(catalogIndex(startingAt: start))
+        }
+        let keep = needed.sorted(by: >).prefix(max(1, config.maxCatalogVersions))
+        guard keep.count < catalogVersions.count else { return }
+        var kept = keep.sorted().map { catalogVersions[$0] }
+        kept[0].validFromNs = 0     // the oldest kept version covers every earlier start
+        catalogVersions = kept
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import Synchronization
+import SrcipSystem
+
+/// Follows the Service catalog while a trace runs: re-reads it when kube-proxy's rules change (nf_tables netlink
+/// notifications for nftables mode and iptables-nft; a once-a-second digest of the legacy tables when legacy tables
+/// exist) or when a `--services FILE` changes (device, inode, size, mtime). Bursts are debounced: a read starts once
+/// the changes have been quiet for `quietNs` (or have lasted `maxDelayNs`), at most once per `minIntervalNs`.
+/// Each noticed change is announced (`.changing`) and then resolved: `.refreshed`, or `.unchanged` when the read
+/// equals the previous catalog or fails (the previous catalog stays until the next change; failures are also
+/// reported as `.failed`, rate-limited). Runs on its own thread; `events` ends after `stop()` or when its consumer
+/// goes away.
+public final class CatalogWatcher: Sendable {
+    /// Timing and what to read.
+    public struct Options: Sendable {
+        public var source: ServiceSource
+        public var localNodeName: String?
+        /// Watch and read this named network namespace instead of the current one (the benchmark uses it).
+        public var netns: String?
+        public var minIntervalNs: UInt64 = 1_000_000_000
+        public var quietNs: UInt64 = 150_000_000
+        public var maxDelayNs: UInt64 = 1_000_000_000
+        /// How often the dump file and the legacy tables are checked.
+        public var pollIntervalNs: UInt64 = 1_000_000_000
+        /// At most one failure report per this interval.
+        public var warnIntervalNs: UInt64 = 30_000_000_000
+
+        public init(source: ServiceSource, localNodeName: String? = nil, netns: String? = nil) {
+            self.source = source
+            self.localNodeName = localNodeName
+            self.netns = netns
+        }
+    }
+
+    /// Refreshes and failures, in order.
+    public let events: AsyncStream<CatalogWatchEvent>
+    private let state = WatchState()
+
+    /// Starts watching; `initial` is the catalog already in use (changes are reported against it).
+    /// Throws when the netlink socket cannot be opened (kube-proxy sources only).
+    public init(options: Options, initial: DiscoveredServices?) throws {
+        let (stream, continuation) = AsyncStream<CatalogWatchEvent>.makeStream(bufferingPolicy: .bufferingNewest(64))
+        events = stream
+        var notifications: NFTablesNotifications?
+        if case .file = options.source {} else if options.source != .none {
+            if let netns = options.netns {
+                notifications = try NetworkNamespace.run(named: netns) { try NFTablesNotifications() }
+            } else {
+                notifications = try NFTablesNotifications()
+            }
+        }
+        let loop = WatchLoop(options: options, previous: initial, notifications: notifications)
+        let state = state
+        continuation.onTermination = { _ in state.stopped.store(true, ordering: .relaxed) }
+        let thread = Thread {
+            var loop = loop
+            loop.run(state) { continuation.yield($0) }
+            continuation.finish()
+        }
+        thread.name = "srcip-catalog"
+        thread.start()
+    }
+
+    /// Ends the watch within about 100 ms.
+    public func stop() { state.stopped.store(true, ordering: .relaxed) }
+
+    /// Catalog reads done so far (refreshes, unchanged reads and failures).
+    public var readCount: Int { state.reads.load(ordering: .relaxed) }
+}
+
+/// What the watcher thread and its owner share.
+private final class WatchState: Sendable {
+    let stopped = Atomic<Bool>(false)
+    let reads = Atomic<Int>(0)
+}
+
+/// The watcher thread's state: what changed since when, and the last catalog read.
+private struct WatchLoop: Sendable {
+    let options: CatalogWatcher.Options
+    var previous: DiscoveredServices?
+    let notifications: NFTablesNotifications?
+    var dirtySinceNs: UInt64?
+    var dirtyTrigger = ""
+    var lastChangeNs: UInt64 = 0
+    var lastReadNs: UInt64 = 0
+    var lastPollNs: UInt64 = 0
+    var fileStamp: FileStamp?
+    var legacyDigest: Int?
+    var lastWarnNs: UInt64?
+    var suppressed = 0
+
+    init(options: CatalogWatcher.Options, previous: DiscoveredServices?, notifications: NFTablesNotifications?) {
+        self.options = options
+        self.previous = previous
+        self.notifications = notifications
+        if case .file(let path) = options.source { fileStamp = FileStamp(path: path) }
+        if notifications != nil, options.netns == nil { legacyDigest = LegacyRulesDigest.current() }
+        lastPollNs = monotonicNs()
+    }
+
+    mutating func run(_ state: WatchState, report: (CatalogWatchEvent) -> Void) {
+        while !state.stopped.load(ordering: .relaxed) {
+            var p = pollfd(fd: notifications?.fd ?? -1, events: Int16(POLLIN), revents: 0)
+            _ = poll(&p, 1, 100)
+            let now = monotonicNs()
+            let wasDirty = dirtySinceNs != nil
+            if let n = notifications, n.drain() { changed("nf_tables", at: now) }
+            if now &- lastPollNs >= options.pollIntervalNs {
+                lastPollNs = now
+                pollFileAndLegacy(now)
+            }
+            if !wasDirty, let since = dirtySinceNs { report(.changing(sinceNs: since)) }
+            guard let since = dirtySinceNs, now &- lastReadNs >= options.minIntervalNs,
+                  now &- lastChangeNs >= options.quietNs || now &- since >= options.maxDelayNs else { continue }
+            lastReadNs = now
+            state.reads.add(1, ordering: .relaxed)
+            read(validFromNs: since, now: now, report: report)
+        }
+    }
+
+    private mutating func changed(_ trigger: String, at ns: UInt64) {
+        if dirtySinceNs == nil { dirtySinceNs = ns; dirtyTrigger = trigger }
+        lastChangeNs = ns
+    }
+
+    private mutating func pollFileAndLegacy(_ now: UInt64) {
+        if case .file(let path) = options.source {
+            let stamp = FileStamp(path: path)
+            if stamp != fileStamp, stamp != nil {
+                // The change happened after the previous check; its mtime says when exactly.
+                let age = UInt64(max(0, Date().timeIntervalSince1970 - Double(stamp!.modifiedSec) - Double(stamp!.modifiedNsec) / 1e9) * 1e9)
+                changed("file", at: now &- min(age, options.pollIntervalNs))
+            }
+            fileStamp = stamp ?? fileStamp
+        } else if notifications != nil, options.netns == nil {
+            let digest = LegacyRulesDigest.current()
+            if digest != legacyDigest, digest != nil { changed("iptables-legacy", at: now) }
+            legacyDigest = digest ?? legacyDigest
+        }
+    }
+
+    /// `auto` re-reads only the mode it found last time (half the work: one dump and parse), and looks at both
+    /// again when that mode's kube-proxy rules are gone.
+    private func discover() throws -> DiscoveredServices {
+        let read = { (s: ServiceSource) in try ServiceDiscovery.discover(s, localNodeName: options.localNodeName, netns: options.netns) }
+        guard options.source == .auto, let p = previous, p.structures.isSubset(of: .nftables) || p.structures.isSubset(of: .iptables),
+              p.hasKubeProxyRules else { return try read(options.source) }
+        var found = try read(p.structures.isSubset(of: .nftables) ? .nftables : .iptables)
+        guard found.hasKubeProxyRules else { return try read(.auto) }
+        found.source += " (auto)"
+        return found
+    }
+
+    private mutating func read(validFromNs: UInt64, now: UInt64, report: (CatalogWatchEvent) -> Void) {
+        do {
+            let found = try discover()
+            dirtySinceNs = nil
+            guard found != previous else { return report(.unchanged) }
+            let changes = CatalogChanges.between(previous?.services ?? [], found.services)
+            previous = found
+            report(.refreshed(CatalogRefresh(services: found, validFromNs: validFromNs, changes: changes, trigger: dirtyTrigger)))
+        } catch {
+            // Keep the old catalog until the next change (a file caught mid-write is read again when its writer finishes).
+            dirtySinceNs = nil
+            report(.unchanged)
+            if let last = lastWarnNs, now &- last < options.warnIntervalNs {
+                suppressed += 1
+                return
+            }
+            lastWarnNs = now
+            report(.failed("Services not re-read (\(dirtyTrigger) change): \(error); keeping the previous catalog", suppressed: suppressed))
+            suppressed = 0
+        }
+    }
+}

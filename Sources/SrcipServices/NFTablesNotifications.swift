@@ -1,0 +1,53 @@
+import Foundation
+
+/// nf_tables change notifications of the calling thread's network namespace: a NETLINK_NETFILTER socket in the
+/// NFNLGRP_NFTABLES group. Every nftables commit (kube-proxy's nftables mode, and iptables-nft, which iptables
+/// mode uses on nft-based distributions) sends messages here; their content is not needed, only that they came.
+final class NFTablesNotifications: Sendable {
+    let fd: Int32
+
+    // <linux/netlink.h> and <linux/netfilter/nfnetlink.h> are not part of Swift's Glibc module.
+    private static let netlinkNetfilter: Int32 = 12          // NETLINK_NETFILTER
+    private static let groupNFTables: UInt32 = 7             // NFNLGRP_NFTABLES
+    /// struct sockaddr_nl.
+    private struct NetlinkAddress {
+        var family: UInt16
+        var pad: UInt16
+        var pid: UInt32
+        var groups: UInt32
+    }
+
+    init() throws(ServiceSourceError) {
+        let fd = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
+                        Self.netlinkNetfilter)
+        guard fd >= 0 else { throw .watchFailed(what: "socket(NETLINK_NETFILTER)", errno: errno) }
+        var size: Int32 = 1 << 20
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        var addr = NetlinkAddress(family: UInt16(AF_NETLINK), pad: 0, pid: 0, groups: 1 << (Self.groupNFTables - 1))
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<NetlinkAddress>.size)) }
+        }
+        guard rc == 0 else {
+            let e = errno
+            close(fd)
+            throw .watchFailed(what: "bind(NFNLGRP_NFTABLES)", errno: e)
+        }
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+
+    /// Reads whatever is queued; true when anything (or an overflow, ENOBUFS) came.
+    func drain() -> Bool {
+        withUnsafeTemporaryAllocation(byteCount: 1 << 16, alignment: 8) { buffer in
+            var any = false
+            while true {
+                let n = recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
+                if n > 0 { any = true; continue }
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 && errno == ENOBUFS { any = true; continue }
+                return any
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Testing
+@testable import SrcipCore
+
+/// A flow is attributed with the Service catalog valid when it started.
+@Suite struct CatalogVersionTests {
+    static let late = Service(namespace: "late", name: "np", type: .nodePort, clusterIP: Lab.ip("10.96.0.99"),
+                              ports: [ServicePort(name: nil, proto: .tcp, port: 80, nodePort: 31999,
+                                                  endpoints: [Lab.ep(Lab.backend, 8099, "node1")])])
+    static let withLate = ServiceCatalog(services: Lab.services + [late])
+    static let withoutLate = ServiceCatalog(services: Lab.services)
+    static let sec: UInt64 = 1_000_000_000
+
+    /// A finished NodePort 31999 connection through node1 starting at `t0`.
+    func connection(port: UInt16, t0: UInt64, ct: UInt64) -> [Observation] {
+        Lab.tcpConnection(orig: Lab.tcp(Lab.external, port, Lab.node1IP, 31999),
+                          xlat: Lab.tcp(Lab.gw, port, Lab.backend, 8099), inIf: Lab.eth0, outIf: Lab.vethBackend, ctID: ct, t0: t0)
+    }
+
+    @Test func serviceDeletedAfterFlowStartStillNamesIt() throws {
+        var ctx = Lab.context
+        ctx.catalog = Self.withLate
+        var c = FlowCorrelator(context: ctx)
+        let obs = connection(port: 40001, t0: 10 * Self.sec, ct: 1)
+        for o in obs.prefix(3) { c.add(o) }
+        c.update(catalog: Self.withoutLate, validFromNs: 11 * Self.sec)
+        for o in obs.dropFirst(3) { c.add(o) }
+        for o in connection(port: 40002, t0: 20 * Self.sec, ct: 2) { c.add(o) }
+        let records = c.flush()
+        #expect(records.count == 2)
+        let early = try #require(records.first { $0.original.srcPort == 40001 })
+        let after = try #require(records.first { $0.original.srcPort == 40002 })
+        #expect(early.service?.id == "late/np" && early.verdict == .snat && early.expected == .snat)
+        #expect(after.service == nil && after.expected == nil)
+    }
+
+    @Test func serviceAddedAttributesOnlyFlowsStartingAfter() throws {
+        var c = FlowCorrelator(context: Lab.context)
+        let before = connection(port: 40003, t0: 10 * Self.sec, ct: 3)
+        for o in before.prefix(3) { c.add(o) }
+        c.update(catalog: Self.withLate, validFromNs: 15 * Self.sec)      // beyond the 2 s grace
+        for o in before.dropFirst(3) { c.add(o) }
+        for o in connection(port: 40004, t0: 16 * Self.sec, ct: 4) { c.add(o) }
+        let records = c.flush()
+        #expect(records.first { $0.original.srcPort == 40003 }?.service == nil)
+        #expect(records.first { $0.original.srcPort == 40004 }?.service?.id == "late/np")
+        #expect(c.stats.catalogUpdates == 1)
+    }
+
+    @Test func changeNoticedJustAfterFlowStartAttributesIt() throws {
+        var c = FlowCorrelator(context: Lab.context)
+        for o in connection(port: 40005, t0: 10 * Self.sec, ct: 5) { c.add(o) }
+        let out = c.drainFinished()
+        #expect(out.first?.service == nil)     // finished before the refresh arrived
+        var c2 = FlowCorrelator(context: Lab.context)
+        let obs = connection(port: 40006, t0: 10 * Self.sec, ct: 6)
+        for o in obs.prefix(2) { c2.add(o) }
+        c2.update(catalog: Self.withLate, validFromNs: 10 * Self.sec + 500_000_000)
+        for o in obs.dropFirst(2) { c2.add(o) }
+        #expect(c2.flush().first?.service?.id == "late/np")
+    }
+
+    @Test func versionsNoLiveFlowNeedsAreDropped() {
+        var c = FlowCorrelator(context: Lab.context)
+        let obs = connection(port: 40007, t0: 10 * Self.sec, ct: 7)
+        for o in obs.prefix(3) { c.add(o) }
+        for i in 0..<20 {
+            c.update(catalog: i % 2 == 0 ? Self.withLate : Self.withoutLate, validFromNs: UInt64(20 + i) * Self.sec)
+        }
+        // The live flow's version and the newest.
+        #expect(c.catalogVersionCount == 2)
+        for o in obs.dropFirst(3) { c.add(o) }
+        #expect(c.flush().first?.service == nil)
+        c.update(catalog: Self.withLate, validFromNs: 50 * Self.sec)
+        #expect(c.catalogVersionCount == 1)
+    }
+
+    @Test func versionsAreCappedWithManyLiveEras() {
+        var config = CorrelatorConfig()
+        config.maxCatalogVersions = 3
+        var c = FlowCorrelator(context: Lab.context, config: config)
+        for i in 0..<10 {
+            let obs = connection(port: UInt16(41000 + i), t0: UInt64(10 + 10 * i) * Self.sec, ct: UInt64(100 + i))
+            c.add(obs[0])
+            c.update(catalog: i % 2 == 0 ? Self.withLate : Self.withoutLate, validFromNs: UInt64(15 + 10 * i) * Self.sec)
+        }
+        #expect(c.catalogVersionCount == 3)
+    }
+
+    @Test func flowsFinishingWhileAChangeIsReadWaitForTheNewCatalog() throws {
+        var c = FlowCorrelator(context: Lab.context)
+        for o in connection(port: 40010, t0: 5 * Self.sec, ct: 10) { c.add(o) }
+        #expect(c.drainFinished().count == 1)                         // before the change: emitted at once
+        c.catalogChangePending(sinceNs: 10 * Self.sec)
+        for o in connection(port: 40011, t0: 10 * Self.sec + 1000, ct: 11) { c.add(o) }
+        #expect(c.drainFinished().isEmpty && c.heldFlowCount == 1)
+        c.update(catalog: Self.withLate, validFromNs: 10 * Self.sec)
+        let r = try #require(c.drainFinished().first)
+        #expect(r.service?.id == "late/np" && r.expectationMet == true && c.heldFlowCount == 0)
+
+        c.catalogChangePending(sinceNs: 20 * Self.sec)
+        for o in connection(port: 40012, t0: 20 * Self.sec + 1000, ct: 12) { c.add(o) }
+        #expect(c.drainFinished().isEmpty)
+        c.catalogChangeSettled()                                        // nothing changed after all
+        #expect(c.drainFinished().first?.service?.id == "late/np")
+
+        c.catalogChangePending(sinceNs: 30 * Self.sec)
+        for o in connection(port: 40013, t0: 30 * Self.sec + 1000, ct: 13) { c.add(o) }
+        c.advance(toNs: 30 * Self.sec + CorrelatorConfig().catalogHoldNs + 2000)   // a reader that never answers
+        #expect(c.drainFinished().count == 1 && c.heldFlowCount == 0)
+    }
+}
