@@ -1,9 +1,9 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// Linux only: srcip is an eBPF tracer (libbpf, rtnetlink, network namespaces, Glibc).
 let package = Package(
     name: "srcip",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "srcip", targets: ["srcip"]),
     ],

@@ -35,6 +35,7 @@ public final class CatalogWatcher: Sendable {
     /// Refreshes and failures, in order.
     public let events: AsyncStream<CatalogWatchEvent>
     private let state = WatchState()
+    private let thread: DedicatedThread
 
     /// Starts watching; `initial` is the catalog already in use (changes are reported against it).
     /// Throws when the netlink socket cannot be opened (kube-proxy sources only).
@@ -52,13 +53,16 @@ public final class CatalogWatcher: Sendable {
         let loop = WatchLoop(options: options, previous: initial, notifications: notifications)
         let state = state
         continuation.onTermination = { _ in state.stopped.store(true, ordering: .relaxed) }
-        let thread = Thread {
+        thread = try DedicatedThread {
             var loop = loop
             loop.run(state) { continuation.yield($0) }
             continuation.finish()
         }
-        thread.name = "srcip-catalog"
-        thread.start()
+    }
+
+    deinit {
+        stop()
+        thread.join()
     }
 
     /// Ends the watch within about 100 ms.

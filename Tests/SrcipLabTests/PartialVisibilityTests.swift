@@ -68,7 +68,7 @@ struct PartialVisibilityTests {
         }
         #expect(!run.records.contains { $0["verdict"] as? String == "preserved" && $0["snat"] as? Bool == false
                                         && $0["service"] is [String: Any] && ($0["xlat_src_ip"] is NSNull) }, "\(run.records)")
-        #expect(run.status == 0 && run.stderr.contains("(flows: \(reuses) as documented, 0 not, 0 undecided"), "\(run.stderr)")
+        #expect(run.status == 0 && run.stderr.contains("\"flows_as_documented\":\(reuses),\"flows_not_as_documented\":0"), "\(run.stderr)")
     }
 
     @Test(arguments: ProxyMode.allCases)
