@@ -16,6 +16,7 @@ public enum LabManifest {
                 try decodeObject(field, into: &objects)
             }
             if let error = documents.error { throw error }
+            if index == 0 { throw ManifestError.noDocuments(source: source) }
         } catch let e as ManifestError {
             throw e
         } catch {

@@ -28,6 +28,8 @@ public enum ManifestError: Error, Hashable, Sendable, CustomStringConvertible {
     case invalidValue(source: String, object: String, field: String, problem: String)
     /// Two objects of the same kind share a namespace/name.
     case duplicate(source: String, object: String)
+    /// The text holds no YAML document at all (an empty file, or only comments).
+    case noDocuments(source: String)
 
     public var description: String {
         switch self {
@@ -37,6 +39,8 @@ public enum ManifestError: Error, Hashable, Sendable, CustomStringConvertible {
             return "\(source): \(object): \(field): \(problem); fix the manifest and retry"
         case .duplicate(let source, let object):
             return "\(source): \(object) is defined more than once; rename or remove one of them"
+        case .noDocuments(let source):
+            return "\(source): no Kubernetes objects (empty file?); for a lab without workloads give `kind: List` with `items: []`"
         }
     }
 }

@@ -125,6 +125,7 @@ struct TraceCommand: AsyncParsableCommand {
     var openMode: FileOpenMode { append ? .append : force ? .truncate : .create }
 
     func run() async throws {
+        try Capabilities.current().requireTracing()   // before anything else can fail or warn for the same reason
         TerminationSignal.install()
         ControlSignals.install()
         let filter = FlowFilter(hosts: Set(hosts.compactMap { IPAddress($0) }), ports: Set(ports.map { UInt16($0) }),

@@ -211,5 +211,6 @@ struct TraceCommandTests {
         p.waitUntilExit()
         #expect(p.terminationStatus != 0)
         #expect(text.contains("CAP_BPF") || text.contains("root"), "got: \(text)")
+        #expect(!text.contains("warning"), "the capability error comes first, before any discovery warning: \(text)")
     }
 }

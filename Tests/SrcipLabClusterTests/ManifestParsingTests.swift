@@ -167,4 +167,13 @@ import Testing
         }
         #expect(throws: ManifestError.self) { try LabManifest.parse("kind: [unclosed", source: "y") }
     }
+
+    @Test("an empty or comment-only file is an error; an empty List is a lab without workloads")
+    func emptyManifests() throws {
+        for text in ["", "\n  \n", "# nothing here\n"] {
+            #expect(throws: ManifestError.noDocuments(source: "e.yaml")) { try LabManifest.parse(text, source: "e.yaml") }
+        }
+        let (objects, warnings) = try LabManifest.parse("apiVersion: v1\nkind: List\nitems: []\n", source: "l")
+        #expect(objects.services.isEmpty && objects.pods.isEmpty && objects.deployments.isEmpty && warnings.isEmpty)
+    }
 }
