@@ -38,8 +38,8 @@ let package = Package(
         .target(name: "SrcipSystem", dependencies: ["CSrcipSystem"]),
         // The small HTTP/1.x server (and socket helpers) behind `srcip trace --metrics` and the lab's workloads.
         .target(name: "SrcipHTTP"),
-        // Prometheus metrics of a trace: counters and gauges with bounded labels, the text exposition format.
-        .target(name: "SrcipMetrics", dependencies: ["SrcipCore"]),
+        // Prometheus metrics of a trace: counters and gauges with bounded labels, the text exposition format, the server.
+        .target(name: "SrcipMetrics", dependencies: ["SrcipCore", "SrcipHTTP"]),
         // srcip's one JSON stack: the reader (values with line/column/path errors and input limits), typed object access
         // with field-path errors, and the one-line object writer. No dependencies.
         .target(name: "SrcipJSON"),
