@@ -98,7 +98,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SrcipCLITests",
-            dependencies: ["SrcipTestSupport", "srcip", "SrcipTestbed", "SrcipCore", "SrcipKernel"]
+            dependencies: ["SrcipTestSupport", "srcip", "SrcipTestbed", "SrcipCore", "SrcipKernel", "SrcipVersion"]
         ),
         .testTarget(name: "SrcipLabClusterTests", dependencies: ["SrcipLabCluster", "SrcipCore"]),
         .testTarget(name: "SrcipLabKubeProxyTests", dependencies: ["SrcipTestSupport", "SrcipLabKubeProxy", "SrcipLabCluster", "SrcipCore"]),

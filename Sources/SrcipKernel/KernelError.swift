@@ -32,7 +32,7 @@ public enum KernelError: Error, Equatable, CustomStringConvertible {
                 + "(e.g. `sudo setcap cap_bpf,cap_net_admin,cap_perfmon+ep srcip`)"
         case .bpfDenied(let e):
             return "the bpf() system call was denied (\(errnoText(e))): a seccomp profile blocks it or capabilities are "
-                + "missing. In a container run without the runtime's default seccomp profile (podman/docker: "
+                + "missing; in a container, run without the runtime's default seccomp profile (podman/docker: "
                 + "--security-opt seccomp=unconfined; Kubernetes: securityContext.seccompProfile.type: Unconfined) "
                 + "and with CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN (CAP_SYS_ADMIN before Linux 5.8)"
         case .noKernelBTF:
