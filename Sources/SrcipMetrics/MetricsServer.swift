@@ -1,7 +1,8 @@
 import SrcipCore
 import SrcipHTTP
 
-/// Where `--metrics` listens: `PORT` (loopback, 127.0.0.1), `ADDR:PORT` or `[IPv6]:PORT`.
+/// Where `--metrics` listens: `PORT` (loopback, 127.0.0.1), `ADDR:PORT` or `[IPv6]:PORT`. An IPv6 address without
+/// brackets is taken up to the last colon (a port is always required), so `$(POD_IP):9476` works on IPv6 nodes too.
 public struct MetricsAddress: Sendable, Equatable, CustomStringConvertible {
     public var ip: String
     public var port: UInt16
@@ -21,9 +22,6 @@ public struct MetricsAddress: Sendable, Equatable, CustomStringConvertible {
             host = text[text.index(after: text.startIndex)..<close]
             portText = text[text.index(close, offsetBy: 2)...]
         } else if let colon = text.lastIndex(of: ":") {
-            guard text.firstIndex(of: ":") == colon else {
-                throw MetricsAddressError(text: text, reason: "put an IPv6 address in brackets, e.g. [::1]:9476")
-            }
             host = text[..<colon]
             portText = text[text.index(after: colon)...]
         } else {
@@ -37,9 +35,9 @@ public struct MetricsAddress: Sendable, Equatable, CustomStringConvertible {
             self.init(ip: "127.0.0.1", port: port)
             return
         }
-        guard let address = IPAddress(String(host)), text.hasPrefix("[") == !address.isIPv4 else {
+        guard let address = IPAddress(String(host)), !(text.hasPrefix("[") && address.isIPv4) else {
             throw MetricsAddressError(text: text, reason: "\(host.isEmpty ? "the address is empty" : "\(host) is not an IPv4 or IPv6 address") "
-                                      + "(use 127.0.0.1 or [::1] for this host only, 0.0.0.0 or [::] for every address)")
+                                      + "(use 127.0.0.1 or [::1] for this host only, 0.0.0.0 or [::] for every address; IPv6 in brackets: [ADDR]:PORT)")
         }
         self.init(ip: String(host), port: port)
     }

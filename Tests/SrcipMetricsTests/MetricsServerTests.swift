@@ -10,11 +10,13 @@ struct MetricsServerTests {
         #expect(try MetricsAddress(parsing: "10.1.2.3:80") == MetricsAddress(ip: "10.1.2.3", port: 80))
         #expect(try MetricsAddress(parsing: "[::1]:9476") == MetricsAddress(ip: "::1", port: 9476))
         #expect(try MetricsAddress(parsing: "[::]:1").description == "[::]:1")
-        for bad in ["", "0", "65536", "::1:9476", "[::1]9476", "[::1]:", "host:80", ":80", "1.2.3.4:x", "[1.2.3.4]:80"] {
+        // `$(POD_IP):9476` on an IPv6 node: everything before the last colon is the address.
+        #expect(try MetricsAddress(parsing: "fd00::1:9476") == MetricsAddress(ip: "fd00::1", port: 9476))
+        for bad in ["", "0", "65536", "::1", "[::1]9476", "[::1]:", "host:80", ":80", "1.2.3.4:x", "[1.2.3.4]:80", "1.2.3.4:5:80"] {
             #expect(throws: MetricsAddressError.self, "\(bad)") { try MetricsAddress(parsing: bad) }
         }
-        let error = try #require(throws: MetricsAddressError.self) { try MetricsAddress(parsing: "::1:9476") }
-        #expect(error.description.contains("brackets"))
+        let error = try #require(throws: MetricsAddressError.self) { try MetricsAddress(parsing: "node1:9476") }
+        #expect(error.description == "--metrics node1:9476: node1 is not an IPv4 or IPv6 address (use 127.0.0.1 or [::1] for this host only, 0.0.0.0 or [::] for every address; IPv6 in brackets: [ADDR]:PORT)")
     }
 
     /// `GET path` on 127.0.0.1:`port`: status line and body.
