@@ -47,6 +47,9 @@ final class TraceMetricsFeed {
     /// A flow record was written.
     func flowWritten(_ r: FlowRecord) { metrics.flowWritten(r) }
 
+    /// The Service catalog was rebuilt (for the catalog refresh; the catalog built at start is already counted).
+    func catalogRefreshed(services: Int) { metrics.catalogRefreshed(services: services) }
+
     /// Reads the tracer's counters (since `start`), its interfaces and, while kernel.bpf_stats_enabled is 1, its
     /// programs' run statistics.
     func sweep(tracer: Tracer, since start: CounterSnapshot, correlator: CorrelatorStats?, consumerDropped: UInt64) {
