@@ -36,6 +36,10 @@ let package = Package(
         // Running external tools (ip, iptables-save, nft, conntrack) without Foundation's Process; child processes;
         // running work inside a network namespace.
         .target(name: "SrcipSystem", dependencies: ["CSrcipSystem"]),
+        // The small HTTP/1.x server (and socket helpers) behind `srcip trace --metrics` and the lab's workloads.
+        .target(name: "SrcipHTTP"),
+        // Prometheus metrics of a trace: counters and gauges with bounded labels, the text exposition format, the server.
+        .target(name: "SrcipMetrics", dependencies: ["SrcipCore", "SrcipHTTP"]),
         // srcip's one JSON stack: the reader (values with line/column/path errors and input limits), typed object access
         // with field-path errors, and the one-line object writer. No dependencies.
         .target(name: "SrcipJSON"),
@@ -53,7 +57,7 @@ let package = Package(
         // rule-plan expectation (an independent cross-check of SrcipCore's §4 table).
         .target(name: "SrcipLabKubeProxy", dependencies: ["SrcipCore", "SrcipJSON", "SrcipLabCluster"]),
         // Processes that run inside the lab: HTTP echo server and probe, health-check servers, LB proxy.
-        .target(name: "SrcipLabWorkloads", dependencies: ["SrcipCore", "SrcipSystem", "SrcipLabCluster", "SrcipLabKubeProxy"]),
+        .target(name: "SrcipLabWorkloads", dependencies: ["SrcipCore", "SrcipSystem", "SrcipHTTP", "SrcipLabCluster", "SrcipLabKubeProxy"]),
         // The lab's network: namespaces, veths, routing, rule loading, daemons, LB setup, the lab record; up/down/status.
         .target(
             name: "SrcipLabNetwork",
@@ -69,7 +73,7 @@ let package = Package(
             name: "srcip",
             dependencies: [
                 "SrcipCore", "SrcipKernel", "SrcipServices", "SrcipExport", "SrcipJSON", "SrcipVersion",
-                "SrcipLabCluster", "SrcipLabKubeProxy", "SrcipLabWorkloads", "SrcipLabNetwork", "SrcipLabDemo",
+                "SrcipHTTP", "SrcipMetrics", "SrcipLabCluster", "SrcipLabKubeProxy", "SrcipLabWorkloads", "SrcipLabNetwork", "SrcipLabDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -87,6 +91,7 @@ let package = Package(
         .testTarget(name: "SrcipCoreTests", dependencies: ["SrcipCore", "CSrcipABI"]),
         .testTarget(name: "SrcipServicesTests", dependencies: ["SrcipTestSupport", "SrcipServices", "SrcipCore", "SrcipJSON"]),
         .testTarget(name: "SrcipExportTests", dependencies: ["SrcipExport", "SrcipCore", "SrcipJSON"]),
+        .testTarget(name: "SrcipMetricsTests", dependencies: ["SrcipMetrics", "SrcipHTTP", "SrcipCore"]),
         .testTarget(name: "SrcipBenchTests", dependencies: ["srcip-bench", "SrcipTestbed", "SrcipCore"]),
         .testTarget(
             name: "SrcipKernelTests",
@@ -94,14 +99,14 @@ let package = Package(
         ),
         .testTarget(
             name: "SrcipCLITests",
-            dependencies: ["SrcipTestSupport", "srcip", "SrcipTestbed", "SrcipCore", "SrcipKernel"]
+            dependencies: ["SrcipTestSupport", "srcip", "SrcipTestbed", "SrcipCore", "SrcipKernel", "SrcipVersion"]
         ),
         .testTarget(name: "SrcipLabClusterTests", dependencies: ["SrcipLabCluster", "SrcipCore"]),
         .testTarget(name: "SrcipLabKubeProxyTests", dependencies: ["SrcipTestSupport", "SrcipLabKubeProxy", "SrcipLabCluster", "SrcipCore"]),
         .testTarget(name: "SrcipDeployTests", dependencies: ["Yams"]),
         .testTarget(
             name: "SrcipLabTests",
-            dependencies: ["SrcipTestSupport", "SrcipLabDemo", "SrcipLabNetwork", "SrcipLabWorkloads", "SrcipLabKubeProxy", "SrcipLabCluster",
+            dependencies: ["SrcipTestSupport", "SrcipLabDemo", "SrcipLabNetwork", "SrcipLabWorkloads", "SrcipHTTP", "SrcipLabKubeProxy", "SrcipLabCluster",
                            "SrcipCore", "SrcipSystem"]
         ),
     ]

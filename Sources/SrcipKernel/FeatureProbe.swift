@@ -14,8 +14,13 @@ public struct KernelFeatures: Sendable, Equatable {
     public var tcx: Bool
     /// `uname -r`.
     public var release: String
+    /// The errno (EPERM, EACCES) with which bpf(2) itself was refused — by a seccomp profile (container runtimes'
+    /// defaults allow it only with CAP_SYS_ADMIN) or missing capabilities — so no feature could be probed; nil when
+    /// bpf(2) works.
+    public var bpfDenied: Int32?
 
-    public init(btf: Bool, ringBuffer: Bool, conntrackKfuncs: Bool, tcx: Bool, release: String) {
+    public init(btf: Bool, ringBuffer: Bool, conntrackKfuncs: Bool, tcx: Bool, release: String, bpfDenied: Int32? = nil) {
+        self.bpfDenied = bpfDenied
         self.btf = btf
         self.ringBuffer = ringBuffer
         self.conntrackKfuncs = conntrackKfuncs
@@ -31,12 +36,32 @@ public struct KernelFeatures: Sendable, Equatable {
         let kfuncs = btf && names
             .allSatisfy { srcip_kernel_has_btf_func($0) == 1 }
         let release = kernelRelease()
+        // libbpf reports a refused probe as "not supported": ask bpf(2) directly why.
         return KernelFeatures(btf: btf, ringBuffer: ringBuffer, conntrackKfuncs: kfuncs,
-                              tcx: kernelVersion(release) >= (6, 6), release: release)
+                              tcx: kernelVersion(release) >= (6, 6), release: release,
+                              bpfDenied: ringBuffer ? nil : bpfAccessError())
     }
 
-    /// Throws the first missing hard requirement (BTF, ring buffer).
+    /// EPERM or EACCES if creating the simplest BPF map (a one-entry array, in every kernel with bpf(2)) is refused;
+    /// nil if it works or fails for another reason.
+    static func bpfAccessError() -> Int32? {
+        let fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, nil, 4, 4, 1, nil)
+        if fd >= 0 {
+            close(fd)
+            return nil
+        }
+        return deniedErrno(fd)
+    }
+
+    /// The errno of a failed libbpf call (negative errno, or -1 with errno set) if it means "not permitted".
+    static func deniedErrno(_ rc: Int32) -> Int32? {
+        let e = rc < -1 ? -rc : errno
+        return e == EPERM || e == EACCES ? e : nil
+    }
+
+    /// Throws the first missing hard requirement (bpf(2) allowed, BTF, ring buffer).
     public func requireBasics() throws {
+        if let e = bpfDenied { throw KernelError.bpfDenied(errno: e) }
         if !btf { throw KernelError.noKernelBTF }
         if !ringBuffer { throw KernelError.noRingBuffer }
     }

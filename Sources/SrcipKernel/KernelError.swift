@@ -2,6 +2,8 @@
 public enum KernelError: Error, Equatable, CustomStringConvertible {
     /// The process lacks capabilities (names them, e.g. ["CAP_BPF", "CAP_NET_ADMIN"]).
     case missingCapabilities([String])
+    /// The bpf(2) system call itself was refused (EPERM/EACCES): a seccomp profile or missing capabilities.
+    case bpfDenied(errno: Int32)
     /// No kernel BTF at /sys/kernel/btf/vmlinux.
     case noKernelBTF
     /// The kernel has no BPF ring buffer map.
@@ -28,6 +30,11 @@ public enum KernelError: Error, Equatable, CustomStringConvertible {
         case .missingCapabilities(let caps):
             return "missing capabilities \(caps.joined(separator: ", ")): run srcip as root or grant them "
                 + "(e.g. `sudo setcap cap_bpf,cap_net_admin,cap_perfmon+ep srcip`)"
+        case .bpfDenied(let e):
+            return "the bpf() system call was denied (\(errnoText(e))): a seccomp profile blocks it or capabilities are "
+                + "missing; in a container, run without the runtime's default seccomp profile (podman/docker: "
+                + "--security-opt seccomp=unconfined; Kubernetes: securityContext.seccompProfile.type: Unconfined) "
+                + "and with CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN (CAP_SYS_ADMIN before Linux 5.8)"
         case .noKernelBTF:
             return "kernel has no BTF (/sys/kernel/btf/vmlinux missing): srcip needs a kernel built with "
                 + "CONFIG_DEBUG_INFO_BTF=y (most distribution kernels since 5.8)"

@@ -4,6 +4,7 @@ import SrcipLabKubeProxy
 import SrcipSystem
 #if canImport(Glibc)
 import Glibc
+import SrcipHTTP
 #endif
 
 /// What one HTTP GET from the lab's client ended with.

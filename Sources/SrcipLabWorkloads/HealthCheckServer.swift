@@ -2,6 +2,7 @@ import Foundation
 import SrcipCore
 import SrcipLabCluster
 import SrcipSystem
+import SrcipHTTP
 
 /// kube-proxy's per-node service health-check server: one listener on nodeIP:healthCheckNodePort per Service that has one.
 public enum HealthCheckServer {

@@ -2,6 +2,7 @@ import SrcipCore
 import SrcipLabCluster
 import SrcipLabKubeProxy
 import SrcipSystem
+import SrcipHTTP
 
 /// The HTTP answer of the lab's health-check server: kube-proxy's service health response (`KubeProxyHealthCheck`).
 public enum LabHealthResponder {

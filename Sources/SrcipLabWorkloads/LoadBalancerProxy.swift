@@ -5,6 +5,7 @@ import SrcipLabKubeProxy
 import SrcipSystem
 #if canImport(Glibc)
 import Glibc
+import SrcipHTTP
 #endif
 
 /// The proxy-mode load balancer (runs in the router namespace): listens on every LB IP:port, picks a node

@@ -83,6 +83,10 @@ struct TraceCommand: AsyncParsableCommand {
     var checking: CheckOptions
     private var check: Bool { checking.check }
 
+    // --metrics (TraceMetricsOptions.swift).
+    @OptionGroup(title: "Metrics")
+    var metricsOptions: MetricsOptions
+
     @Flag(help: "Write one line per BPF record instead of one per flow.")
     var raw = false
 
@@ -162,6 +166,8 @@ struct TraceCommand: AsyncParsableCommand {
             try ReadyFile(pid: getpid(), node: context.node, interfaces: names, attach: attach,
                           join: tracer.flavour.description, services: context.catalog.source).write(to: readyFile)
         }
+        let metrics = try metricsOptions.start(catalogServices: context.catalog.services.count)
+        if let metrics, case .flows(let f) = out { f.onWrite = metrics.flowWritten }
         var pipeline = TracePipeline(tracer: tracer, idleTimeoutNs: idleNs, duration: duration)
         pipeline.catalog = try CatalogFollower(source: raw ? .none : services, node: context.node, initial: discovered, verbose: verbose)
         var monitor = LossMonitor()
@@ -174,6 +180,7 @@ struct TraceCommand: AsyncParsableCommand {
         }
         try await pipeline.run { event in
             try out.handle(event)
+            if case .catalog(.refreshed(let r)) = event { metrics?.catalogRefreshed(services: r.services.services.count) }
             if case .sweep(_, _, let now) = event {
                 try out.flush()
                 if let c = try? tracer.counters().since(start) {
@@ -184,6 +191,9 @@ struct TraceCommand: AsyncParsableCommand {
                                                     consumerDropped: pipeline.dropped.value)
                     if let warning = monitor.check(losses, atNs: now) { Diagnostics.warning(warning) }
                 }
+                var stats: CorrelatorStats?
+                if case .flows(let f) = out { stats = f.correlatorStats }
+                metrics?.sweep(tracer: tracer, since: start, correlator: stats, consumerDropped: pipeline.dropped.value)
             }
             if ControlSignals.takeHangup() {
                 try out.reopen()
@@ -193,10 +203,11 @@ struct TraceCommand: AsyncParsableCommand {
             return count.map { out.written >= $0 } ?? false
         }
         try out.finish()
+        metrics?.stop()
         let end = try tracer.counters()
         var stats: CorrelatorStats?
         if case .flows(let f) = out { stats = f.correlatorStats }
-        Diagnostics.note(TraceSummary.line(written: out.written, unit: out.unit, counters: end.since(start),
+        Diagnostics.summary(TraceSummary.line(written: out.written, unit: out.unit, counters: end.since(start),
                                            received: tracer.recordsReceived, bufferDropped: pipeline.dropped.value,
                                            correlator: stats))
         Diagnostics.note("interfaces: \(tracer.interfaceCounts)")

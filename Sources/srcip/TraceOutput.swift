@@ -105,6 +105,8 @@ final class FlowOutput {
     private let filter: FlowFilter
     private let limit: Int
     private(set) var written = 0
+    /// Called with every flow written (`--metrics`).
+    var onWrite: ((FlowRecord) -> Void)?
     /// Every flow written, grouped per Service port and entry path for `--check`.
     private(set) var verification = VerificationBuilder(clusterWide: false)
 
@@ -179,6 +181,7 @@ final class FlowOutput {
             try writer.write(r)
             written += 1
             verification.add(record: r)
+            onWrite?(r)
         }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SrcipCore
 import SrcipKernel
+import SrcipVersion
 
 /// Messages for people on standard error (through swift-log), so standard output stays machine-readable.
 enum Diagnostics {
@@ -12,6 +13,8 @@ enum Diagnostics {
 
     static func note(_ s: String) { logger.info("\(s)") }
     static func warning(_ s: String) { logger.warning("\(s)") }
+    /// A line that names srcip and its version itself (`srcip VERSION: …`): written without the `srcip: ` prefix.
+    static func summary(_ s: String) { logger.info("\(s)", metadata: [StderrLogHandler.bareKey: "true"]) }
 }
 
 /// `srcip: message` lines on standard error; warnings and errors say so.
@@ -24,8 +27,12 @@ struct StderrLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
+    /// Metadata key of lines that carry their own prefix.
+    static let bareKey = "srcip.bare"
+
     func log(event: LogEvent) {
-        let prefix = event.level >= .warning ? "srcip: \(event.level): " : "srcip: "
+        let bare = event.metadata?[Self.bareKey] != nil
+        let prefix = event.level >= .warning ? "srcip: \(event.level): " : bare ? "" : "srcip: "
         FileHandle.standardError.write(Data((prefix + event.message.description + "\n").utf8))
     }
 }
@@ -52,11 +59,11 @@ enum NodeIdentity {
     }
 }
 
-/// The closing line of a trace: what was written, and every loss.
+/// The closing line of a trace: srcip's version, what was written, and every loss.
 enum TraceSummary {
     static func line(written: Int, unit: String, counters c: CounterSnapshot, received: UInt64, bufferDropped: UInt64,
-                     correlator s: CorrelatorStats?) -> String {
-        var text = "\(written) \(unit) written (\(received) BPF records received); ring buffer full: \(c.ringbufLost) lost; "
+                     correlator s: CorrelatorStats?, version: String = SrcipVersion.current) -> String {
+        var text = "srcip \(version): \(written) \(unit) written (\(received) BPF records received); ring buffer full: \(c.ringbufLost) lost; "
             + "consumer buffer full: \(bufferDropped) dropped; "
             + "BPF flows: \(c.flowsCreated) created, \(c.flowsEnded) ended, \(c.flowsEvicted) evicted (map full), \(c.flowInsertFailed) not tracked (map full); "
             + "packets: \(c.packets) seen, \(c.notIP) not IP, \(c.truncated + c.badHeader) malformed, "

@@ -2,6 +2,7 @@ import Foundation
 @testable import SrcipLabCluster
 @testable import SrcipLabKubeProxy
 @testable import SrcipLabWorkloads
+import SrcipHTTP
 @testable import SrcipLabNetwork
 @testable import SrcipLabDemo
 import SrcipSystem

@@ -1,7 +1,4 @@
-import SrcipLabCluster
-import SrcipLabKubeProxy
-import SrcipSystem
-/// A parsed HTTP/1.x request head (request line and headers), as the echo server and health-check server need it.
+/// A parsed HTTP/1.x request head (request line and headers), as the servers built on `HTTPServer` need it.
 public struct HTTPRequest: Sendable, Equatable {
     public var method: String
     public var target: String
@@ -61,49 +58,7 @@ public struct HTTPRequest: Sendable, Equatable {
 }
 
 extension Substring {
-    func trimmingSpaces() -> String {
+    fileprivate func trimmingSpaces() -> String {
         String(drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
-    }
-}
-
-/// The body of the echo server's answer, in the layout of the seed's `k8s.gcr.io/echoserver`.
-public enum EchoResponse {
-    public static func body(request: HTTPRequest, clientAddress: String, serverPort: UInt16, hostname: String?, body: [UInt8]) -> String {
-        let hostHeader = request.header("host") ?? "-"
-        let host = hostHeader.split(separator: ":").first.map(String.init) ?? hostHeader
-        var lines = [
-            "CLIENT VALUES:",
-            "client_address=\(clientAddress)",
-            "command=\(request.method)",
-            "real path=\(request.path)",
-            "query=\(request.query ?? "nil")",
-            "request_version=\(request.version)",
-            "request_uri=http://\(host):\(serverPort)\(request.target)",
-            "",
-            "SERVER VALUES:",
-            "server_version=srcip-echo",
-        ]
-        if let hostname { lines.append("hostname=\(hostname)") }
-        lines += ["", "HEADERS RECEIVED:"]
-        lines += request.headers.map { "\($0.name)=\($0.value)" }
-        lines.append("BODY:")
-        lines.append(body.isEmpty ? "-no body in request-" : String(decoding: body, as: UTF8.self))
-        return lines.joined(separator: "\n") + "\n"
-    }
-
-    /// The `client_address=` value of an echo body.
-    public static func clientAddress(in body: String) -> String? {
-        for line in body.split(separator: "\n") where line.hasPrefix("client_address=") {
-            return String(line.dropFirst("client_address=".count))
-        }
-        return nil
-    }
-
-    /// The `hostname=` value (the answering pod) of an echo body.
-    public static func hostname(in body: String) -> String? {
-        for line in body.split(separator: "\n") where line.hasPrefix("hostname=") {
-            return String(line.dropFirst("hostname=".count))
-        }
-        return nil
     }
 }

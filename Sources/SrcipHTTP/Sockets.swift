@@ -1,29 +1,28 @@
 import Foundation
-import SrcipLabCluster
-import SrcipLabKubeProxy
-import SrcipSystem
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// A socket address of either family (`sockaddr_in` or `sockaddr_in6` inside a `sockaddr_storage`).
-struct SocketAddress {
-    var storage = sockaddr_storage()
-    var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+public struct SocketAddress: Sendable {
+    public var storage = sockaddr_storage()
+    public var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
 
-    var family: Int32 { Int32(storage.ss_family) }
+    public init() {}
 
-    func withSockaddr<T>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
+    public var family: Int32 { Int32(storage.ss_family) }
+
+    public func withSockaddr<T>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
         withUnsafePointer(to: storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) } }
     }
 }
 
-/// Minimal TCP socket helpers (IPv4 and IPv6) over Glibc for the lab's servers and clients.
-enum Sockets {
+/// Minimal TCP socket helpers (IPv4 and IPv6) over Glibc for `HTTPServer`, the lab's servers and its clients.
+public enum Sockets {
     /// The address family of a textual address: IPv6 when it contains a colon.
-    static func family(of ip: String) -> Int32 { ip.contains(":") ? AF_INET6 : AF_INET }
+    public static func family(of ip: String) -> Int32 { ip.contains(":") ? AF_INET6 : AF_INET }
 
-    static func address(_ ip: String, _ port: UInt16) throws -> SocketAddress {
+    public static func address(_ ip: String, _ port: UInt16) throws -> SocketAddress {
         var out = SocketAddress()
         if family(of: ip) == AF_INET6 {
             var a = sockaddr_in6()
@@ -44,7 +43,7 @@ enum Sockets {
     }
 
     /// `ip` and port of an address; IPv4-mapped IPv6 addresses are shown as IPv4.
-    static func describe(_ addr: SocketAddress) -> (ip: String, port: UInt16) {
+    public static func describe(_ addr: SocketAddress) -> (ip: String, port: UInt16) {
         var buf = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         if addr.family == AF_INET6 {
             var a = withUnsafePointer(to: addr.storage) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee } }
@@ -58,10 +57,10 @@ enum Sockets {
         return (String(cString: buf), UInt16(bigEndian: a.sin_port))
     }
 
-    static func errorText(_ what: String) -> String { "\(what): \(String(cString: strerror(errno)))" }
+    public static func errorText(_ what: String) -> String { "\(what): \(String(cString: strerror(errno)))" }
 
     /// A TCP socket of `family`; IPv6 sockets are IPv6-only (IPv4 has its own listeners).
-    static func tcpSocket(family: Int32 = AF_INET) throws -> Int32 {
+    public static func tcpSocket(family: Int32 = AF_INET) throws -> Int32 {
         let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SocketError(errorText("socket")) }
         var one: Int32 = 1
@@ -71,16 +70,16 @@ enum Sockets {
     }
 
     /// A TCP socket of the family of `ip`.
-    static func tcpSocket(for ip: String) throws -> Int32 { try tcpSocket(family: family(of: ip)) }
+    public static func tcpSocket(for ip: String) throws -> Int32 { try tcpSocket(family: family(of: ip)) }
 
-    static func bind(_ fd: Int32, _ ip: String, _ port: UInt16) throws {
+    public static func bind(_ fd: Int32, _ ip: String, _ port: UInt16) throws {
         let addr = try address(ip, port)
         let rc = addr.withSockaddr { Glibc.bind(fd, $0, $1) }
         guard rc == 0 else { throw SocketError(errorText("bind \(ip):\(port)")) }
     }
 
     /// A listening socket on `ip:port` (ip "0.0.0.0" or "::" for all addresses of a family).
-    static func listen(_ ip: String, _ port: UInt16) throws -> Int32 {
+    public static func listen(_ ip: String, _ port: UInt16) throws -> Int32 {
         let fd = try tcpSocket(for: ip)
         do {
             try bind(fd, ip, port)
@@ -93,7 +92,7 @@ enum Sockets {
     }
 
     /// Accepts one connection; returns the socket and the peer address.
-    static func accept(_ fd: Int32) -> (Int32, SocketAddress)? {
+    public static func accept(_ fd: Int32) -> (Int32, SocketAddress)? {
         var peer = SocketAddress()
         let c = withUnsafeMutablePointer(to: &peer.storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.accept(fd, $0, &peer.length) }
@@ -103,7 +102,7 @@ enum Sockets {
         return (c, peer)
     }
 
-    static func localAddress(_ fd: Int32) -> SocketAddress {
+    public static func localAddress(_ fd: Int32) -> SocketAddress {
         var addr = SocketAddress()
         _ = withUnsafeMutablePointer(to: &addr.storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &addr.length) }
@@ -111,17 +110,17 @@ enum Sockets {
         return addr
     }
 
-    static func setTimeouts(_ fd: Int32, seconds: Double) {
+    public static func setTimeouts(_ fd: Int32, seconds: Double) {
         var tv = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
     /// Outcome of a connect attempt.
-    enum ConnectOutcome { case connected, refused, timedOut, failed(String) }
+    public enum ConnectOutcome { case connected, refused, timedOut, failed(String) }
 
     /// Non-blocking connect with a deadline; leaves the socket blocking again on success.
-    static func connect(_ fd: Int32, _ ip: String, _ port: UInt16, timeout: Double) throws -> ConnectOutcome {
+    public static func connect(_ fd: Int32, _ ip: String, _ port: UInt16, timeout: Double) throws -> ConnectOutcome {
         let addr = try address(ip, port)
         let flags = fcntl(fd, F_GETFL)
         _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
@@ -146,7 +145,7 @@ enum Sockets {
 
     /// Writes all bytes; false on error.
     @discardableResult
-    static func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    public static func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -157,7 +156,7 @@ enum Sockets {
     }
 
     /// Reads until EOF, error/timeout or `limit` bytes.
-    static func receiveAll(_ fd: Int32, limit: Int = 1 << 20) -> [UInt8] {
+    public static func receiveAll(_ fd: Int32, limit: Int = 1 << 20) -> [UInt8] {
         var out: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 16384)
         while out.count < limit {
@@ -169,7 +168,7 @@ enum Sockets {
     }
 }
 
-/// A socket call of a lab workload failed; the message names the call and the address.
+/// A socket call failed; the message names the call and the address.
 public struct SocketError: Error, Equatable, CustomStringConvertible {
     public var message: String
 

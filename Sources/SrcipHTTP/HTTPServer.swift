@@ -1,17 +1,13 @@
 import Foundation
-import SrcipLabCluster
-import SrcipSystem
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// A small thread-per-connection HTTP/1.x server over plain sockets: one accept thread per listening address,
-/// `Connection: close` answers, 5 s read timeout, 64 KiB head limit, garbage answered with 400.
-///
-/// `@unchecked Sendable` is safe: the only mutable state, `listeners`, is written by `listen(on:)` and read by `start()`,
-/// both called by the owner before any thread exists; the threads receive their socket by value and otherwise use only
-/// the immutable `handler`, which is `@Sendable`.
-public final class HTTPServer: @unchecked Sendable {
+/// `Connection: close` answers, 5 s read timeout, 64 KiB head limit, garbage answered with 400. Used by the lab's
+/// workloads and by `srcip trace --metrics`.
+public final class HTTPServer: Sendable {
     /// What a handler returns.
     public struct Reply {
         public var status: Int
@@ -36,7 +32,8 @@ public final class HTTPServer: @unchecked Sendable {
 
     public typealias Handler = @Sendable (Context) -> Reply
     private let handler: Handler
-    private var listeners: [Int32] = []
+    /// Listening sockets; -1 once closed after `stop()`.
+    private let listeners = Mutex<[Int32]>([])
 
     public init(handler: @escaping Handler) {
         self.handler = handler
@@ -45,13 +42,27 @@ public final class HTTPServer: @unchecked Sendable {
     /// Binds every `(ip, port)` before returning, so a caller can announce readiness right after.
     public func listen(on addresses: [(ip: String, port: UInt16)]) throws {
         for (ip, port) in addresses {
-            listeners.append(try Sockets.listen(ip, port))
+            let fd = try Sockets.listen(ip, port)
+            listeners.withLock { $0.append(fd) }
+        }
+    }
+
+    /// The local addresses listened on (with the port the kernel chose for port 0).
+    public var localAddresses: [(ip: String, port: UInt16)] {
+        listeners.withLock { $0 }.filter { $0 >= 0 }.map { Sockets.describe(Sockets.localAddress($0)) }
+    }
+
+    /// Stops accepting: shuts the listening sockets down, which ends the accept threads; connections being served
+    /// finish on their own.
+    public func stop() {
+        listeners.withLock { fds in
+            for fd in fds where fd >= 0 { shutdown(fd, Int32(SHUT_RDWR)) }
         }
     }
 
     /// Starts the accept threads (returns immediately).
     public func start() {
-        for fd in listeners {
+        for fd in listeners.withLock({ $0 }) {
             let thread = Thread { [self] in acceptLoop(fd) }
             thread.start()
         }
@@ -61,6 +72,10 @@ public final class HTTPServer: @unchecked Sendable {
         while true {
             guard let (conn, peer) = Sockets.accept(fd) else {
                 if errno == EINTR || errno == ECONNABORTED || errno == EMFILE { usleep(1000); continue }
+                listeners.withLock { fds in   // under the lock: `stop()` never shuts down a reused descriptor
+                    fds = fds.map { $0 == fd ? -1 : $0 }
+                    close(fd)
+                }
                 return
             }
             let thread = Thread { [self] in serve(conn, peer) }
@@ -103,7 +118,7 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     private func respond(_ fd: Int32, _ reply: Reply) {
-        let reason = [200: "OK", 400: "Bad Request", 404: "Not Found", 503: "Service Unavailable"][reply.status] ?? "Status"
+        let reason = [200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"][reply.status] ?? "Status"
         let bodyBytes = Array(reply.body.utf8)
         var head = "HTTP/1.1 \(reply.status) \(reason)\r\n"
         for (name, value) in reply.headers { head += "\(name): \(value)\r\n" }
@@ -123,29 +138,5 @@ public final class HTTPServer: @unchecked Sendable {
     public static func announceReady(_ path: String?) {
         guard let path else { return }
         _ = FileManager.default.createFile(atPath: path, contents: Data())
-    }
-}
-
-/// The lab's echo pod: answers every request with the echoserver-style body (see `EchoResponse`), on IPv4 and IPv6.
-public enum EchoServer {
-    /// Whether this namespace can open IPv6 sockets (IPv6 not disabled).
-    static var ipv6Available: Bool {
-        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
-        if fd >= 0 { close(fd) }
-        return fd >= 0
-    }
-
-    /// Listens on all addresses on `ports`, writes `readyFile` and serves forever.
-    public static func run(ports: [UInt16], hostname: String?, readyFile: String?) throws -> Never {
-        HTTPServer.exitCleanlyOnSignals()
-        let server = HTTPServer { ctx in
-            HTTPServer.Reply(status: 200, headers: [("Content-Type", "text/plain")],
-                             body: EchoResponse.body(request: ctx.request, clientAddress: ctx.peerIP,
-                                                     serverPort: ctx.localPort, hostname: hostname, body: ctx.body))
-        }
-        try server.listen(on: ports.map { ("0.0.0.0", $0) } + (ipv6Available ? ports.map { ("::", $0) } : []))
-        server.start()
-        HTTPServer.announceReady(readyFile)
-        while true { pause() }
     }
 }

@@ -1,0 +1,81 @@
+import SrcipCore
+import SrcipMetrics
+import Testing
+
+/// `TraceMetrics`: what flows, losses and the catalog turn into, and the bound on Service and SNAT labels.
+struct TraceMetricsTests {
+    static func record(service: String?, verdict: Verdict, met: Bool?, snatTo: String? = nil, device: String? = nil) -> FlowRecord {
+        let original = FiveTuple(src: IPAddress("10.0.0.1")!, dst: IPAddress("10.96.0.10")!, srcPort: 40000, dstPort: 80, proto: .tcp)
+        var translated: FiveTuple?
+        if let snatTo { translated = FiveTuple(src: IPAddress(snatTo)!, dst: IPAddress("10.244.1.5")!, srcPort: 40000, dstPort: 8080, proto: .tcp) }
+        var r = FlowRecord(node: "n", startNs: 0, endNs: 1, original: original, translated: translated, snat: snatTo != nil, dnat: true,
+                           clientKind: .external, verdict: verdict, join: .conntrack)
+        r.snatInterface = device
+        r.expectationMet = met
+        if let service {
+            let parts = service.split(separator: "/")
+            r.service = ServiceRef(namespace: String(parts[0]), name: String(parts[1]), portName: nil, port: 80, type: .nodePort,
+                                   frontend: .nodePort, externalTrafficPolicy: .cluster, internalTrafficPolicy: .cluster, resolvedFrom: .vip)
+        }
+        return r
+    }
+
+    static func samples(_ m: TraceMetrics, _ name: String) -> [String: Double] {
+        var out: [String: Double] = [:]
+        for f in m.families() where f.name == name {
+            for s in f.samples { out[s.labels.map { "\($0.name)=\($0.value)" }.joined(separator: ",")] = s.value }
+        }
+        return out
+    }
+
+    @Test func flowsAreCountedByServiceVerdictAndExpectation() {
+        let m = TraceMetrics(version: "v1.2.3")
+        m.flowWritten(Self.record(service: "default/web", verdict: .snat, met: true, snatTo: "10.0.0.9", device: "eth0"))
+        m.flowWritten(Self.record(service: "default/web", verdict: .snat, met: true, snatTo: "10.0.0.9", device: "eth0"))
+        m.flowWritten(Self.record(service: "default/web", verdict: .preserved, met: false))
+        m.flowWritten(Self.record(service: nil, verdict: .preserved, met: nil))
+        #expect(Self.samples(m, "srcip_flows_total") == [
+            "service=default/web,verdict=snat,expectation_met=true": 2,
+            "service=default/web,verdict=preserved,expectation_met=false": 1,
+            "service=none,verdict=preserved,expectation_met=unknown": 1,
+        ])
+        #expect(Self.samples(m, "srcip_snat_flows_total") == ["address=10.0.0.9,device=eth0": 2])
+        #expect(Self.samples(m, "srcip_build_info") == ["version=v1.2.3": 1])
+    }
+
+    @Test func servicesAndSNATPairsPastTheLimitBecomeOther() {
+        let m = TraceMetrics(version: "x", limits: MetricsLimits(services: 2, snatPairs: 1))
+        for name in ["a", "b", "c", "d"] {
+            m.flowWritten(Self.record(service: "ns/\(name)", verdict: .snat, met: true, snatTo: "10.0.0.9", device: "eth-\(name)"))
+        }
+        let flows = Self.samples(m, "srcip_flows_total")
+        #expect(flows == ["service=ns/a,verdict=snat,expectation_met=true": 1, "service=ns/b,verdict=snat,expectation_met=true": 1,
+                          "service=other,verdict=snat,expectation_met=true": 2])
+        let snat = Self.samples(m, "srcip_snat_flows_total")
+        #expect(snat.count == 2)
+        #expect(snat["address=other,device=other"] == 3)
+    }
+
+    @Test func lossesCatalogAndProgramStatsAppearAsExposedAndProgramsOnlyWhenMeasured() {
+        let m = TraceMetrics(version: "x")
+        m.catalogRefreshed(services: 7)
+        m.catalogRefreshed(services: 9)
+        var g = TraceGauges()
+        g.losses = LossCounts(ringBuffer: 1, bpfMapEviction: 2, correlatorBound: 3, consumerBuffer: 4)
+        g.interfacesAttached = 3
+        m.update(g)
+        #expect(Self.samples(m, "srcip_records_lost_total") == ["cause=ring_buffer": 1, "cause=bpf_map_eviction": 2,
+                                                                "cause=correlator_bound": 3, "cause=consumer_buffer": 4])
+        #expect(Self.samples(m, "srcip_catalog_refreshes_total") == ["": 2])
+        #expect(Self.samples(m, "srcip_catalog_services") == ["": 9])
+        #expect(Self.samples(m, "srcip_interfaces_attached") == ["": 3])
+        #expect(!m.exposition().contains("srcip_bpf_program_runs_total"))
+        g.programs = [ProgramSample(program: "srcip_tc", hook: "ingress", runCount: 10, runTimeNs: 2_500_000_000)]
+        m.update(g)
+        #expect(Self.samples(m, "srcip_bpf_program_runs_total") == ["program=srcip_tc,hook=ingress": 10])
+        #expect(Self.samples(m, "srcip_bpf_program_run_seconds_total") == ["program=srcip_tc,hook=ingress": 2.5])
+        let text = m.exposition()
+        #expect(text.contains("# TYPE srcip_flows_total counter\n"))
+        #expect(text.contains("srcip_records_lost_total{cause=\"consumer_buffer\"} 4\n"))
+    }
+}
