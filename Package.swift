@@ -37,7 +37,7 @@ let package = Package(
         // running work inside a network namespace.
         .target(name: "SrcipSystem", dependencies: ["CSrcipSystem"]),
         // The small HTTP/1.x server (and socket helpers) behind `srcip trace --metrics` and the lab's workloads.
-        .target(name: "SrcipHTTP"),
+        .target(name: "SrcipHTTP", dependencies: ["SrcipSystem"]),
         // Prometheus metrics of a trace: counters and gauges with bounded labels, the text exposition format, the server.
         .target(name: "SrcipMetrics", dependencies: ["SrcipCore", "SrcipHTTP"]),
         // srcip's one JSON stack: the reader (values with line/column/path errors and input limits), typed object access

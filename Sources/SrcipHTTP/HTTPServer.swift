@@ -1,4 +1,5 @@
 import Foundation
+import SrcipSystem
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -63,8 +64,7 @@ public final class HTTPServer: Sendable {
     /// Starts the accept threads (returns immediately).
     public func start() {
         for fd in listeners.withLock({ $0 }) {
-            let thread = Thread { [self] in acceptLoop(fd) }
-            thread.start()
+            do { try DedicatedThread.detached { [self] in acceptLoop(fd) } } catch { shutdown(fd, Int32(SHUT_RDWR)) }
         }
     }
 
@@ -78,9 +78,7 @@ public final class HTTPServer: Sendable {
                 }
                 return
             }
-            let thread = Thread { [self] in serve(conn, peer) }
-            thread.stackSize = 256 << 10
-            thread.start()
+            do { try DedicatedThread.detached { [self] in serve(conn, peer) } } catch { close(conn) }
         }
     }
 

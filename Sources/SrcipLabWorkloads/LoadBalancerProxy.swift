@@ -30,7 +30,7 @@ public final class LoadBalancerProxy: @unchecked Sendable {
             listeners.append((try Sockets.listen(fe.vip.description, fe.port), fe))
         }
         for (fd, fe) in listeners {
-            Thread { [self] in accept(fd, fe) }.start()
+            try DedicatedThread.detached { [self] in accept(fd, fe) }
         }
         HTTPServer.announceReady(readyFile)
         while true { pause() }
@@ -39,7 +39,7 @@ public final class LoadBalancerProxy: @unchecked Sendable {
     private func accept(_ fd: Int32, _ fe: LoadBalancerFrontend) {
         while true {
             guard let (client, peer) = Sockets.accept(fd) else { usleep(1000); continue }
-            Thread { [self] in relay(client, peer: Sockets.describe(peer), fe) }.start()
+            do { try DedicatedThread.detached { [self] in relay(client, peer: Sockets.describe(peer), fe) } } catch { close(client) }
         }
     }
 
@@ -70,10 +70,9 @@ public final class LoadBalancerProxy: @unchecked Sendable {
         // One unbuffered write per connection: the log is read while the proxy runs (LabEntryTrace).
         let line = Array("\(peer.ip):\(peer.port) -> \(fe.vip):\(fe.port) -> \(node.name) \(nodeIP):\(fe.nodePort)\n".utf8)
         _ = write(STDOUT_FILENO, line, line.count)
-        let backDone = DispatchSemaphore(value: 0)
-        Thread { Self.pump(from: upstream, to: client); backDone.signal() }.start()
+        let back = try? DedicatedThread { Self.pump(from: upstream, to: client) }
         Self.pump(from: client, to: upstream)
-        backDone.wait()
+        back?.join()
         close(upstream)
         close(client)
     }

@@ -25,6 +25,16 @@ public final class DedicatedThread: Sendable {
         thread = Mutex(tid)
     }
 
+    /// Starts `body` on a new detached thread that nobody joins (a connection handler, a daemon's accept loop):
+    /// its resources go back to the system when it ends.
+    public static func detached(_ body: sending @escaping () -> Void) throws(DedicatedThreadError) {
+        let thread = try DedicatedThread(body)
+        thread.thread.withLock { t in
+            if let tid = t { pthread_detach(tid) }
+            t = nil
+        }
+    }
+
     /// Waits for the thread to end; later calls return at once. Must not be called from the thread itself.
     public func join() {
         let tid = thread.withLock { t -> pthread_t? in

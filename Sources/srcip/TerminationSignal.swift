@@ -1,4 +1,5 @@
 import Foundation
+import SrcipSystem
 import Synchronization
 
 /// Write end of the self-pipe, for the signal handler (a C function pointer cannot capture it).
@@ -33,11 +34,15 @@ enum TerminationSignal {
         guard fds.read >= 0 else { return nil }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Int32?, Never>) in
-                Thread {
-                    var byte: UInt8 = 0
-                    let n = read(fds.read, &byte, 1)
-                    c.resume(returning: n == 1 && byte != 0 ? Int32(byte) : nil)
-                }.start()
+                do {
+                    try DedicatedThread.detached {
+                        var byte: UInt8 = 0
+                        let n = read(fds.read, &byte, 1)
+                        c.resume(returning: n == 1 && byte != 0 ? Int32(byte) : nil)
+                    }
+                } catch {
+                    c.resume(returning: nil)
+                }
             }
         } onCancel: {
             var wake: UInt8 = 0
