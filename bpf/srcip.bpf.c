@@ -133,6 +133,7 @@ struct packet {
 	__u8 tcp_flags;
 	__u8 tcp_doff;    /* TCP header length in bytes */
 	__u8 icmp_error;  /* ICMP destination unreachable: how a node REJECTs */
+	struct srcip_encap encap; /* VXLAN: the outer tuple and VNI, set with key.encap */
 };
 
 /* What conntrack says about a packet's connection. */
@@ -325,14 +326,13 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off, str
 	return parse_l4(data, data_end, off, nexthdr, p);
 }
 
-static __always_inline int parse(struct __sk_buff *skb, struct packet *p)
+/* An Ethernet frame at `off` (one 802.1Q/802.1ad tag allowed) carrying IPv4 or IPv6. */
+static __always_inline int parse_frame(void *data, void *data_end, __u32 off, struct packet *p)
 {
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
-	struct ethhdr *eth = data;
+	struct ethhdr *eth = data + off;
 	if ((void *)(eth + 1) > data_end)
 		return PARSE_TRUNCATED;
-	__u32 off = sizeof(*eth);
+	off += sizeof(*eth);
 	__be16 proto = eth->h_proto;
 	if (proto == bpf_htons(ETH_P_8021Q_) || proto == bpf_htons(ETH_P_8021AD_)) {
 		__be16 *vlan = data + off; /* TCI, then the encapsulated EtherType */
@@ -346,6 +346,96 @@ static __always_inline int parse(struct __sk_buff *skb, struct packet *p)
 	if (proto == bpf_htons(ETH_P_IPV6))
 		return parse_ipv6(data, data_end, off, p);
 	return PARSE_NOT_IP;
+}
+
+/* VXLAN (RFC 7348): 8 bytes after the UDP header; flags 0x08 (VNI valid), optionally with
+ * the group-policy bit 0x80, the last byte reserved (0). */
+struct vxlan_hdr_ {
+	__u8 flags;
+	__u8 reserved[3];
+	__u8 vni[3];
+	__u8 reserved2;
+};
+
+enum vxlan_result {
+	VXLAN_INNER = 0,     /* p describes the inner packet, p->encap the outer */
+	VXLAN_NOT_VXLAN,     /* no valid VXLAN header: p still describes the outer UDP packet */
+	VXLAN_INNER_SKIPPED, /* inner frame unusable: p still describes the outer UDP packet */
+};
+
+/* Looks inside a UDP packet to a VXLAN port (the outer tuple is in p). The inner frame is
+ * parsed into a copy, so p changes only when the whole inner frame parses; its IP length must
+ * fit in the UDP payload, so a non-VXLAN datagram that happens to start like one is not read
+ * as a packet. A global function: the verifier checks this second copy of the parser once,
+ * not once per state of its caller. */
+__noinline int parse_vxlan(struct __sk_buff *skb, struct packet *p)
+{
+	struct srcip_encap *encap = &p->encap;
+
+	if (!skb || !p)
+		return VXLAN_NOT_VXLAN;
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	__u32 off = p->l4_off;
+	if (off > 1200)
+		return VXLAN_NOT_VXLAN;
+	struct udphdr *uh = data + off;
+	if ((void *)(uh + 1) > data_end)
+		return VXLAN_NOT_VXLAN;
+	__u16 udp_len = bpf_ntohs(uh->len);
+	struct vxlan_hdr_ *vx = (void *)(uh + 1);
+	if ((void *)(vx + 1) > data_end)
+		return VXLAN_NOT_VXLAN;
+	if ((vx->flags & 0x7f) != 0x08 || vx->reserved2 != 0)
+		return VXLAN_NOT_VXLAN;
+	/* What the inner IP packet may claim: the UDP payload less the VXLAN and Ethernet headers
+	 * (0: GSO, the length is not per packet). */
+	__u32 room = udp_len >= 8 + 8 + 14 ? udp_len - 8 - 8 - 14 : 0;
+	if (udp_len != 0 && room == 0)
+		return VXLAN_INNER_SKIPPED;
+
+	struct packet in = {};
+	if (parse_frame(data, data_end, off + 8 + 8, &in) != PARSE_OK)
+		return VXLAN_INNER_SKIPPED;
+	__u32 claimed = in.key.tuple.family == SRCIP_FAMILY_IPV4 ? in.fp.length : (__u32)in.fp.length + 40;
+	if (udp_len != 0 && claimed > room)
+		return VXLAN_INNER_SKIPPED;
+
+	encap->outer = p->key.tuple;
+	encap->vni = (__u32)vx->vni[0] << 16 | (__u32)vx->vni[1] << 8 | vx->vni[2];
+	encap->type = SRCIP_ENCAP_VXLAN;
+	p->key.encap = SRCIP_ENCAP_VXLAN;
+	p->key.tuple = in.key.tuple;
+	p->fp = in.fp;
+	p->l4_off = in.l4_off;
+	p->tcp_flags = in.tcp_flags;
+	p->tcp_doff = in.tcp_doff;
+	p->icmp_error = in.icmp_error;
+	return VXLAN_INNER;
+}
+
+/* Parses the packet into p; for VXLAN the inner packet into p->key.tuple and the outer one
+ * into p->encap (key.encap set). */
+static __always_inline int parse(struct __sk_buff *skb, struct packet *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	int res = parse_frame(data, data_end, 0, p);
+	if (res != PARSE_OK || p->key.tuple.proto != IPPROTO_UDP ||
+	    (p->key.tuple.dport != SRCIP_VXLAN_PORT_LINUX && p->key.tuple.dport != SRCIP_VXLAN_PORT_IANA))
+		return res;
+	switch (parse_vxlan(skb, p)) {
+	case VXLAN_INNER:
+		count(SRCIP_CNT_VXLAN);
+		break;
+	case VXLAN_NOT_VXLAN:
+		count(SRCIP_CNT_VXLAN_NOT_VXLAN);
+		break;
+	default:
+		count(SRCIP_CNT_VXLAN_INNER_SKIPPED);
+		break;
+	}
+	return PARSE_OK;
 }
 
 /* The TCP timestamp option value, 0 when absent. Only called for records. */
@@ -508,6 +598,8 @@ static __noinline void emit(struct __sk_buff *skb, __u8 kind, const struct packe
 	r->tuple = p->key.tuple;
 	r->fp = p->fp;
 	r->fp.tcp_tsval = tcp_tsval(skb, p);
+	if (p->key.encap)
+		r->encap = p->encap;
 	if (ct && ct->id) {
 		r->join = SRCIP_JOIN_CONNTRACK;
 		r->ct_id = ct->id;
@@ -564,12 +656,14 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 	/* An ICMP error carries the RELATED entry of the connection it answers: not its own mapping. */
 	bool use_ct = flavour == FLAVOUR_CT && !cfg.force_fingerprint && !p.icmp_error;
 	bool is_tcp = p.key.tuple.proto == IPPROTO_TCP;
-
 	/* Egress: the attached conntrack entry is one load away; compare it
-	 * on every packet. */
+	 * on every packet. An encapsulated packet carries the entry of its
+	 * outer UDP packet there, so its inner flow is looked up as at ingress. */
+	bool attached = hook == SRCIP_HOOK_EGRESS && !p.key.encap;
+
 	unsigned long nfct = 0;
 	__u64 nfct_id = 0;
-	if (use_ct && hook == SRCIP_HOOK_EGRESS) {
+	if (use_ct && attached) {
 		nfct = ct_attached(skb);
 		if (nfct & ~SRCIP_NFCT_INFOMASK)
 			nfct_id = (__u64)(nfct & ~SRCIP_NFCT_INFOMASK) ^ cfg.ct_salt;
@@ -590,8 +684,8 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 		 * only a stale one of an earlier connection on this tuple: skip the costly lookup; the
 		 * flow's next packets look it up (the NAT record). */
 		bool opening_syn = is_tcp && (p.tcp_flags & (0x02 | 0x10)) == 0x02;
-		if (use_ct && (hook == SRCIP_HOOK_EGRESS || !opening_syn)) {
-			bool found = hook == SRCIP_HOOK_EGRESS ? ct_from_nfct(nfct, &ct) : ct_lookup(skb, &p, &ct);
+		if (use_ct && (attached || !opening_syn)) {
+			bool found = attached ? ct_from_nfct(nfct, &ct) : ct_lookup(skb, &p, &ct);
 			if (found) {
 				fresh.ct_id = ct.id;
 				fresh.ct_status = ct.status;
@@ -638,7 +732,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 
 	if (use_ct) {
 		bool changed = false;
-		if (hook == SRCIP_HOOK_EGRESS) {
+		if (attached) {
 			if (nfct_id && nfct_id != st->ct_id)
 				changed = ct_from_nfct(nfct, &ct);
 		} else {
@@ -662,7 +756,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 		count(SRCIP_CNT_FLOWS_ENDED);
 		ct.id = 0;
 		if (use_ct && st->ct_id) {
-			if (hook == SRCIP_HOOK_EGRESS)
+			if (attached)
 				ct_from_nfct(nfct, &ct);
 			else
 				ct_lookup(skb, &p, &ct);

@@ -78,6 +78,9 @@ public struct FlowRecord: Hashable, Sendable {
     public var dnat: Bool
     public var snatInterface: String?
     public var snatHook: Hook?
+    /// The interface of the node that owns the SNAT source address (eth0: the node IP, cni0, flannel.1: the
+    /// overlay address); nil when the source is not one of the node's addresses or not known.
+    public var snatAddressInterface: String?
     public var dnatInterface: String?
     public var dnatHook: Hook?
     public var inInterface: String?

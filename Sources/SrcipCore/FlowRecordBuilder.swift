@@ -129,7 +129,7 @@ struct FlowRecordBuilder {
         let end = max(all.map(\.lastNs).max() ?? 0, start)
         let join: JoinMethod = ct != nil ? .conntrack : (st.fingerprintJoined || st.sawFingerprintRecords ? .fingerprint : .conntrack)
 
-        return FlowRecord(
+        var record = FlowRecord(
             node: context.node, startNs: context.unixNs(start), endNs: context.unixNs(end),
             original: original, translated: translated, snat: snat, dnat: dnat,
             snatInterface: snatAt.map { context.interfaceName($0.0) }, snatHook: snatAt?.1,
@@ -140,6 +140,8 @@ struct FlowRecordBuilder {
             expected: expectation?.verdict, expectationMet: met, expectedRow: expectation?.row,
             endpointNode: endpoint.flatMap { $0.nodeName ?? ($0.isLocal == true ? context.node : nil) }, reason: notes.isEmpty ? nil : notes.joined(separator: "; "),
             packets: packets, bytes: bytes, replyPackets: replyPackets, replyBytes: replyBytes, join: join)
+        if snat, let t = translated { record.snatAddressInterface = context.addressInterfaces[t.src] }
+        return record
     }
 
     /// Where SNAT and DNAT first showed: the first request view carrying the rewritten address, else the egress request

@@ -7,6 +7,9 @@ public struct NodeContext: Sendable {
     public var interfaceNames: InterfaceNames?
     /// Addresses of this node (all interfaces).
     public var localAddresses: Set<IPAddress>
+    /// The interface each local address is configured on (node IP → eth0, 10.244.N.1 → cni0, 10.244.N.0 →
+    /// flannel.1); names a SNAT source. An address on several interfaces keeps the first name in sort order.
+    public var addressInterfaces: [IPAddress: String] = [:]
     /// Pod networks (kube-proxy's --cluster-cidr); a source inside is a `pod` client.
     public var clusterCIDRs: [IPPrefix]
     /// Addresses of the other cluster nodes, when known; a source there is a `node` client.
@@ -25,6 +28,15 @@ public struct NodeContext: Sendable {
         self.nodeAddresses = nodeAddresses
         self.catalog = catalog
         self.monotonicToUnixNs = monotonicToUnixNs
+    }
+
+    /// Sets `localAddresses` and `addressInterfaces` from addresses per interface name.
+    public mutating func setLocalAddresses(_ byInterface: [String: [IPAddress]]) {
+        localAddresses = Set(byInterface.values.joined())
+        addressInterfaces = [:]
+        for name in byInterface.keys.sorted() {
+            for a in byInterface[name] ?? [] where addressInterfaces[a] == nil { addressInterfaces[a] = name }
+        }
     }
 
     /// The interface name (the live table's first), or `if<N>` when unknown.

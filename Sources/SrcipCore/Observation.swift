@@ -78,6 +78,28 @@ public struct PacketFingerprint: Hashable, Sendable {
     }
 }
 
+/// The outer packet of an encapsulated flow (srcip_abi.h `struct srcip_encap`): for VXLAN the node-to-node
+/// UDP packet that carried the observed (inner) packet over the overlay.
+public struct Encapsulation: Hashable, Sendable {
+    /// Encapsulation protocols srcip looks inside (`enum srcip_encap_type`).
+    public enum Kind: UInt8, Hashable, Sendable, CustomStringConvertible {
+        case vxlan = 1
+        public var description: String { "vxlan" }
+    }
+
+    public var kind: Kind
+    /// VXLAN network identifier (24 bits).
+    public var vni: UInt32
+    /// The outer IP/UDP tuple; nil when unknown (flows expired from the flow map keep only the kind).
+    public var outer: FiveTuple?
+
+    public init(kind: Kind, vni: UInt32, outer: FiveTuple?) {
+        self.kind = kind
+        self.vni = vni
+        self.outer = outer
+    }
+}
+
 /// One decoded ring-buffer record: a flow as it looked at one hook of one interface.
 public struct Observation: Hashable, Sendable {
     public var kind: ObservationKind
@@ -93,10 +115,13 @@ public struct Observation: Hashable, Sendable {
     public var join: JoinMethod
     public var conntrack: ConntrackMapping?
     public var fingerprint: PacketFingerprint
+    /// Set when the packet was seen encapsulated (VXLAN on a node's uplink): `tuple`, `conntrack` and
+    /// `fingerprint` then describe the inner packet.
+    public var encapsulation: Encapsulation?
 
     public init(kind: ObservationKind, hook: Hook, ifindex: UInt32, timestampNs: UInt64, firstSeenNs: UInt64,
                 packets: UInt64, bytes: UInt64, tuple: FiveTuple, tcpFlags: UInt8, join: JoinMethod,
-                conntrack: ConntrackMapping?, fingerprint: PacketFingerprint) {
+                conntrack: ConntrackMapping?, fingerprint: PacketFingerprint, encapsulation: Encapsulation? = nil) {
         self.kind = kind
         self.hook = hook
         self.ifindex = ifindex
@@ -109,6 +134,7 @@ public struct Observation: Hashable, Sendable {
         self.join = join
         self.conntrack = conntrack
         self.fingerprint = fingerprint
+        self.encapsulation = encapsulation
     }
 }
 

@@ -7,6 +7,7 @@ public enum RecordDecodingError: Error, Equatable, CustomStringConvertible {
     case badHook(UInt8)
     case badJoin(UInt8)
     case badTuple(String)
+    case badEncapsulation(UInt8)
 
     public var description: String {
         switch self {
@@ -16,6 +17,7 @@ public enum RecordDecodingError: Error, Equatable, CustomStringConvertible {
         case .badHook(let h): return "ring-buffer record has unknown hook \(h)"
         case .badJoin(let j): return "ring-buffer record has unknown join method \(j)"
         case .badTuple(let why): return "ring-buffer record has a bad tuple: \(why)"
+        case .badEncapsulation(let e): return "ring-buffer record has unknown encapsulation type \(e)"
         }
     }
 }
@@ -47,9 +49,14 @@ public enum RecordDecoder {
         }
         let fp = PacketFingerprint(tcpSeq: rec.fp.tcp_seq, tcpAck: rec.fp.tcp_ack, tcpTSval: rec.fp.tcp_tsval,
                                    ipID: rec.fp.ip_id, length: rec.fp.length)
+        var encap: Encapsulation?
+        if rec.encap.type != UInt8(SRCIP_ENCAP_NONE.rawValue) {
+            guard let k = Encapsulation.Kind(rawValue: rec.encap.type) else { throw .badEncapsulation(rec.encap.type) }
+            encap = Encapsulation(kind: k, vni: rec.encap.vni, outer: try tuple(rec.encap.outer))
+        }
         return Observation(kind: kind, hook: hook, ifindex: rec.ifindex, timestampNs: rec.ts_ns,
                            firstSeenNs: rec.first_ns, packets: rec.packets, bytes: rec.bytes, tuple: packet,
-                           tcpFlags: rec.tcp_flags, join: join, conntrack: ct, fingerprint: fp)
+                           tcpFlags: rec.tcp_flags, join: join, conntrack: ct, fingerprint: fp, encapsulation: encap)
     }
 
     /// Decodes a `struct srcip_tuple`; nil for an empty one (family 0).
@@ -109,6 +116,11 @@ public enum RecordDecoder {
         r.fp = srcip_fingerprint(tcp_seq: o.fingerprint.tcpSeq, tcp_ack: o.fingerprint.tcpAck,
                                  tcp_tsval: o.fingerprint.tcpTSval, ip_id: o.fingerprint.ipID,
                                  length: o.fingerprint.length)
+        if let e = o.encapsulation {
+            r.encap.type = e.kind.rawValue
+            r.encap.vni = e.vni
+            r.encap.outer = encode(e.outer)
+        }
         return r
     }
 

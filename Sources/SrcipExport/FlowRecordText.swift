@@ -2,7 +2,8 @@ import SrcipCore
 
 extension FlowRecord {
     /// One line readable at a glance, e.g.
-    /// `default/nodeport node_port 203.0.113.10:40001 → 192.168.10.11:30080 ⇒ SNAT at node1/eth0 egress to 192.168.10.11:51234 → 10.244.1.2:8080  snat (expected snat ✓)`.
+    /// `default/nodeport node_port 203.0.113.10:40001 → 192.168.10.11:30080 ⇒ SNAT at node1/eth0 egress to 192.168.10.11:51234 → 10.244.1.2:8080 (192.168.10.11 is node1/eth0's address)  snat (expected snat ✓)`.
+    /// The parenthesis names the device owning the SNAT address (the node IP's uplink, cni0, a VXLAN device) when known.
     public var textLine: String {
         var s = service.map { "\($0.id) \($0.frontend.rawValue)" } ?? "-"
         if hairpin { s += " hairpin" }
@@ -12,6 +13,7 @@ extension FlowRecord {
             if snat {
                 let at = [snatInterface.map { "\(node)/\($0)" } ?? node, snatHook?.description].compactMap { $0 }
                 s += " ⇒ SNAT at " + at.joined(separator: " ") + " to " + FlowRecord.endpoints(t)
+                if let owner = snatAddressInterface { s += " (\(t.src) is \(node)/\(owner)'s address)" }
             } else if dnat {
                 s += " ⇒ DNAT at \(node) to " + FlowRecord.endpoints(t)
             } else {

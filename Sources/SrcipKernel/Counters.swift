@@ -19,6 +19,12 @@ public struct CounterSnapshot: Sendable, Equatable, CustomStringConvertible {
     public var ctFound: UInt64 = 0
     /// Of `flowsCreated`: entries that replaced an ended flow of the same key (a new SYN).
     public var flowsReplaced: UInt64 = 0
+    /// VXLAN packets (UDP 4789/8472) whose inner flow was followed.
+    public var vxlan: UInt64 = 0
+    /// UDP to a VXLAN port without a valid VXLAN header: followed as the UDP flow it is.
+    public var vxlanNotVXLAN: UInt64 = 0
+    /// Valid VXLAN header, but the inner frame truncated, not IP or unparsable: followed as UDP.
+    public var vxlanInnerSkipped: UInt64 = 0
     /// Flows user space deleted from the flow map (idle sweeps).
     public var flowsDeleted: UInt64 = 0
     /// Flows the LRU flow map evicted to make room (map full): created − replaced − deleted − live.
@@ -44,6 +50,9 @@ public struct CounterSnapshot: Sendable, Equatable, CustomStringConvertible {
         ctLookups = v(SRCIP_CNT_CT_LOOKUPS)
         ctFound = v(SRCIP_CNT_CT_FOUND)
         flowsReplaced = v(SRCIP_CNT_FLOWS_REPLACED)
+        vxlan = v(SRCIP_CNT_VXLAN)
+        vxlanNotVXLAN = v(SRCIP_CNT_VXLAN_NOT_VXLAN)
+        vxlanInnerSkipped = v(SRCIP_CNT_VXLAN_INNER_SKIPPED)
     }
 
     /// Field-wise difference (self - earlier), for measuring one interval.
@@ -63,6 +72,9 @@ public struct CounterSnapshot: Sendable, Equatable, CustomStringConvertible {
         d.ctLookups = ctLookups &- earlier.ctLookups
         d.ctFound = ctFound &- earlier.ctFound
         d.flowsReplaced = flowsReplaced &- earlier.flowsReplaced
+        d.vxlan = vxlan &- earlier.vxlan
+        d.vxlanNotVXLAN = vxlanNotVXLAN &- earlier.vxlanNotVXLAN
+        d.vxlanInnerSkipped = vxlanInnerSkipped &- earlier.vxlanInnerSkipped
         d.flowsDeleted = flowsDeleted &- earlier.flowsDeleted
         d.flowsEvicted = flowsEvicted &- earlier.flowsEvicted
         return d
@@ -71,7 +83,8 @@ public struct CounterSnapshot: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         "packets=\(packets) records=\(records) lost=\(ringbufLost) flows=+\(flowsCreated)/-\(flowsEnded) evicted=\(flowsEvicted) "
             + "insert_failed=\(flowInsertFailed) not_ip=\(notIP) truncated=\(truncated) bad_header=\(badHeader) "
-            + "fragment=\(fragment) unknown_proto=\(unknownProto) ct=\(ctFound)/\(ctLookups)"
+            + "fragment=\(fragment) unknown_proto=\(unknownProto) ct=\(ctFound)/\(ctLookups) "
+            + "vxlan=\(vxlan) vxlan_not_vxlan=\(vxlanNotVXLAN) vxlan_inner_skipped=\(vxlanInnerSkipped)"
     }
 }
 

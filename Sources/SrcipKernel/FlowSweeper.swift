@@ -34,7 +34,8 @@ extension BPFObject {
                                    firstSeenNs: state.first_ns, packets: state.packets, bytes: state.bytes,
                                    tuple: tuple, tcpFlags: state.tcp_flags,
                                    join: state.ct_id != 0 ? .conntrack : .fingerprint, conntrack: nil,
-                                   fingerprint: fp))
+                                   fingerprint: fp,
+                                   encapsulation: Encapsulation.Kind(rawValue: key.encap).map { .init(kind: $0, vni: 0, outer: nil) }))
         }
         return out
     }

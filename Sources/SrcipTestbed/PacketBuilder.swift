@@ -85,3 +85,30 @@ public enum PacketBuilder {
         return ethernet(type: 0x86DD) + ipv6(src: a6, dst: b6, nextHeader: 58, payloadLength: i.count) + i
     }
 }
+
+/// VXLAN frames (RFC 7348) as flannel sends them between nodes: outer Ethernet/IPv4/UDP to port 8472 or 4789.
+extension PacketBuilder {
+    public static let node2: [UInt8] = [192, 168, 10, 12]
+    public static let node1: [UInt8] = [192, 168, 10, 11]
+
+    /// The 8-byte VXLAN header: flags (0x08: VNI valid), VNI, reserved bytes.
+    public static func vxlanHeader(vni: UInt32, flags: UInt8 = 0x08, lastByte: UInt8 = 0) -> [UInt8] {
+        [flags, 0, 0, 0, UInt8(vni >> 16 & 0xff), UInt8(vni >> 8 & 0xff), UInt8(vni & 0xff), lastByte]
+    }
+
+    /// `inner` (a whole Ethernet frame) behind a VXLAN header in UDP 51000 → `port` from node2 to node1.
+    /// `udpLength` overrides the UDP length field; the payload is appended as given.
+    public static func vxlan(_ inner: [UInt8], vni: UInt32 = 1, port: UInt16 = 8472, header: [UInt8]? = nil,
+                             udpLength: UInt16? = nil) -> [UInt8] {
+        let payload = (header ?? vxlanHeader(vni: vni)) + inner
+        var u = be16(51000) + be16(port) + be16(udpLength ?? UInt16(8 + payload.count)) + [0, 0]
+        u += payload
+        return ethernet(type: 0x0800) + ipv4(src: node2, dst: node1, proto: 17, payloadLength: u.count) + u
+    }
+
+    /// An inner IPv6 TCP SYN fd00::1:41000 → fd00::2:443, no extension headers.
+    public static func ipv6TCP() -> [UInt8] {
+        let t = tcp(sport: 41000, dport: 443, seq: 5, ack: 0, flags: 0x02, tsval: 99)
+        return ethernet(type: 0x86DD) + ipv6(src: a6, dst: b6, nextHeader: 6, payloadLength: t.count) + t
+    }
+}

@@ -12,7 +12,8 @@ enum NodeContextBuilder {
         let name = node ?? NodeIdentity.current()
         let interfaces = Dictionary(Interfaces.list(includeLoopback: true).map { ($0.index, $0.name) },
                                     uniquingKeysWith: { a, _ in a })
-        let local = Set(Interfaces.localAddresses().values.joined())
+        let byInterface = Interfaces.localAddresses()
+        let local = Set(byInterface.values.joined())
         var catalog = ServiceCatalog(services: [], source: "none")
         var nodes = Set(nodeIPs)
         var discovered: DiscoveredServices?
@@ -25,6 +26,7 @@ enum NodeContextBuilder {
         }
         var context = NodeContext(node: name, interfaces: interfaces, localAddresses: local, clusterCIDRs: catalog.clusterCIDRs,
                                   nodeAddresses: nodes.subtracting(local), catalog: catalog, monotonicToUnixNs: KernelClock.unixOffsetNs())
+        context.setLocalAddresses(byInterface)
         context.interfaceNames = InterfaceNames(interfaces)   // kept current by the tracer as interfaces come and go
         return (context, discovered)
     }

@@ -6,7 +6,8 @@ import Testing
     @Test func structSizesMatchTheHeader() {
         #expect(MemoryLayout<srcip_tuple>.size == 40)
         #expect(MemoryLayout<srcip_fingerprint>.size == 16)
-        #expect(MemoryLayout<srcip_record>.size == 192)
+        #expect(MemoryLayout<srcip_record>.size == 240)
+        #expect(MemoryLayout<srcip_encap>.size == 48)
         #expect(MemoryLayout<srcip_flow_key>.size == 48)
         #expect(MemoryLayout<srcip_flow_state>.size == 48)
         #expect(MemoryLayout<srcip_config>.size == 16)
@@ -14,6 +15,9 @@ import Testing
         #expect(MemoryLayout<srcip_record>.offset(of: \srcip_record.ct_orig) == 96)
         #expect(MemoryLayout<srcip_record>.offset(of: \srcip_record.ct_reply) == 136)
         #expect(MemoryLayout<srcip_record>.offset(of: \srcip_record.fp) == 176)
+        #expect(MemoryLayout<srcip_record>.offset(of: \srcip_record.encap) == 192)
+        #expect(MemoryLayout<srcip_flow_key>.offset(of: \srcip_flow_key.encap) == 5)
+        #expect(MemoryLayout<srcip_flow_key>.offset(of: \srcip_flow_key.tuple) == 8)
         #expect(MemoryLayout<srcip_record>.alignment == 8)
     }
 }

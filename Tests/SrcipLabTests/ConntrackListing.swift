@@ -19,8 +19,9 @@ struct ConntrackEntry: Equatable, CustomStringConvertible {
 /// Reads a node's conntrack table the way an operator would, to check srcip's xlat_* against the kernel.
 enum ConntrackListing {
     /// TCP entries in `namespace` whose original source port is `port`.
-    static func tcp(in namespace: String, sourcePort port: UInt16) throws -> [ConntrackEntry] {
-        let r = try Command.run("ip", ["netns", "exec", namespace, "conntrack", "-L", "-p", "tcp", "--orig-port-src", String(port)])
+    static func tcp(in namespace: String, sourcePort port: UInt16, family: IPFamily = .ipv4) throws -> [ConntrackEntry] {
+        let r = try Command.run("ip", ["netns", "exec", namespace, "conntrack", "-L", "-f", family == .ipv6 ? "ipv6" : "ipv4",
+                                       "-p", "tcp", "--orig-port-src", String(port)])
         return r.stdout.split(separator: "\n").compactMap { parse(String($0)) }
     }
 

@@ -112,18 +112,20 @@ struct VerdictGroundTruthTests {
                  destination: IPAddress(p.destination)!, destinationPort: p.destinationPort, loadBalancerMode: nil, intendedEntry: p.entry)
     }
 
-    private func check(_ s: Sent, ctPaths: [FlowPath], fpPaths: [FlowPath], state: ClusterState, mode: ProxyMode) throws {
+    /// Checks one request's conntrack-joined path against the echo pod and the entry node's `conntrack -L`;
+    /// returns the path (nil when there is nothing srcip could see or the request itself failed).
+    @discardableResult
+    func checkOne(_ s: Sent, paths ctPaths: [FlowPath], state: ClusterState, what: String) throws -> FlowPath? {
         let p = s.probe
-        let what = "\(p.row) [\(mode)]"
         if case .loopbackNodePort = p.row.target, p.outcome == .refused {
-            return   // nftables refuses 127.0.0.1:NodePort on lo, which srcip does not attach to: nothing to see.
+            return nil   // nftables refuses 127.0.0.1:NodePort on lo, which srcip does not attach to: nothing to see.
         }
         // Ground truth from the echo pod.
         let truth: Verdict
         var clientIP: IPAddress?
         switch p.client {
-        case let .pod(pod): clientIP = pod.ip
-        case let .host(node): clientIP = node.ip
+        case let .pod(pod): clientIP = pod.ip(p.row.family) ?? pod.ip
+        case let .host(node): clientIP = node.ip(p.row.family) ?? node.ip
         case let .external(ip): clientIP = ip
         }
         if case .loopbackNodePort = p.row.target { clientIP = IPAddress("127.0.0.1") }
@@ -133,7 +135,7 @@ struct VerdictGroundTruthTests {
         case .response: truth = p.outcome.clientAddress == clientIP?.description ? .preserved : .snat
         case .timeout: truth = .dropped
         case .refused: truth = .rejected
-        case .failed(let why): Issue.record("\(what): request failed: \(why)"); return
+        case .failed(let why): Issue.record("\(what): request failed: \(why)"); return nil
         }
 
         let c = demoCase(p)
@@ -155,6 +157,14 @@ struct VerdictGroundTruthTests {
         } else {
             #expect(entryHop.translated == nil, "\(what): not delivered, yet xlat \(String(describing: entryHop.translated))")
         }
+        return path
+    }
+
+    func check(_ s: Sent, ctPaths: [FlowPath], fpPaths: [FlowPath], state: ClusterState, mode: ProxyMode) throws {
+        let p = s.probe
+        let what = "\(p.row) [\(mode)]"
+        guard let path = try checkOne(s, paths: ctPaths, state: state, what: what) else { return }
+        let c = demoCase(p)
 
         // Without conntrack, the fingerprint join must find the same hops. A host's own connections are translated
         // before any tc hook, so only conntrack knows what the socket sent: those are left out.

@@ -13,7 +13,7 @@
 
 #include <linux/types.h>
 
-#define SRCIP_ABI_VERSION 1
+#define SRCIP_ABI_VERSION 2
 
 /* Address family of a tuple. 0 marks an empty tuple (no conntrack entry). */
 enum srcip_family {
@@ -76,8 +76,21 @@ enum srcip_counter {
 	SRCIP_CNT_CT_LOOKUPS,         /* conntrack lookups made */
 	SRCIP_CNT_CT_FOUND,           /* ... that found an entry */
 	SRCIP_CNT_FLOWS_REPLACED,     /* of FLOWS_CREATED: a new SYN replaced an ended entry */
+	SRCIP_CNT_VXLAN,              /* VXLAN packets whose inner flow was followed */
+	SRCIP_CNT_VXLAN_NOT_VXLAN,    /* UDP to a VXLAN port without a valid VXLAN header: followed as UDP */
+	SRCIP_CNT_VXLAN_INNER_SKIPPED,/* valid VXLAN header, inner frame truncated/not IP/unparsable: followed as UDP */
 	SRCIP_CNT__MAX,
 };
+
+/* Encapsulation of the packet a record describes (struct srcip_encap.type). */
+enum srcip_encap_type {
+	SRCIP_ENCAP_NONE = 0,
+	SRCIP_ENCAP_VXLAN = 1,  /* UDP 4789 or 8472 (Linux/flannel), RFC 7348 header */
+};
+
+/* UDP destination ports srcip looks inside as VXLAN. */
+#define SRCIP_VXLAN_PORT_IANA 4789
+#define SRCIP_VXLAN_PORT_LINUX 8472
 
 /* A packet's L3/L4 identity. 40 bytes. */
 struct srcip_tuple {
@@ -100,7 +113,16 @@ struct srcip_fingerprint {
 	__u16 length;     /* IPv4 total length / IPv6 payload length */
 };
 
-/* One ring-buffer record. 192 bytes. */
+/* The outer packet of an encapsulated flow. All zero when not encapsulated. 48 bytes. */
+struct srcip_encap {
+	struct srcip_tuple outer; /* outer IP/UDP tuple of the packet that triggered the record */
+	__u32 vni;                /* VXLAN network identifier (24 bits) */
+	__u8 type;                /* enum srcip_encap_type */
+	__u8 _pad[3];
+};
+
+/* One ring-buffer record. 240 bytes. For an encapsulated packet `tuple` (and
+ * ct_*, fp) describe the inner packet and `encap` the outer one. */
 struct srcip_record {
 	__u64 ts_ns;       /* CLOCK_MONOTONIC of the event */
 	__u64 first_ns;    /* first packet of the flow at this hook */
@@ -119,13 +141,16 @@ struct srcip_record {
 	struct srcip_tuple ct_orig;   /* conntrack original-direction tuple */
 	struct srcip_tuple ct_reply;  /* conntrack reply-direction tuple */
 	struct srcip_fingerprint fp;  /* of the packet that triggered the record */
+	struct srcip_encap encap;     /* VXLAN: outer tuple and VNI (type 0: none) */
 };
 
-/* Flow map key: one flow per (interface, hook, tuple). 48 bytes. */
+/* Flow map key: one flow per (interface, hook, encapsulation, tuple); the
+ * tuple of an encapsulated packet is the inner one. 48 bytes. */
 struct srcip_flow_key {
 	__u32 ifindex;
 	__u8 hook;
-	__u8 _pad[3];
+	__u8 encap;       /* enum srcip_encap_type */
+	__u8 _pad[2];
 	struct srcip_tuple tuple;
 };
 
@@ -152,12 +177,14 @@ struct srcip_config {
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
 _Static_assert(sizeof(struct srcip_tuple) == 40, "srcip_tuple size");
 _Static_assert(sizeof(struct srcip_fingerprint) == 16, "srcip_fingerprint size");
-_Static_assert(sizeof(struct srcip_record) == 192, "srcip_record size");
+_Static_assert(sizeof(struct srcip_encap) == 48, "srcip_encap size");
+_Static_assert(sizeof(struct srcip_record) == 240, "srcip_record size");
 _Static_assert(sizeof(struct srcip_flow_key) == 48, "srcip_flow_key size");
 _Static_assert(sizeof(struct srcip_flow_state) == 48, "srcip_flow_state size");
 _Static_assert(sizeof(struct srcip_config) == 16, "srcip_config size");
 _Static_assert(__builtin_offsetof(struct srcip_record, tuple) == 56, "srcip_record.tuple offset");
 _Static_assert(__builtin_offsetof(struct srcip_record, fp) == 176, "srcip_record.fp offset");
+_Static_assert(__builtin_offsetof(struct srcip_record, encap) == 192, "srcip_record.encap offset");
 #endif
 
 #endif /* SRCIP_ABI_H */
