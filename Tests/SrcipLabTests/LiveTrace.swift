@@ -77,7 +77,7 @@ enum ProbeRecordCheck {
     }
 
     /// Checks Service, verdict, expectation and the source the backend saw (`xlat_src_ip`) against what the pod saw.
-    static func check(_ probe: ScenarioProbe, records: [[String: Any]], clientAddress: String) {
+    static func check(_ probe: ScenarioProbe, records: [[String: Any]]) {
         let mine = record(of: probe, in: records)
         #expect(mine.count == 1, "\(probe.row): one record at \(probe.entry.name), got \(mine.count): \(mine)")
         guard let r = mine.first else { return }
@@ -94,8 +94,9 @@ enum ProbeRecordCheck {
             }
             let seen = (r["xlat_src_ip"] as? String).flatMap(IPAddress.init)
             #expect(seen == IPAddress(saw), "\(probe.row): pod saw \(saw), record says \(r["xlat_src_ip"] ?? "nil"): \(r)")
-            let client = IPAddress(clientAddress)
-            #expect(verdict == (IPAddress(saw) == client ? "preserved" : "snat"), "\(probe.row): \(r)")
+            // Preserved when the backend saw the source the request entered with (the pod, host or external client).
+            let entered = (r["src_ip"] as? String).flatMap(IPAddress.init)
+            #expect(verdict == (IPAddress(saw) == entered ? "preserved" : "snat"), "\(probe.row): \(r)")
         case .timeout:
             #expect(verdict == "dropped", "\(probe.row): \(r)")
         case .refused:
