@@ -2,6 +2,7 @@
 #   make demo    install what is missing, build, run the lab demo
 #   make test    install what is missing, build, run every test
 #   make bench   install what is missing, build (release), print the benchmarks
+#   make soak    srcip trace --check on a lab under churn and load for SOAK_SECONDS (default 600; not part of make test)
 #   make dist    portable release tarball in .build/dist/ (static Swift runtime, stripped)
 #   make image   OCI image srcip:VERSION with podman (offline base from debootstrap unless IMAGE_BASE=debian)
 #   make bpf     rebuild the BPF object and the committed skeleton (needs /opt/swift's clang and bpftool)
@@ -20,7 +21,7 @@ SKELETON     := Sources/CSrcipSkeleton/include/srcip.skel.h
 SRCIP_DEBUG   := .build/debug/srcip
 SRCIP_RELEASE := .build/release/srcip
 
-.PHONY: all deps build release test demo bench clean bpf bpf-check dist image image-base image-deps test-image py-deps
+.PHONY: all deps build release test demo bench soak clean bpf bpf-check dist image image-base image-deps test-image py-deps
 
 DIST_DIR := .build/dist
 
@@ -125,6 +126,12 @@ demo: build
 
 bench: release
 	$(SRCIP_RELEASE)-bench
+
+# Soak (README "Soak"): pod/Service churn plus >= 200 connections/s through a lab for SOAK_SECONDS (default 600),
+# srcip trace --check on every node; RSS, file descriptors and every lost record reported; exit 1 on a failed trace or a loss.
+SOAK_SECONDS ?= 600
+soak: build
+	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_SRCIP=$(SRCIP_DEBUG) python3 scripts/soak.py
 
 # Compile $(BPF_SRC) and write its skeleton to $(1).
 define build_skeleton

@@ -98,7 +98,8 @@ struct FlowRecordBuilder {
         // Expected behaviour for traffic addressed to a Service at this node.
         var expectation: Expectation?
         if let m = match, m.resolvedFrom == .vip {
-            let ready = m.port.endpoints.filter(\.ready)
+            // kube-proxy runs one proxier per IP family: only the flow's family's endpoints count (a dual-stack Service has both).
+            let ready = m.port.endpoints.filter { $0.ready && $0.ip.isIPv4 == original.dst.isIPv4 }
             // kube-proxy's rules show only the endpoints this node may use: a Local policy with none of them comes from
             // its "has no local endpoints" rule, so the Service has endpoints on other nodes (a kubectl dump lists all).
             let fromRules = catalog.origin.isKubeProxyRules

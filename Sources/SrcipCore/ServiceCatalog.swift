@@ -36,7 +36,8 @@ public struct ServiceCollision: Hashable, Sendable, CustomStringConvertible {
 /// Lookups are deterministic: on collisions the Service listed first wins (and the collision is recorded).
 public struct ServiceCatalog: Sendable {
     private struct Key: Hashable { var ip: IPAddress; var port: UInt16; var proto: L4Protocol }
-    /// NodePorts are per address family: a dual-stack Service is one `Service` per family with the same NodePort.
+    /// NodePorts are per address family: a Service's NodePort is open on the families of its ClusterIPs (both for a
+    /// dual-stack Service, whose `secondaryClusterIP` is indexed like its `clusterIP`).
     private struct PortKey: Hashable { var port: UInt16; var proto: L4Protocol; var v4: Bool }
     private struct Ref: Hashable { var service: Int; var port: Int; var frontend: Frontend }
 
@@ -62,7 +63,7 @@ public struct ServiceCatalog: Sendable {
         for (si, svc) in services.enumerated() {
             for (pi, port) in svc.ports.enumerated() {
                 var vips: [(IPAddress, Frontend)] = []
-                if let cip = svc.clusterIP { vips.append((cip, .clusterIP)) }
+                vips += svc.clusterIPs.map { ($0, .clusterIP) }
                 vips += svc.externalIPs.map { ($0, .externalIP) }
                 vips += svc.loadBalancerIPs.map { ($0, .loadBalancer) }
                 for (ip, fe) in vips {
@@ -78,7 +79,8 @@ public struct ServiceCatalog: Sendable {
                     }
                 }
                 if let np = port.nodePort {
-                    let families = svc.clusterIP.map { [$0.isIPv4] } ?? [true, false]
+                    let cipFamilies = svc.clusterIPs.map(\.isIPv4)
+                    let families = cipFamilies.isEmpty ? [true, false] : [true, false].filter(cipFamilies.contains)
                     let ref = Ref(service: si, port: pi, frontend: .nodePort)
                     for v4 in families {
                         let key = PortKey(port: np, proto: port.proto, v4: v4)

@@ -1,7 +1,7 @@
 import SrcipCore
 
-/// Which Services a refresh added, removed or changed, by `namespace/name` (a dual-stack Service, one `Service`
-/// per family, counts once).
+/// Which Services a refresh added, removed or changed, by `namespace/name` (a dual-stack Service is one `Service`
+/// with both families; grouping by name also counts it once when an input lists it per family).
 public struct CatalogChanges: Sendable, Equatable {
     public var added: [String]
     public var removed: [String]

@@ -69,9 +69,10 @@ public struct DiscoveredServices: Sendable, Equatable, Codable {
         return "\(services.count) Services (\(ports) ports, \(eps) endpoints) from \(source); \(cidr); \(warnings.count) warnings"
     }
 
-    /// Appends another family's or file's services (e.g. iptables-save followed by ip6tables-save).
+    /// Appends another family's or file's services (e.g. iptables-save followed by ip6tables-save); a Service read
+    /// from both families (same namespace/name, ClusterIPs of different families) becomes one dual-stack Service.
     public mutating func merge(_ other: DiscoveredServices) {
-        services += other.services
+        services.appendFoldingFamilies(other.services)
         for c in other.clusterCIDRs where !clusterCIDRs.contains(c) { clusterCIDRs.append(c) }
         warnings += other.warnings.map { InputLimits.excerpt($0, limit: 400) }
         structures.formUnion(other.structures)

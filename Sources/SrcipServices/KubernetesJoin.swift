@@ -119,7 +119,10 @@ struct KubernetesJoin {
                                loadBalancerSourceRanges: ranges, ports: ports, externalTrafficPolicy: etp,
                                internalTrafficPolicy: itp, healthCheckNodePort: hc == 0 ? nil : hc, sessionAffinityTimeout: affinity))
         }
-        return out
+        // One Service with both families (`clusterIPs` order kept), as the API server has it.
+        var folded: [Service] = []
+        folded.appendFoldingFamilies(out)
+        return folded
     }
 
     /// Ready endpoints of the matching slice ports; serving+terminating ones when none is ready.

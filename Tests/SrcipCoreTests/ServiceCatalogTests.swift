@@ -60,6 +60,29 @@ import Testing
         #expect(catalog.frontend(ip: Self.a("::ffff:10.96.0.10"), port: 80, proto: .tcp) == nil)
     }
 
+    @Test("a dual-stack Service: both ClusterIPs, the NodePort on both families, endpoints of both, no collision")
+    func dualStack() {
+        let dual = Service(namespace: "shop", name: "dual", type: .nodePort, clusterIP: Self.a("10.96.0.30"),
+                           ports: [ServicePort(name: nil, proto: .tcp, port: 80, nodePort: 30090, endpoints: [
+                               ServiceEndpoint(ip: Self.a("10.244.1.9"), port: 8080), ServiceEndpoint(ip: Self.a("fd00:244:1::9"), port: 8080)])],
+                           secondaryClusterIP: Self.a("fd00:96::30"))
+        let c = ServiceCatalog(services: [dual])
+        let here: Set<IPAddress> = [Self.a("192.168.10.11"), Self.a("fd00:10::11")]
+        for address in ["10.96.0.30", "fd00:96::30"] {
+            #expect(c.frontend(ip: Self.a(address), port: 80, proto: .tcp)?.frontend == .clusterIP)
+            #expect(c.isServiceAddress(Self.a(address)))
+        }
+        for address in here {
+            #expect(c.frontend(ip: address, port: 30090, proto: .tcp, localAddresses: here)?.service.id == "shop/dual")
+        }
+        #expect(c.endpoint(ip: Self.a("fd00:244:1::9"), port: 8080, proto: .tcp)?.service.id == "shop/dual")
+        #expect(c.collisions.isEmpty)
+        // Single-stack IPv4: its NodePort is not open on IPv6.
+        var v4 = dual
+        v4.secondaryClusterIP = nil
+        #expect(ServiceCatalog(services: [v4]).frontend(ip: Self.a("fd00:10::11"), port: 30090, proto: .tcp, localAddresses: here) == nil)
+    }
+
     @Test func endpoints() throws {
         let m = try #require(catalog.endpoint(ip: Self.a("10.244.2.6"), port: 8080, proto: .tcp))
         #expect(m.service.id == "shop/web" && m.resolvedFrom == .endpoint && m.port.name == "http")

@@ -49,7 +49,7 @@ import Testing
     func join() throws {
         let d = try KubernetesDumpParser.parse(Data(Self.dump.utf8), file: "dump.json", localNodeName: "node-a")
         #expect(d.source == "kubectl")
-        #expect(d.services.map(\.id) == ["ns2/svc2", "ns7/drain", "ns9/dual", "ns9/dual"])
+        #expect(d.services.map(\.id) == ["ns2/svc2", "ns7/drain", "ns9/dual"])
         let svc2 = try #require(d.services.named("ns2/svc2"))
         #expect(svc2.type == .loadBalancer && svc2.clusterIP == ip("172.30.0.42"))
         #expect(svc2.externalIPs == [ip("192.168.99.22")] && svc2.loadBalancerIPs == [ip("1.2.3.4")])
@@ -69,11 +69,17 @@ import Testing
         let drain = try #require(d.services.named("ns7/drain"))
         #expect(drain.ports.first?.endpoints == [ServiceEndpoint(ip: ip("10.180.3.1"), port: 8443, nodeName: "node-a", ready: false, isLocal: true)])
         #expect(drain.ports.first?.name == nil)
-        // Dual-stack: one Service per family, each with its family's endpoints.
-        let dual = d.services.filter { $0.id == "ns9/dual" }
-        #expect(dual.map(\.clusterIP) == [ip("172.30.0.49"), ip("fd00:30::49")])
-        #expect(dual.map { $0.ports.first?.endpoints.map(\.ip) ?? [] } == [[ip("10.180.9.1")], [ip("fd00:180::9:1")]])
-        #expect(dual.allSatisfy { $0.type == .nodePort && $0.ports.first?.nodePort == 30080 })
+        // Dual-stack: one Service with both ClusterIPs (in `clusterIPs` order) and both families' endpoints.
+        let dual = try #require(d.services.named("ns9/dual"))
+        #expect(dual.clusterIPs == [ip("172.30.0.49"), ip("fd00:30::49")])
+        #expect(dual.ports.count == 1 && dual.ports.first?.endpoints.map(\.ip) == [ip("10.180.9.1"), ip("fd00:180::9:1")])
+        #expect(dual.type == .nodePort && dual.ports.first?.nodePort == 30080)
+        let cat = d.catalog()
+        for (address, node) in [("172.30.0.49", "192.168.0.1"), ("fd00:30::49", "fd00:192::1")] {
+            #expect(cat.frontend(ip: ip(address), port: 80, proto: .tcp)?.service.id == "ns9/dual")
+            #expect(cat.frontend(ip: ip(node), port: 30080, proto: .tcp, localAddresses: [ip(node)])?.service.id == "ns9/dual")
+        }
+        #expect(cat.endpoint(ip: ip("fd00:180::9:1"), port: 8080, proto: .tcp)?.service.clusterIPs.count == 2)
         // Warnings name what was skipped.
         #expect(d.warnings.contains { $0.contains("9.9.9.9") && $0.contains("Proxy") })
         #expect(d.warnings.contains { $0.contains("ns8/headless") && $0.contains("headless") })

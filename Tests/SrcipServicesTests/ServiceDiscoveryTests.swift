@@ -176,8 +176,18 @@ struct IPv6DiscoveryNetnsTests {
             try Self.load(ns, "ip6tables-restore", try IPv6Fixture.rules())
             let d = try ServiceDiscovery.discover(.auto, netns: ns)
             #expect(d.source == "iptables (auto)" && d.warnings == [])
-            #expect(d.services.filter { $0.clusterIP?.isIPv4 == true } == OverallFixture.services)
-            #expect(d.services.filter { $0.clusterIP?.isIPv4 == false } == IPv6Fixture.services)
+            // One Service per namespace/name with both families: the IPv6 view's addresses and endpoints appended.
+            let expected = zip(OverallFixture.services, IPv6Fixture.services).map { v4, v6 in
+                var s = v4
+                s.secondaryClusterIP = v6.clusterIP
+                s.externalIPs += v6.externalIPs
+                s.loadBalancerIPs += v6.loadBalancerIPs
+                s.loadBalancerSourceRanges += v6.loadBalancerSourceRanges
+                for i in s.ports.indices { s.ports[i].endpoints += v6.ports[i].endpoints }
+                return s
+            }
+            #expect(d.services == expected)
+            #expect(d.services.allSatisfy { $0.clusterIPs.count == 2 })
             #expect(Set(d.clusterCIDRs) == [IPPrefix("10.0.0.0/8")!, IPPrefix("fd00:10::/32")!])
             let cat = d.catalog()
             #expect(cat.frontend(ip: ip("2001:db8::5678"), port: 80, proto: .tcp)?.service.id == "ns5/svc5")
