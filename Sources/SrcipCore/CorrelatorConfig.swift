@@ -54,6 +54,8 @@ public struct CorrelatorStats: Sendable, Hashable {
     /// Finished-flow memory full: the oldest entry was forgotten.
     public var finishedMemoryEvictions: UInt64 = 0
     public var liveFlows: Int = 0
+    /// Interim records written for flows still open (`FlowCorrelator.interimRecords`); not counted in `flowsFinished`.
+    public var interimRecords: UInt64 = 0
 
     public init() {}
 }

@@ -30,6 +30,8 @@ public struct FlowCorrelator {
     /// Reads (and removes) the live counters of a view when its flow is written: set by a consumer that owns the
     /// BPF flow map, so records carry every packet counted up to then (open flows at exit, idle flows, TCP after FIN).
     public var liveCounts: ((FlowView) -> FlowCounts?)?
+    /// Reads a view's live counters without removing them, for interim records of open flows (`interimRecords`).
+    public var peekCounts: ((FlowView) -> FlowCounts?)?
 
     public init(context: NodeContext, config: CorrelatorConfig = CorrelatorConfig()) {
         self.context = context

@@ -128,7 +128,7 @@ struct FlowRecordBuilder {
         let end = max(all.map(\.lastNs).max() ?? 0, start)
         let join: JoinMethod = ct != nil ? .conntrack : (st.fingerprintJoined || st.sawFingerprintRecords ? .fingerprint : .conntrack)
 
-        return FlowRecord(
+        var record = FlowRecord(
             node: context.node, startNs: context.unixNs(start), endNs: context.unixNs(end),
             original: original, translated: translated, snat: snat, dnat: dnat,
             snatInterface: snatAt.map { context.interfaceName($0.0) }, snatHook: snatAt?.1,
@@ -139,6 +139,8 @@ struct FlowRecordBuilder {
             expected: expectation?.verdict, expectationMet: met, expectedRow: expectation?.row,
             endpointNode: endpoint.flatMap { $0.nodeName ?? ($0.isLocal == true ? context.node : nil) }, reason: notes.isEmpty ? nil : notes.joined(separator: "; "),
             packets: packets, bytes: bytes, replyPackets: replyPackets, replyBytes: replyBytes, join: join)
+        record.tcpFlags = original.proto == .tcp ? all.reduce(UInt8(0)) { $0 | $1.tcpFlags } : 0
+        return record
     }
 
     /// Where SNAT and DNAT first showed: the first request view carrying the rewritten address, else the egress request
