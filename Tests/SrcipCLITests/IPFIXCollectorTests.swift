@@ -7,12 +7,14 @@ import Testing
 /// started after srcip (they decode only because the templates are refreshed).
 @Suite(.serialized, .enabled(if: mustRunPrivileged, "needs root (set CI to make this a failure)"))
 struct IPFIXCollectorTests {
-    /// A collector process in the router namespace, stopped by its pid.
+    /// A collector process in the router namespace, stopped by SIGTERM (so it writes its file). The test runner's
+    /// children inherit a signal mask with SIGTERM blocked: a small exec wrapper clears it first.
     final class Collector {
         let process = Process()
+        static let unblock = "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execvp(sys.argv[1], sys.argv[1:])"
         init(netns: String, _ args: [String]) throws {
             process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-            process.arguments = ["netns", "exec", netns] + args
+            process.arguments = ["netns", "exec", netns, "python3", "-c", Self.unblock] + args
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
@@ -20,6 +22,9 @@ struct IPFIXCollectorTests {
         func stop() {
             guard process.isRunning else { return }
             kill(process.processIdentifier, SIGTERM)
+            let deadline = Date().addingTimeInterval(10)
+            while process.isRunning, Date() < deadline { usleep(50_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
         }
     }
