@@ -8,7 +8,7 @@
 #   make bpf     rebuild the BPF object and the committed skeleton (needs /opt/swift's clang and bpftool)
 
 SWIFT      ?= swift
-APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev pkg-config bpftool iptables nftables conntrack iproute2 python3 python3-pip iperf3 curl tcpdump hping3 libxml2-utils prometheus
+APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev pkg-config bpftool iptables nftables conntrack iproute2 python3 python3-pip iperf3 curl tcpdump hping3 libxml2-utils prometheus nfdump tshark
 # BPF: compiled with the clang that ships with Swift; the skeleton is committed so `swift build` needs no BPF toolchain.
 BPF_CLANG    ?= /opt/swift/usr/bin/clang
 BPFTOOL      ?= /usr/sbin/bpftool

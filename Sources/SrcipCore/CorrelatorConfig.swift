@@ -63,6 +63,8 @@ public struct CorrelatorStats: Sendable, Hashable {
     public var liveFlows: Int = 0
     /// Refreshed Service catalogs installed (`update(catalog:validFromNs:)`).
     public var catalogUpdates: UInt64 = 0
+    /// Interim records written for flows still open (`FlowCorrelator.interimRecords`); not counted in `flowsFinished`.
+    public var interimRecords: UInt64 = 0
 
     public init() {}
 }

@@ -63,6 +63,12 @@ extension FlowCorrelator {
     /// The record of a finished flow, with the reason an early eviction adds.
     func finishedRecord(_ st: FlowState, _ why: FinishReason) -> FlowRecord {
         var rec = record(st)
+        switch why {
+        case .ended, .superseded: rec.endReason = .endOfFlow
+        case .idle: rec.endReason = .idle
+        case .evicted: rec.endReason = .lackOfResources
+        case .flushed: rec.endReason = .forcedEnd
+        }
         if why == .evicted {
             rec.reason = (rec.reason.map { $0 + "; " } ?? "") + "evicted early: live-flow limit \(config.maxLiveFlows) reached"
         }

@@ -3,18 +3,22 @@
 extension FlowCorrelator {
     enum FinishReason { case ended, idle, evicted, superseded, flushed }
 
+    /// Raises the views' counters of `slot` to what `counts` reports (never lowers them).
+    mutating func refreshCounts(_ slot: Int32, _ counts: ((FlowView) -> FlowCounts?)?) {
+        guard let counts else { return }
+        for i in slots[slot].segments.indices {
+            let s = slots[slot].segments[i]
+            guard let c = counts(FlowView(ifindex: s.ifindex, hook: s.hook, tuple: s.tuple)),
+                  c.packets >= s.packets else { continue }
+            slots[slot].segments[i].packets = c.packets
+            slots[slot].segments[i].bytes = c.bytes
+            stats.liveCountReads += 1
+        }
+    }
+
     mutating func finish(_ slot: Int32, _ why: FinishReason) {
         guard slots[slot].live else { return }
-        if let liveCounts {
-            for i in slots[slot].segments.indices {
-                let s = slots[slot].segments[i]
-                guard let c = liveCounts(FlowView(ifindex: s.ifindex, hook: s.hook, tuple: s.tuple)),
-                      c.packets >= s.packets else { continue }
-                slots[slot].segments[i].packets = c.packets
-                slots[slot].segments[i].bytes = c.bytes
-                stats.liveCountReads += 1
-            }
-        }
+        refreshCounts(slot, liveCounts)
         let st = slots[slot]
         // Replies whose request was neither seen nor shown by a conntrack entry claim nothing: counted, not written.
         let requestSeen = st.segments.contains(where: { !$0.isReply })
@@ -34,6 +38,31 @@ extension FlowCorrelator {
         case .superseded: stats.flowsSuperseded += 1
         case .flushed: stats.flowsFlushed += 1
         }
+    }
+
+    /// Interim records (`final` false, end reason active timeout) for every live flow that started, or had its last
+    /// interim record, at least `activeTimeoutNs` before the correlator's time; counters are cumulative since the flow
+    /// started, read through `peekCounts` (which must not remove them). The flows stay live; their final record follows.
+    public mutating func interimRecords(activeTimeoutNs: UInt64) -> [FlowRecord] {
+        guard activeTimeoutNs > 0 else { return [] }
+        var out: [FlowRecord] = []
+        var s = head
+        while s >= 0 {
+            let next = slots[s].next
+            if !slots[s].closing, slots[s].interimSinceNs &+ activeTimeoutNs <= nowNs,
+               slots[s].segments.contains(where: { !$0.isReply }) || slots[s].conntrack != nil {
+                refreshCounts(s, peekCounts)
+                var rec = builder.record(slots[s], icmpFromNode: icmpFromNode)
+                rec.final = false
+                rec.endReason = .activeTimeout
+                rec.endNs = max(rec.endNs, context.unixNs(nowNs))
+                out.append(rec)
+                slots[s].interimSinceNs = nowNs
+                stats.interimRecords += 1
+            }
+            s = next
+        }
+        return out
     }
 
     /// Every view of `slot` ended: written now, or after the close linger.
@@ -89,6 +118,7 @@ extension FlowCorrelator {
         }
         slots[s].live = true
         slots[s].lastActivityNs = nowNs
+        slots[s].interimSinceNs = nowNs
         linkFront(s)
         stats.liveFlows += 1
         return s

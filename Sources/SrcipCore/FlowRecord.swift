@@ -102,6 +102,12 @@ public struct FlowRecord: Hashable, Sendable {
     public var replyPackets: UInt64
     public var replyBytes: UInt64
     public var join: JoinMethod
+    /// False for an interim record of a flow still open (`--active-timeout`); its final record follows.
+    public var final: Bool = true
+    /// Why the record was written; nil when unknown (e.g. read from a file that predates the field).
+    public var endReason: FlowEndReason?
+    /// TCP flags seen in either direction at any hook (OR of every view); 0 for UDP/ICMP.
+    public var tcpFlags: UInt8 = 0
 
     public init(node: String, startNs: Int64, endNs: Int64, original: FiveTuple, translated: FiveTuple?,
                 snat: Bool, dnat: Bool, snatInterface: String? = nil, snatHook: Hook? = nil,
@@ -150,4 +156,29 @@ public struct FlowRecord: Hashable, Sendable {
 
     /// `ipv4` or `ipv6`.
     public var familyName: String { original.src.isIPv4 ? "ipv4" : "ipv6" }
+}
+
+/// Why a flow record was written (the IPFIX flowEndReason values, RFC 5102 / IANA IE 136).
+public enum FlowEndReason: String, Sendable, Hashable, CaseIterable {
+    /// No packet for the idle timeout.
+    case idle = "idle"
+    /// An interim record of a flow still open (`--active-timeout`).
+    case activeTimeout = "active_timeout"
+    /// TCP FIN/RST at every hook, or a new connection on the same tuple.
+    case endOfFlow = "end_of_flow"
+    /// srcip stopped while the flow was open.
+    case forcedEnd = "forced_end"
+    /// Evicted early by the live-flow bound.
+    case lackOfResources = "lack_of_resources"
+
+    /// The IPFIX flowEndReason code.
+    public var ipfixCode: UInt8 {
+        switch self {
+        case .idle: return 1
+        case .activeTimeout: return 2
+        case .endOfFlow: return 3
+        case .forcedEnd: return 4
+        case .lackOfResources: return 5
+        }
+    }
 }

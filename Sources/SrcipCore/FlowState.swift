@@ -67,6 +67,8 @@ struct FlowState {
     var live = false
     /// Every view ended; waiting out `CorrelatorConfig.closeLingerNs`.
     var closing = false
+    /// When the flow started or its last interim record was written (`FlowCorrelator.interimRecords`).
+    var interimSinceNs: UInt64 = 0
 
     var ctID: UInt64 { conntrack?.id ?? 0 }
 

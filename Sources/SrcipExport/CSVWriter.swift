@@ -95,6 +95,9 @@ public final class CSVWriter: FlowRecordWriter {
             case .expectedRow: out.append(r.expectedRow.map { String($0) })
             case .endpointNode: out.append(r.endpointNode)
             case .reason: out.append(r.reason)
+            case .final: out.append(String(r.final))
+            case .endReason: out.append(r.endReason?.rawValue)
+            case .tcpFlags: out.append(String(r.tcpFlags))
             }
         }
         return out

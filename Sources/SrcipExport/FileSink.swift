@@ -159,9 +159,16 @@ public protocol FlowRecordWriter: AnyObject {
     func flush() throws(ExportError)
     /// Flushes, then continues in a new file at the same path (SIGHUP after logrotate).
     func reopen() throws(ExportError)
+    /// What produced the records (JSON Lines: the first line, `"kind":"run"`); other formats ignore it.
+    func writeRun(_ run: TraceRunRecord) throws(ExportError)
+    /// Counters at the end (JSON Lines: the last line, `"kind":"summary"`); other formats ignore it.
+    func writeSummary(_ summary: TraceSummaryRecord) throws(ExportError)
 }
 
 extension FlowRecordWriter {
+    public func writeRun(_ run: TraceRunRecord) throws(ExportError) {}
+    public func writeSummary(_ summary: TraceSummaryRecord) throws(ExportError) {}
+
     public func write(_ records: [FlowRecord]) throws(ExportError) {
         for r in records { try write(r) }
     }

@@ -20,12 +20,13 @@ public enum FlowRecordFormat: String, CaseIterable, Sendable {
     /// A writer for this format at `path` (`-` = standard output).
     /// `mode` says what happens to an existing file.
     public func writer(path: String, mode: FileOpenMode = .truncate,
-                       observationDomainID: UInt32 = 0) throws(ExportError) -> any FlowRecordWriter {
+                       observationDomainID: UInt32 = 0, observationDomainName: String = "") throws(ExportError) -> any FlowRecordWriter {
         switch self {
         case .text: return try TextWriter(path: path, mode: mode)
         case .json: return try JSONLinesWriter(path: path, mode: mode)
         case .csv: return try CSVWriter(path: path, mode: mode)
-        case .ipfix: return try IPFIXWriter(path: path, mode: mode, observationDomainID: observationDomainID)
+        case .ipfix: return try IPFIXWriter(path: path, mode: mode, observationDomainID: observationDomainID,
+                                            observationDomainName: observationDomainName)
         }
     }
 }

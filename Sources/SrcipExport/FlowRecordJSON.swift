@@ -19,6 +19,7 @@ public enum FlowRecordField: String, CaseIterable, Sendable {
     case join
     case dnatInterface = "dnat_interface", dnatHook = "dnat_hook"
     case expectedRow = "expected_row", endpointNode = "endpoint_node", reason
+    case final, endReason = "end_reason", tcpFlags = "tcp_flags"
 
     /// Every field name in contract order.
     public static let names: [String] = allCases.map(\.rawValue)
@@ -108,6 +109,9 @@ enum FlowRecordJSON {
         r.expectedRow = c.contains("expected_row") ? try c.nullableInteger("expected_row") : nil
         r.endpointNode = c.contains("endpoint_node") ? try c.nullableString("endpoint_node") : nil
         r.reason = c.contains("reason") ? try c.nullableString("reason") : nil
+        r.final = c.contains("final") ? try c.bool("final") : true
+        r.endReason = c.contains("end_reason") ? try c.nullableEnum("end_reason") : nil
+        r.tcpFlags = c.contains("tcp_flags") ? try c.integer("tcp_flags") : 0
         return r
     }
 
@@ -125,6 +129,7 @@ extension FlowRecord {
     /// The record as one line of JSON (no trailing newline), keys in contract order.
     public func jsonLine() -> String {
         var w = JSONObjectWriter()
+        w.string("kind", "flow")
         w.int("version", version)
         w.string("node", node)
         w.string("start", RFC3339.format(unixNs: startNs))
@@ -175,6 +180,9 @@ extension FlowRecord {
         w.int("expected_row", expectedRow)
         w.string("endpoint_node", endpointNode)
         w.string("reason", reason)
+        w.bool("final", final)
+        w.string("end_reason", endReason?.rawValue)
+        w.int("tcp_flags", Int(tcpFlags))
         return w.finish()
     }
 }

@@ -26,14 +26,52 @@ public enum FlowRecordFileError: Error, CustomStringConvertible {
     }
 }
 
+/// Everything one JSON Lines trace holds: flow records (final and interim), and the `run`/`summary` records.
+public struct FlowRecordDocument: Sendable {
+    /// Every flow line in file order, interim records (`final` false) included.
+    public var flows: [FlowRecord] = []
+    public var runs: [TraceRunRecord] = []
+    public var summaries: [TraceSummaryRecord] = []
+    /// Lines of a `kind` this srcip does not know (written by a newer one): skipped.
+    public var skippedLines = 0
+    public var errors: [FlowRecordReadError] = []
+
+    public init() {}
+
+    /// One record per flow: its final record, or for a flow that has none (srcip was killed) its latest interim record.
+    /// A flow is its node, start time and original tuple.
+    public var records: [FlowRecord] {
+        struct Key: Hashable { var node: String; var start: Int64; var tuple: FiveTuple }
+        var finals = Set<Key>()
+        var lastInterim: [Key: Int] = [:]
+        for (i, r) in flows.enumerated() {
+            let k = Key(node: r.node, start: r.startNs, tuple: r.original)
+            if r.final { finals.insert(k) } else { lastInterim[k] = i }
+        }
+        return flows.enumerated().compactMap { i, r in
+            if r.final { return r }
+            let k = Key(node: r.node, start: r.startNs, tuple: r.original)
+            return !finals.contains(k) && lastInterim[k] == i ? r : nil
+        }
+    }
+}
+
 /// Reads v1 flow records from JSON Lines, reporting each malformed or partial line with its line number and field path.
+/// Lines carry a `kind` (`flow`, `run`, `summary`; files written before it existed have none: flow).
 public enum FlowRecordReader {
     /// Longest line read as a record (records are under 2 KiB); longer ones are reported without being parsed.
     static let maxLineBytes = 64 << 10
 
-    /// Decodes every non-empty line; bad lines are reported, good ones kept.
+    /// Decodes every non-empty line; bad lines are reported, good ones kept. `records`: one per flow
+    /// (`FlowRecordDocument.records`); run and summary lines are read by `document(contents:source:)`.
     public static func read(contents: String, source: String = "<input>") -> (records: [FlowRecord], errors: [FlowRecordReadError]) {
-        var records: [FlowRecord] = []
+        let d = document(contents: contents, source: source)
+        return (d.records, d.errors)
+    }
+
+    /// Every line of a JSON Lines trace, by kind.
+    public static func document(contents: String, source: String = "<input>") -> FlowRecordDocument {
+        var doc = FlowRecordDocument()
         var errors: [FlowRecordReadError] = []
         var text = contents
         // Lines are cut on bytes: splitting a String into Characters cost as much as decoding the records.
@@ -51,14 +89,27 @@ public enum FlowRecordReader {
                 let bytes = Array(buf[range])
                 if bytes.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) { return }
                 switch decode(bytes) {
-                case .success(let r): records.append(r)
+                case .success(.flow(let r)): doc.flows.append(r)
+                case .success(.run(let r)): doc.runs.append(r)
+                case .success(.summary(let r)): doc.summaries.append(r)
+                case .success(.other): doc.skippedLines += 1
                 case .failure(let e): errors.append(FlowRecordReadError(source: source, line: lineNo, field: e.field, problem: e.problem))
                 }
             }
             for i in buf.indices where buf[i] == UInt8(ascii: "\n") { line(i); start = i + 1 }
             line(buf.count)
         }
-        return (records, errors)
+        doc.errors = errors
+        return doc
+    }
+
+    /// One decoded line.
+    enum Line {
+        case flow(FlowRecord)
+        case run(TraceRunRecord)
+        case summary(TraceSummaryRecord)
+        /// A kind this reader does not know.
+        case other
     }
 
     /// Where and why one line is not a v1 record.
@@ -68,14 +119,22 @@ public enum FlowRecordReader {
     }
 
     /// One line: JSON syntax errors give the column and the path of the value being read, shape errors the field.
-    static func decode(_ bytes: [UInt8]) -> Result<FlowRecord, LineError> {
+    static func decode(_ bytes: [UInt8]) -> Result<Line, LineError> {
         let value: JSONValue
         do { value = try JSONTextParser.parse(bytes) } catch {
             return .failure(LineError(field: error.path.isEmpty ? nil : excerpt(error.path),
                                       problem: "not valid JSON at column \(error.column): \(error.problem)"))
         }
         guard case .object = value else { return .failure(LineError(field: nil, problem: "not a JSON object")) }
-        do { return .success(try FlowRecordJSON.decode(value)) } catch {
+        do {
+            let c = try JSONObjectReader(value)
+            switch c.contains("kind") ? try c.string("kind") : "flow" {
+            case "flow": return .success(.flow(try FlowRecordJSON.decode(value)))
+            case "run": return .success(.run(try TraceRunRecord.decode(c)))
+            case "summary": return .success(.summary(try TraceSummaryRecord.decode(c)))
+            default: return .success(.other)
+            }
+        } catch {
             let problem: String
             switch error.problem {
             case .missing: problem = "missing (partial record?)"
@@ -86,8 +145,14 @@ public enum FlowRecordReader {
         }
     }
 
-    /// Reads a JSON Lines file (`-` for standard input).
+    /// Reads a JSON Lines file (`-` for standard input): one record per flow (`FlowRecordDocument.records`).
     public static func read(path: String) throws(FlowRecordFileError) -> (records: [FlowRecord], errors: [FlowRecordReadError]) {
+        let d = try document(path: path)
+        return (d.records, d.errors)
+    }
+
+    /// Every line of a JSON Lines file (`-` for standard input), by kind.
+    public static func document(path: String) throws(FlowRecordFileError) -> FlowRecordDocument {
         let data: Data
         if path == "-" {
             data = FileHandle.standardInput.readDataToEndOfFile()
@@ -101,7 +166,7 @@ public enum FlowRecordReader {
             }
         }
         guard let text = String(data: data, encoding: .utf8) else { throw .unreadable(path: path, reason: "not UTF-8 text") }
-        return read(contents: text, source: path)
+        return document(contents: text, source: path)
     }
 
     /// At most 80 characters of input text in a message.

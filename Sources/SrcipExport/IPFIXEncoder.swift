@@ -1,57 +1,17 @@
 import SrcipCore
-#if canImport(Glibc)
-import Glibc
-#endif
 
-/// IPFIX Information Elements srcip exports (IANA registry; NAT elements from RFC 8158).
-public enum IPFIXElement {
-    public static let octetDeltaCount: UInt16 = 1
-    public static let packetDeltaCount: UInt16 = 2
-    public static let protocolIdentifier: UInt16 = 4
-    public static let sourceTransportPort: UInt16 = 7
-    public static let sourceIPv4Address: UInt16 = 8
-    public static let destinationTransportPort: UInt16 = 11
-    public static let destinationIPv4Address: UInt16 = 12
-    public static let sourceIPv6Address: UInt16 = 27
-    public static let destinationIPv6Address: UInt16 = 28
-    public static let flowStartMilliseconds: UInt16 = 152
-    public static let flowEndMilliseconds: UInt16 = 153
-    public static let postNATSourceIPv4Address: UInt16 = 225
-    public static let postNATDestinationIPv4Address: UInt16 = 226
-    public static let postNAPTSourceTransportPort: UInt16 = 227
-    public static let postNAPTDestinationTransportPort: UInt16 = 228
-    public static let natEvent: UInt16 = 230
-    public static let postNATSourceIPv6Address: UInt16 = 281
-    public static let postNATDestinationIPv6Address: UInt16 = 282
-    /// RFC 5103 reverse elements: the same ids with the enterprise bit and this Private Enterprise Number.
-    public static let reversePEN: UInt32 = 29305
-}
-
-/// RFC 8158 natEvent values used by srcip.
-public enum NATEvent: UInt8 {
-    /// No translation was observed for the flow.
-    case none = 0
-    /// NAT44 session delete: the flow (a conntrack session) ended. RFC 8158 defines no NAT66 event, so
-    /// srcip uses the same value for IPv6 flows translated by kube-proxy (NAT66).
-    case nat44SessionDelete = 5
-}
-
-/// One field of an IPFIX template.
-public struct IPFIXField: Hashable, Sendable {
-    public var id: UInt16
-    public var length: UInt16
-    public var enterprise: UInt32?
-}
-
-/// Encodes flow records as IPFIX (RFC 7011) messages: a template set for IPv4 (id 256) and IPv6 (id 257)
-/// records, then data sets. Reply counters are RFC 5103 reverse elements.
+/// Encodes flow records as IPFIX (RFC 7011) messages: template 256 (IPv4) and 257 (IPv6) records, an options template
+/// (258) naming the observation domain, then data sets. Reply counters are RFC 5103 reverse elements.
 public struct IPFIXEncoder {
     public static let ipv4TemplateID: UInt16 = 256
     public static let ipv6TemplateID: UInt16 = 257
+    /// Options template: scope observationDomainId, field observationDomainName.
+    public static let domainOptionsTemplateID: UInt16 = 258
 
     public static func template(ipv6: Bool) -> [IPFIXField] {
         typealias E = IPFIXElement
         let a: UInt16 = ipv6 ? 16 : 4
+        let v = E.variableLength
         return [
             IPFIXField(id: ipv6 ? E.sourceIPv6Address : E.sourceIPv4Address, length: a),
             IPFIXField(id: ipv6 ? E.destinationIPv6Address : E.destinationIPv4Address, length: a),
@@ -69,31 +29,41 @@ public struct IPFIXEncoder {
             IPFIXField(id: E.postNAPTSourceTransportPort, length: 2),
             IPFIXField(id: E.postNAPTDestinationTransportPort, length: 2),
             IPFIXField(id: E.natEvent, length: 1),
+            IPFIXField(id: E.observationTimeMilliseconds, length: 8),
+            IPFIXField(id: E.flowEndReason, length: 1),
+            IPFIXField(id: E.tcpControlBits, length: 2),
+            IPFIXField(id: E.forwardingStatus, length: 1),
+            IPFIXField(id: E.ingressInterfaceName, length: v, enterprise: E.srcipPEN),
+            IPFIXField(id: E.egressInterfaceName, length: v, enterprise: E.srcipPEN),
+            IPFIXField(id: E.kubernetesService, length: v, enterprise: E.srcipPEN),
+            IPFIXField(id: E.srcipVerdict, length: v, enterprise: E.srcipPEN),
+            IPFIXField(id: E.snatInterfaceName, length: v, enterprise: E.srcipPEN),
         ]
     }
 
     public let observationDomainID: UInt32
+    /// Sent in the options data record of every template refresh (the node name).
+    public let observationDomainName: String
     /// Data records exported before the next message (RFC 7011 sequence number).
     public private(set) var sequence: UInt32 = 0
-    private var sentTemplates = false
+    private var sendTemplates = true
+    /// Pending data records: template id and encoded bytes, in order.
+    private var pending: [(UInt16, [UInt8])] = []
+    public private(set) var pendingBytes = 0
 
-    /// The next message carries the templates again (a reader starting at a new file needs them).
-    public mutating func resendTemplates() { sentTemplates = false }
-    private var v4: [UInt8] = []
-    private var v6: [UInt8] = []
-    private var pending = 0
-
-    public init(observationDomainID: UInt32) {
+    public init(observationDomainID: UInt32, observationDomainName: String = "") {
         self.observationDomainID = observationDomainID
+        self.observationDomainName = observationDomainName
     }
 
-    /// Bytes of data records waiting for `message`.
-    public var pendingBytes: Int { v4.count + v6.count }
+    /// The next message carries the templates again (a new file, a new TCP connection, a UDP template refresh).
+    public mutating func resendTemplates() { sendTemplates = true }
 
+    /// Queues a record for the next message (a record read from an older file without an end reason gets end of flow).
     public mutating func add(_ r: FlowRecord) {
         let ipv6 = !r.original.src.isIPv4
         var b: [UInt8] = []
-        b.reserveCapacity(ipv6 ? 109 : 61)
+        b.reserveCapacity(ipv6 ? 160 : 110)
         let post = r.translated ?? r.original
         b += r.original.src.bytes
         b += r.original.dst.bytes
@@ -110,38 +80,57 @@ public struct IPFIXEncoder {
         b += post.dst.bytes
         IPFIXEncoder.put16(post.srcPort, &b)
         IPFIXEncoder.put16(post.dstPort, &b)
-        b.append((r.snat || r.dnat ? NATEvent.nat44SessionDelete : NATEvent.none).rawValue)
-        if ipv6 { v6 += b } else { v4 += b }
-        pending += 1
+        b.append(IPFIXEncoder.natEvent(r).rawValue)
+        IPFIXEncoder.put64(UInt64(max(0, r.endNs / 1_000_000)), &b)
+        b.append((r.endReason ?? (r.final ? .endOfFlow : .activeTimeout)).ipfixCode)
+        IPFIXEncoder.put16(UInt16(r.tcpFlags), &b)
+        b.append(ForwardingStatus(r.verdict).rawValue)
+        IPFIXEncoder.putString(r.inInterface ?? "", &b)
+        IPFIXEncoder.putString(r.outInterface ?? "", &b)
+        IPFIXEncoder.putString(r.service.map { "\($0.namespace)/\($0.name):\($0.port)" } ?? "", &b)
+        IPFIXEncoder.putString(r.verdict.rawValue, &b)
+        IPFIXEncoder.putString(r.snatInterface ?? "", &b)
+        pending.append((ipv6 ? IPFIXEncoder.ipv6TemplateID : IPFIXEncoder.ipv4TemplateID, b))
+        pendingBytes += b.count
     }
 
-    /// One IPFIX message with the templates (first message only) and all pending records; nil when nothing is pending
-    /// and the templates were already sent.
-    public mutating func message(exportTime: UInt32) -> [UInt8]? {
-        guard pending > 0 || !sentTemplates else { return nil }
+    /// natEvent: session delete for a translated flow's final record, session create for an interim one, else none.
+    static func natEvent(_ r: FlowRecord) -> NATEvent {
+        guard r.snat || r.dnat else { return .none }
+        return r.final ? .nat44SessionDelete : .nat44SessionCreate
+    }
+
+    /// One IPFIX message with the templates (when due) and pending records up to `maxBytes`; nil when nothing is
+    /// pending and no templates are due. Call until nil to send everything.
+    public mutating func message(exportTime: UInt32, maxBytes: Int = 65_535) -> [UInt8]? {
+        guard !pending.isEmpty || sendTemplates else { return nil }
         var body: [UInt8] = []
-        if !sentTemplates {
-            var set: [UInt8] = []
-            for (id, v6) in [(IPFIXEncoder.ipv4TemplateID, false), (IPFIXEncoder.ipv6TemplateID, true)] {
-                let fields = IPFIXEncoder.template(ipv6: v6)
-                IPFIXEncoder.put16(id, &set)
-                IPFIXEncoder.put16(UInt16(fields.count), &set)
-                for f in fields {
-                    IPFIXEncoder.put16(f.enterprise == nil ? f.id : f.id | 0x8000, &set)
-                    IPFIXEncoder.put16(f.length, &set)
-                    if let pen = f.enterprise { IPFIXEncoder.put32(pen, &set) }
-                }
+        var records: UInt32 = 0
+        if sendTemplates {
+            body += templateSets()
+            body += domainNameRecord()
+            records += 1
+            sendTemplates = false
+        }
+        var taken = 0
+        var setStart = -1
+        var setID: UInt16 = 0
+        for (id, bytes) in pending {
+            let open = setStart >= 0 && setID == id
+            if taken > 0 || records > 0, 16 + body.count + bytes.count + (open ? 0 : 4) > maxBytes { break }
+            if !open {
+                if setStart >= 0 { IPFIXEncoder.patchLength(&body, setStart) }
+                setStart = body.count
+                setID = id
+                IPFIXEncoder.put16(id, &body)
+                IPFIXEncoder.put16(0, &body)
             }
-            IPFIXEncoder.put16(2, &body)
-            IPFIXEncoder.put16(UInt16(set.count + 4), &body)
-            body += set
-            sentTemplates = true
+            body += bytes
+            taken += 1
+            pendingBytes -= bytes.count
         }
-        for (id, data) in [(IPFIXEncoder.ipv4TemplateID, v4), (IPFIXEncoder.ipv6TemplateID, v6)] where !data.isEmpty {
-            IPFIXEncoder.put16(id, &body)
-            IPFIXEncoder.put16(UInt16(data.count + 4), &body)
-            body += data
-        }
+        if setStart >= 0 { IPFIXEncoder.patchLength(&body, setStart) }
+        pending.removeFirst(taken)
         var msg: [UInt8] = []
         msg.reserveCapacity(body.count + 16)
         IPFIXEncoder.put16(10, &msg)
@@ -150,72 +139,70 @@ public struct IPFIXEncoder {
         IPFIXEncoder.put32(sequence, &msg)
         IPFIXEncoder.put32(observationDomainID, &msg)
         msg += body
-        sequence &+= UInt32(pending)
-        pending = 0
-        v4.removeAll(keepingCapacity: true)
-        v6.removeAll(keepingCapacity: true)
+        sequence &+= records + UInt32(taken)
         return msg
+    }
+
+    /// Template set (256, 257) and options template set (258).
+    private func templateSets() -> [UInt8] {
+        var set: [UInt8] = []
+        for (id, v6) in [(IPFIXEncoder.ipv4TemplateID, false), (IPFIXEncoder.ipv6TemplateID, true)] {
+            let fields = IPFIXEncoder.template(ipv6: v6)
+            IPFIXEncoder.put16(id, &set)
+            IPFIXEncoder.put16(UInt16(fields.count), &set)
+            for f in fields { IPFIXEncoder.put(f, &set) }
+        }
+        var out: [UInt8] = []
+        IPFIXEncoder.put16(2, &out)
+        IPFIXEncoder.put16(UInt16(set.count + 4), &out)
+        out += set
+        IPFIXEncoder.put16(3, &out)
+        IPFIXEncoder.put16(4 + 6 + 8, &out)
+        IPFIXEncoder.put16(IPFIXEncoder.domainOptionsTemplateID, &out)
+        IPFIXEncoder.put16(2, &out)   // field count
+        IPFIXEncoder.put16(1, &out)   // scope field count
+        IPFIXEncoder.put(IPFIXField(id: IPFIXElement.observationDomainId, length: 4), &out)
+        IPFIXEncoder.put(IPFIXField(id: IPFIXElement.observationDomainName, length: IPFIXElement.variableLength), &out)
+        return out
+    }
+
+    /// The options data record: this domain's id and name.
+    private func domainNameRecord() -> [UInt8] {
+        var out: [UInt8] = []
+        IPFIXEncoder.put16(IPFIXEncoder.domainOptionsTemplateID, &out)
+        IPFIXEncoder.put16(0, &out)
+        IPFIXEncoder.put32(observationDomainID, &out)
+        IPFIXEncoder.putString(observationDomainName, &out)
+        IPFIXEncoder.patchLength(&out, 0)
+        return out
+    }
+
+    static func put(_ f: IPFIXField, _ b: inout [UInt8]) {
+        put16(f.enterprise == nil ? f.id : f.id | 0x8000, &b)
+        put16(f.length, &b)
+        if let pen = f.enterprise { put32(pen, &b) }
+    }
+
+    /// Sets the 16-bit length of the set starting at `start` to the bytes from there to the end.
+    static func patchLength(_ b: inout [UInt8], _ start: Int) {
+        let n = b.count - start
+        b[start + 2] = UInt8(n >> 8 & 0xff)
+        b[start + 3] = UInt8(n & 0xff)
+    }
+
+    /// A variable-length string (RFC 7011 §7): one length byte below 255, else 255 and two length bytes; at most 1024 bytes.
+    static func putString(_ s: String, _ b: inout [UInt8]) {
+        let u = Array(s.utf8.prefix(1024))
+        if u.count < 255 {
+            b.append(UInt8(u.count))
+        } else {
+            b.append(255)
+            put16(UInt16(u.count), &b)
+        }
+        b += u
     }
 
     static func put16(_ v: UInt16, _ b: inout [UInt8]) { b.append(UInt8(v >> 8)); b.append(UInt8(v & 0xff)) }
     static func put32(_ v: UInt32, _ b: inout [UInt8]) { for s in stride(from: 24, through: 0, by: -8) { b.append(UInt8(v >> UInt32(s) & 0xff)) } }
     static func put64(_ v: UInt64, _ b: inout [UInt8]) { for s in stride(from: 56, through: 0, by: -8) { b.append(UInt8(v >> UInt64(s) & 0xff)) } }
-}
-
-/// Writes flow records to a file as a stream of IPFIX messages (RFC 7011 §10 / RFC 5655 file layout).
-public final class IPFIXWriter: FlowRecordWriter {
-    private let sink: FileSink
-    private var encoder: IPFIXEncoder
-    private let exportTime: () -> UInt32
-    /// Messages stay below this size (the 16-bit length field allows 65535).
-    private let maxMessageBytes = 60_000
-
-    public init(sink: FileSink, observationDomainID: UInt32, exportTime: @escaping () -> UInt32 = IPFIXWriter.wallClockSeconds) {
-        self.sink = sink
-        self.encoder = IPFIXEncoder(observationDomainID: observationDomainID)
-        self.exportTime = exportTime
-    }
-
-    public convenience init(path: String, observationDomainID: UInt32,
-                            exportTime: @escaping () -> UInt32 = IPFIXWriter.wallClockSeconds) throws(ExportError) {
-        self.init(sink: try FileSink(path: path), observationDomainID: observationDomainID, exportTime: exportTime)
-    }
-
-    public convenience init(path: String, mode: FileOpenMode, observationDomainID: UInt32,
-                            exportTime: @escaping () -> UInt32 = IPFIXWriter.wallClockSeconds) throws(ExportError) {
-        self.init(sink: try FileSink(path: path, mode: mode), observationDomainID: observationDomainID, exportTime: exportTime)
-    }
-
-    /// A new file starts with the templates again (sequence numbers continue).
-    public func reopen() throws(ExportError) {
-        try emit()
-        try sink.reopen()
-        encoder.resendTemplates()
-    }
-
-    public func write(_ record: FlowRecord) throws(ExportError) {
-        encoder.add(record)
-        if encoder.pendingBytes >= maxMessageBytes { try emit() }
-    }
-
-    /// Writes pending records as one message.
-    public func flush() throws(ExportError) {
-        try emit()
-        try sink.flush()
-    }
-
-    public func close() throws(ExportError) {
-        try emit()
-        try sink.close()
-    }
-
-    private func emit() throws(ExportError) {
-        if let m = encoder.message(exportTime: exportTime()) { try sink.write(m) }
-    }
-
-    public static func wallClockSeconds() -> UInt32 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return UInt32(truncatingIfNeeded: ts.tv_sec)
-    }
 }

@@ -1,8 +1,12 @@
 import SrcipCore
 
-/// Writes flow records as JSON Lines: one v1 record object per line.
+/// Writes flow records as JSON Lines: one v1 record object per line, between a `run` and a `summary` line when the
+/// caller writes them.
 public final class JSONLinesWriter: FlowRecordWriter {
     private let sink: FileSink
+
+    public func writeRun(_ run: TraceRunRecord) throws(ExportError) { try sink.write(run.jsonLine() + "\n") }
+    public func writeSummary(_ summary: TraceSummaryRecord) throws(ExportError) { try sink.write(summary.jsonLine() + "\n") }
 
     public init(sink: FileSink) { self.sink = sink }
     public convenience init(path: String, mode: FileOpenMode = .truncate) throws(ExportError) {

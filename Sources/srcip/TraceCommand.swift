@@ -4,6 +4,7 @@ import SrcipCore
 import SrcipExport
 import SrcipKernel
 import SrcipServices
+import SrcipVersion
 
 /// `srcip trace`: attach to interfaces, correlate what the BPF programs record into flows, write them out.
 struct TraceCommand: AsyncParsableCommand {
@@ -87,6 +88,10 @@ struct TraceCommand: AsyncParsableCommand {
     @OptionGroup(title: "Metrics")
     var metricsOptions: MetricsOptions
 
+    // --active-timeout, --ipfix-collector, --template-refresh, --observation-domain (TraceExportOptions.swift).
+    @OptionGroup(title: "Long flows and IPFIX export")
+    var export: TraceExportOptions
+
     @Flag(help: "Write one line per BPF record instead of one per flow.")
     var raw = false
 
@@ -109,6 +114,7 @@ struct TraceCommand: AsyncParsableCommand {
         if raw && check { throw ValidationError("--check judges flows: it cannot be combined with --raw") }
         if raw && format.rawFormat == nil { throw ValidationError("--format \(format) with --raw: use text or jsonl") }
         if format == .ipfix && output == nil { throw ValidationError("--format ipfix is binary: name a file with --output") }
+        if raw && !export.collectors.isEmpty { throw ValidationError("--ipfix-collector exports flows: it cannot be combined with --raw") }
         if append && force { throw ValidationError("--append and --force exclude each other: keep the file's records, or replace them") }
         if (append || force) && output == nil { throw ValidationError("--append and --force apply to --output FILE") }
         if let output, output != "-", !append, !force,
@@ -136,6 +142,7 @@ struct TraceCommand: AsyncParsableCommand {
                                 protocols: Set(protocols.map(\.l4)))
         let (context, discovered) = try NodeContextBuilder.build(node: node, services: raw ? .none : services,
                                                                  nodeIPs: nodeIPList.compactMap { IPAddress($0) })
+        let catalogWarnings = discovered?.warnings ?? []
         var options = Tracer.Options(selection: InterfaceSelection(include: interfaces, exclude: excludedInterfaces))
         options.interfaceNames = context.interfaceNames
         options.onInterfaceChange = { [verbose] c in
@@ -155,10 +162,21 @@ struct TraceCommand: AsyncParsableCommand {
         } else {
             out = .flows(try FlowOutput(format: format.flowFormat, path: path, mode: openMode, context: context, filter: filter,
                                         idleTimeoutNs: idleNs, limit: count ?? .max,
-                                        liveCounts: { [object = tracer.object] in object.flowCounts($0, remove: true) }))
+                                        liveCounts: { [object = tracer.object] in object.flowCounts($0, remove: true) },
+                                        peekCounts: { [object = tracer.object] in object.flowCounts($0, remove: false) },
+                                        activeTimeoutNs: UInt64(export.activeTimeout * 1e9),
+                                        observationDomainID: export.domain(node: context.node),
+                                        collectors: try export.collectorWriters(node: context.node)))
         }
         let start = try tracer.counters()
         let attach = tracer.attachments.first?.mode.description ?? "-"
+        if case .flows(let f) = out {
+            try f.writer.writeRun(TraceRunRecord(
+                srcipVersion: SrcipVersion.current, node: context.node, kernel: KernelRelease.current, attach: attach,
+                join: tracer.flavour.description, services: context.catalog.source, catalogWarnings: catalogWarnings,
+                interfaces: names, commandLine: CommandLine.arguments, activeTimeout: export.activeTimeout,
+                startNs: KernelClock.unixNs()))
+        }
 
         Diagnostics.note("tracing \(names.isEmpty ? "no interface yet" : names.joined(separator: ", ")) on \(context.node) (\(attach), "
                          + "\(tracer.flavour) join; services: \(context.catalog.source)); Ctrl-C to stop")
@@ -202,7 +220,11 @@ struct TraceCommand: AsyncParsableCommand {
             if ControlSignals.takeStatus() { Diagnostics.note(status("status: ")) }
             return count.map { out.written >= $0 } ?? false
         }
-        try out.finish()
+        try out.finish { f in
+            TraceSummaryRecord.make(node: context.node, counters: ((try? tracer.counters()) ?? start).since(start),
+                                    received: tracer.recordsReceived, bufferDropped: pipeline.dropped.value,
+                                    correlator: f.correlatorStats, interfaces: tracer.interfaceCounts)
+        }
         metrics?.stop()
         let end = try tracer.counters()
         var stats: CorrelatorStats?

@@ -55,11 +55,11 @@ enum TraceOutput {
         }
     }
 
-    /// Writes what is still open and closes the output.
-    func finish() throws {
+    /// Writes what is still open (and, for flows, the summary `summary` builds) and closes the output.
+    func finish(summary: (FlowOutput) -> TraceSummaryRecord) throws {
         switch self {
         case .raw(let r): try r.finish()
-        case .flows(let f): try f.finish()
+        case .flows(let f): try f.finish(summary: summary(f))
         }
     }
 }
@@ -107,19 +107,30 @@ final class FlowOutput {
     private(set) var written = 0
     /// Called with every flow written (`--metrics`).
     var onWrite: ((FlowRecord) -> Void)?
+    /// Interim records written (`--active-timeout`); they count neither toward `--count` nor `--check`.
+    private(set) var interimWritten = 0
+    private let activeTimeoutNs: UInt64
     /// Every flow written, grouped per Service port and entry path for `--check`.
     private(set) var verification = VerificationBuilder(clusterWide: false)
 
     /// `liveCounts` reads and removes a view's BPF counters when its flow is written (`FlowCorrelator.liveCounts`).
+    /// `peekCounts` reads them without removing (interim records every `activeTimeoutNs`, 0: none); `collectors` get
+    /// every record too.
     init(format: FlowRecordFormat, path: String, mode: FileOpenMode = .truncate, context: NodeContext, filter: FlowFilter,
-         idleTimeoutNs: UInt64, limit: Int, liveCounts: ((FlowView) -> FlowCounts?)? = nil) throws {
-        writer = try format.writer(path: path, mode: mode)
+         idleTimeoutNs: UInt64, limit: Int, liveCounts: ((FlowView) -> FlowCounts?)? = nil,
+         peekCounts: ((FlowView) -> FlowCounts?)? = nil, activeTimeoutNs: UInt64 = 0, observationDomainID: UInt32 = 0,
+         collectors: [any FlowRecordWriter] = []) throws {
+        let file = try format.writer(path: path, mode: mode, observationDomainID: observationDomainID,
+                                     observationDomainName: context.node)
+        writer = collectors.isEmpty ? file : FanOutWriter([file] + collectors)
+        self.activeTimeoutNs = activeTimeoutNs
         // With live counters, idle flows end by the BPF sweep's `.expired` records (final counts); the correlator's own
         // idle timeout, 2 s later, only catches views the sweep cannot report (e.g. evicted from the BPF map).
         var config = CorrelatorConfig(idleTimeoutNs: idleTimeoutNs &+ (liveCounts == nil ? 0 : 2_000_000_000))
         config.closeLingerNs = Self.closeLingerNs
         correlator = FlowCorrelator(context: context, config: config)
         correlator.liveCounts = liveCounts
+        correlator.peekCounts = peekCounts
         self.filter = filter
         self.limit = limit
     }
@@ -159,6 +170,12 @@ final class FlowOutput {
     func tick(nowNs: UInt64) throws {
         correlator.advance(toNs: nowNs)
         try emit(correlator.drainFinished())
+        if activeTimeoutNs > 0 {
+            for r in correlator.interimRecords(activeTimeoutNs: activeTimeoutNs) where filter.matches(r) && written < limit {
+                try writer.write(r)
+                interimWritten += 1
+            }
+        }
         peakLiveFlows = max(peakLiveFlows, correlator.liveFlowCount)
         if correlator.liveFlowCount == 0, peakLiveFlows > 4096 {
             // The correlator dropped its storage; glibc keeps freed heap unless asked (its mmap threshold grows).
@@ -170,9 +187,13 @@ final class FlowOutput {
     /// Most live flows since the last trim of the heap.
     private var peakLiveFlows = 0
 
-    /// Writes the flows still open and closes the output.
-    func finish() throws {
+    /// Writes the flows still open, the summary, and closes the output.
+    func finish(summary: TraceSummaryRecord) throws {
         try emit(correlator.flush())
+        var s = summary
+        s.flows = written
+        s.interim = interimWritten
+        try writer.writeSummary(s)
         try writer.close()
     }
 

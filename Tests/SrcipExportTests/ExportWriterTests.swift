@@ -11,7 +11,7 @@ import SrcipCore
     @Test func ipfixFileDecodesToTheWrittenValues() throws {
         let path = Self.tempPath("ipfix")
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let w = try IPFIXWriter(path: path, observationDomainID: 4242, exportTime: { 1_795_000_200 })
+        let w = try IPFIXWriter(path: path, observationDomainID: 4242, observationDomainName: "node-a", exportTime: { 1_795_000_200 })
         try w.write([Fixtures.snatRecord, Fixtures.droppedV6, Fixtures.dnatV6])
         try w.close()
         var reader = IPFIXReader()
@@ -19,11 +19,16 @@ import SrcipCore
         #expect(reader.messages.count == 1)
         let m = try #require(reader.messages.first)
         #expect(m.version == 10 && m.domain == 4242 && m.exportTime == 1_795_000_200 && m.sequence == 0)
-        #expect(Set(reader.templates.keys) == [256, 257])
-        #expect(reader.templates[256]?.map(\.id) == [8, 12, 7, 11, 4, 152, 153, 2, 1, 2, 1, 225, 226, 227, 228, 230])
-        #expect(reader.templates[257]?.map(\.id) == [27, 28, 7, 11, 4, 152, 153, 2, 1, 2, 1, 281, 282, 227, 228, 230])
+        #expect(Set(reader.templates.keys) == [256, 257, 258] && reader.optionsTemplates == [258])
+        let tail: [UInt16] = [230, 323, 136, 6, 89, 1, 2, 3, 4, 5]
+        #expect(reader.templates[256]?.map(\.id) == [8, 12, 7, 11, 4, 152, 153, 2, 1, 2, 1, 225, 226, 227, 228] + tail)
+        #expect(reader.templates[257]?.map(\.id) == [27, 28, 7, 11, 4, 152, 153, 2, 1, 2, 1, 281, 282, 227, 228] + tail)
         #expect(reader.templates[256]?[9].enterprise == 29305)
-        #expect(reader.records.count == 3)
+        #expect(reader.templates[256]?.suffix(5).allSatisfy { $0.enterprise == 32473 && $0.length == 0xffff } == true)
+        #expect(reader.templates[258]?.map(\.id) == [149, 300])
+        let domain = try #require(reader.records.first { $0.templateID == 258 })
+        #expect(domain.uint(149) == 4242 && domain.string(300) == "node-a")
+        #expect(reader.records.count == 4)
 
         let v4 = try #require(reader.records.first { $0.templateID == 256 })
         #expect(v4.bytes(8) == [203, 0, 113, 10] && v4.bytes(12) == [192, 168, 10, 11])
@@ -32,6 +37,9 @@ import SrcipCore
         #expect(v4.uint(2) == 6 && v4.uint(1) == 600 && v4.uint(2, 29305) == 5 && v4.uint(1, 29305) == 500)
         #expect(v4.bytes(225) == [192, 168, 10, 11] && v4.bytes(226) == [10, 244, 1, 2])
         #expect(v4.uint(227) == 51234 && v4.uint(228) == 8080 && v4.uint(230) == 5)
+        #expect(v4.uint(323) == UInt64((Fixtures.t0 + 2_500_000_000) / 1_000_000) && v4.uint(136) == 3 && v4.uint(89) == 64)
+        #expect(v4.string(1, 32473) == Fixtures.snatRecord.inInterface && v4.string(2, 32473) == Fixtures.snatRecord.outInterface)
+        #expect(v4.string(3, 32473) == "default/nodeport:80" && v4.string(4, 32473) == "snat")
 
         let v6 = reader.records.filter { $0.templateID == 257 }
         #expect(v6.count == 2)
@@ -56,9 +64,9 @@ import SrcipCore
         #expect(m3 == nil)
         var reader = IPFIXReader()
         try reader.read(first + second)
-        #expect(reader.messages.map(\.sequence) == [0, 2])
+        #expect(reader.messages.map(\.sequence) == [0, 3])   // the options record counts as a data record
         #expect(reader.messages.map(\.length) == [first.count, second.count])
-        #expect(reader.records.count == 3)
+        #expect(reader.records.count == 4)
     }
 
     @Test func csvHasTheV1HeaderAndQuotesProperly() throws {

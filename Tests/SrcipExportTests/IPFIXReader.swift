@@ -10,6 +10,7 @@ struct IPFIXReader {
     }
 
     var templates: [UInt16: [Field]] = [:]
+    var optionsTemplates: Set<UInt16> = []
     var messages: [Message] = []
     var records: [Record] = []
 
@@ -31,10 +32,11 @@ struct IPFIXReader {
                 guard setLen >= 4, s + setLen <= off + len else { throw Failure.malformed("bad set length at \(s)") }
                 let end = s + setLen
                 var p = s + 4
-                if setID == 2 {
+                if setID == 2 || setID == 3 {
                     while p + 4 <= end {
                         let tid = UInt16(Self.be(bytes[p ..< p + 2])), count = Int(Self.be(bytes[p + 2 ..< p + 4]))
-                        p += 4
+                        p += setID == 3 ? 6 : 4   // options templates: scope field count
+                        if setID == 3 { optionsTemplates.insert(tid) }
                         var fields: [Field] = []
                         for _ in 0..<count {
                             var id = UInt16(Self.be(bytes[p ..< p + 2]))
@@ -52,12 +54,18 @@ struct IPFIXReader {
                     }
                 } else if setID >= 256 {
                     guard let fields = templates[setID] else { throw Failure.malformed("data set \(setID) before its template") }
-                    let size = fields.reduce(0) { $0 + $1.length }
-                    while p + size <= end {
+                    let minSize = fields.reduce(0) { $0 + ($1.length == 0xffff ? 1 : $1.length) }
+                    while p + minSize <= end {
                         var values: [Key: [UInt8]] = [:]
                         for f in fields {
-                            values[Key(id: f.id, enterprise: f.enterprise)] = Array(bytes[p ..< p + f.length])
-                            p += f.length
+                            var n = f.length
+                            if n == 0xffff {   // variable length (RFC 7011 §7)
+                                n = Int(bytes[p]); p += 1
+                                if n == 255 { n = Int(Self.be(bytes[p ..< p + 2])); p += 2 }
+                            }
+                            guard p + n <= end else { throw Failure.malformed("record overruns set \(setID)") }
+                            values[Key(id: f.id, enterprise: f.enterprise)] = Array(bytes[p ..< p + n])
+                            p += n
                         }
                         records.append(Record(templateID: setID, values: values))
                     }
@@ -72,4 +80,5 @@ struct IPFIXReader {
 extension IPFIXReader.Record {
     func uint(_ id: UInt16, _ pen: UInt32? = nil) -> UInt64? { values[.init(id: id, enterprise: pen)].map { IPFIXReader.be($0[...]) } }
     func bytes(_ id: UInt16) -> [UInt8]? { values[.init(id: id, enterprise: nil)] }
+    func string(_ id: UInt16, _ pen: UInt32? = nil) -> String? { values[.init(id: id, enterprise: pen)].map { String(decoding: $0, as: UTF8.self) } }
 }
