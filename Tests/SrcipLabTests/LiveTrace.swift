@@ -43,7 +43,7 @@ struct LiveTrace {
         let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
         let records = try text.split(separator: "\n").map {
             try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
-        }.filter { $0["kind"] == nil }   // flow records only (a `"kind":"run"` line is not one)
+        }.filter { ($0["kind"] as? String ?? "flow") == "flow" }   // flow records only (not the `run`/`summary` lines)
         let exited = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         return (exited, stderr, records)
     }
