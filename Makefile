@@ -49,6 +49,7 @@ py-deps:
 # Manual pages from the command definitions (ArgumentParser's generate-manual plugin) into .build/man: srcip.1 and
 # one page per subcommand. Nothing generated is committed. Read one with `man .build/man/srcip.1`.
 man:
+	@mkdir -p .build/man
 	$(SWIFT) package --allow-writing-to-package-directory generate-manual --multi-page --output-directory .build/man
 	@ls .build/man
 

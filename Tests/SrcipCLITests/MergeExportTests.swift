@@ -90,3 +90,15 @@ struct MergeExportTests {
         #expect(refused.status != 0 && refused.output.contains("did you mean --format json"))
     }
 }
+
+/// Shell completion covers every value list (ArgumentParser's generated scripts).
+@Suite struct CompletionTests {
+    @Test(arguments: ["bash", "zsh", "fish"]) func everyValueListCompletes(shell: String) {
+        let script = run([srcipBinary, "--generate-completion-script", shell])
+        #expect(script.status == 0)
+        for values in [["preserved", "snat", "dropped", "rejected", "unknown"], ["compact", "table", "jsonl", "csv", "ipfix"],
+                       ["html", "svg"], ["tcp", "udp", "icmp", "icmpv6"], ["auto", "iptables", "nftables", "none"]] {
+            for v in values { #expect(script.output.contains(v), "\(shell): \(v) not completed") }
+        }
+    }
+}
