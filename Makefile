@@ -8,7 +8,7 @@
 #   make bpf     rebuild the BPF object and the committed skeleton (needs /opt/swift's clang and bpftool)
 
 SWIFT      ?= swift
-APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev pkg-config bpftool iptables nftables conntrack iproute2 python3 python3-pip iperf3 curl tcpdump hping3 libxml2-utils prometheus nfdump tshark
+APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev pkg-config bpftool iptables nftables conntrack iproute2 python3 python3-pip iperf3 curl tcpdump hping3 libxml2-utils prometheus nfdump tshark chromium
 # BPF: compiled with the clang that ships with Swift; the skeleton is committed so `swift build` needs no BPF toolchain.
 BPF_CLANG    ?= /opt/swift/usr/bin/clang
 BPFTOOL      ?= /usr/sbin/bpftool
@@ -21,7 +21,7 @@ SKELETON     := Sources/CSrcipSkeleton/include/srcip.skel.h
 SRCIP_DEBUG   := .build/debug/srcip
 SRCIP_RELEASE := .build/release/srcip
 
-.PHONY: all deps build release test demo bench soak clean bpf bpf-check dist image image-base image-deps test-image py-deps
+.PHONY: all deps build release test demo bench soak clean bpf bpf-check dist image image-base image-deps test-image py-deps man completions
 
 DIST_DIR := .build/dist
 
@@ -38,11 +38,26 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-# kubernetes-validate (PyPI) for the deploy/ manifest tests.
+# kubernetes-validate (PyPI) for the deploy/ manifest tests; jsonschema (PyPI) validates every output against docs/schemas.
 py-deps:
 	@python3 -c 'import kubernetes_validate' 2>/dev/null || { echo "installing: kubernetes-validate (pip)"; \
 	  python3 -m pip install -q kubernetes-validate 2>/dev/null || \
 	  python3 -m pip install -q --break-system-packages kubernetes-validate; }
+	@python3 -c 'import jsonschema' 2>/dev/null || { echo "installing: jsonschema (pip)"; \
+	  python3 -m pip install -q jsonschema 2>/dev/null || \
+	  python3 -m pip install -q --break-system-packages jsonschema; }
+
+# Manual pages from the command definitions (ArgumentParser's generate-manual plugin) into .build/man: srcip.1 and
+# one page per subcommand. Nothing generated is committed. Read one with `man .build/man/srcip.1`.
+man:
+	@mkdir -p .build/man
+	$(SWIFT) package --allow-writing-to-package-directory generate-manual --multi-page --output-directory .build/man
+	@ls .build/man
+
+# Shell completion scripts (bash, zsh, fish) from the command definitions, into .build/completions.
+completions: build
+	@mkdir -p .build/completions && for sh in bash zsh fish; do \
+	  $(SRCIP_DEBUG) --generate-completion-script $$sh > .build/completions/srcip.$$sh; done; ls .build/completions
 
 build: deps
 	$(SWIFT) build

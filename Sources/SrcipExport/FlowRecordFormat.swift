@@ -6,6 +6,10 @@ public enum FlowRecordFormat: String, CaseIterable, Sendable {
     case json
     case csv
     case ipfix
+    /// One short line per flow.
+    case compact
+    /// Fixed-width columns under a header row.
+    case table
 
     /// Parses a format name; `jsonl` is accepted for `json`.
     public init?(name: String) {
@@ -27,6 +31,8 @@ public enum FlowRecordFormat: String, CaseIterable, Sendable {
         case .csv: return try CSVWriter(path: path, mode: mode)
         case .ipfix: return try IPFIXWriter(path: path, mode: mode, observationDomainID: observationDomainID,
                                             observationDomainName: observationDomainName)
+        case .compact: return try CompactWriter(path: path, mode: mode)
+        case .table: return try TableWriter(path: path, mode: mode)
         }
     }
 }

@@ -50,7 +50,11 @@ struct TraceCommand: AsyncParsableCommand {
     @Option(name: .customLong("protocol"), help: "Only this protocol: tcp, udp, icmp or icmpv6 (repeatable).")
     var protocols: [ProtocolOption] = []
 
-    @Option(help: "Output format: text, jsonl, csv or ipfix (with --raw: text or jsonl).")
+    // --service, --namespace, --verdict, --from-ip, --to-ip (FilterOptions.swift).
+    @OptionGroup(title: "Filters")
+    var filtering: FilterOptions
+
+    @Option(help: "Output format: text, compact (one short line), table (aligned columns), jsonl, csv or ipfix (with --raw: text or jsonl).")
     var format: TraceFormat = .text
 
     @Option(name: .shortAndLong, help: "Write to this file instead of standard output. An existing file is refused unless --append or --force is given. Records reach the file within a second, as whole lines; SIGHUP reopens it (for logrotate), SIGUSR1 prints a status line.")
@@ -111,6 +115,10 @@ struct TraceCommand: AsyncParsableCommand {
         for ip in nodeIPList where IPAddress(ip) == nil {
             throw ValidationError("--node-ips \(ip) is not an IPv4 or IPv6 address")
         }
+        try OutputPathCheck.validate(output)
+        if raw && !filtering.filter.isEmpty {
+            throw ValidationError("--service, --namespace, --verdict, --from-ip and --to-ip select flows: they cannot be combined with --raw (use --host)")
+        }
         if raw && check { throw ValidationError("--check judges flows: it cannot be combined with --raw") }
         if raw && format.rawFormat == nil { throw ValidationError("--format \(format) with --raw: use text or jsonl") }
         if format == .ipfix && output == nil { throw ValidationError("--format ipfix is binary: name a file with --output") }
@@ -139,7 +147,7 @@ struct TraceCommand: AsyncParsableCommand {
         TerminationSignal.install()
         ControlSignals.install()
         let filter = FlowFilter(hosts: Set(hosts.compactMap { IPAddress($0) }), ports: Set(ports.map { UInt16($0) }),
-                                protocols: Set(protocols.map(\.l4)))
+                                protocols: Set(protocols.map(\.l4)), records: filtering.filter)
         let (context, discovered) = try NodeContextBuilder.build(node: node, services: raw ? .none : services,
                                                                  nodeIPs: nodeIPList.compactMap { IPAddress($0) })
         let catalogWarnings = discovered?.warnings ?? []

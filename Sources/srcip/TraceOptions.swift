@@ -5,7 +5,7 @@ import SrcipServices
 
 /// `trace --format`: how flow records (or, with `--raw`, BPF records) are written.
 enum TraceFormat: String, CaseIterable, Sendable, ExpressibleByArgument {
-    case text, jsonl, csv, ipfix
+    case text, compact, table, jsonl, csv, ipfix
 
     /// Accepts the format names of `FlowRecordFormat` too (`json`, `json-lines`, any case).
     init?(argument: String) {
@@ -14,6 +14,8 @@ enum TraceFormat: String, CaseIterable, Sendable, ExpressibleByArgument {
         case .json?: self = .jsonl
         case .csv?: self = .csv
         case .ipfix?: self = .ipfix
+        case .compact?: self = .compact
+        case .table?: self = .table
         case nil: return nil
         }
     }
@@ -25,6 +27,8 @@ enum TraceFormat: String, CaseIterable, Sendable, ExpressibleByArgument {
         case .jsonl: return .json
         case .csv: return .csv
         case .ipfix: return .ipfix
+        case .compact: return .compact
+        case .table: return .table
         }
     }
 
@@ -33,7 +37,7 @@ enum TraceFormat: String, CaseIterable, Sendable, ExpressibleByArgument {
         switch self {
         case .text: return .text
         case .jsonl: return .jsonl
-        case .csv, .ipfix: return nil
+        case .csv, .ipfix, .compact, .table: return nil
         }
     }
 
@@ -68,9 +72,11 @@ enum ProtocolOption: String, CaseIterable, Sendable, ExpressibleByArgument {
 /// `trace --services`: auto | iptables | nftables | none | FILE (SrcipServices' own type).
 extension ServiceSource: ExpressibleByArgument {
     public var defaultValueDescription: String { description }
+    /// The keywords; a file path is accepted too.
+    public static var defaultCompletionKind: CompletionKind { .list(["auto", "iptables", "nftables", "none"]) }
 }
 
 /// `merge --format`.
 enum MergeFormat: String, CaseIterable, Sendable, ExpressibleByArgument {
-    case text, jsonl
+    case text, compact, table, jsonl, html, svg
 }

@@ -212,6 +212,8 @@ struct FlowFilter {
     var hosts: Set<IPAddress>
     var ports: Set<UInt16>
     var protocols: Set<L4Protocol>
+    /// `--service`, `--namespace`, `--verdict`, `--from-ip`, `--to-ip` (flow records only).
+    var records = FlowRecordFilter()
 
     func matches(_ o: Observation) -> Bool {
         var tuples = [o.tuple]
@@ -222,7 +224,7 @@ struct FlowFilter {
     func matches(_ r: FlowRecord) -> Bool {
         var ends: [(IPAddress, UInt16)] = [(r.original.src, r.original.srcPort), (r.original.dst, r.original.dstPort)]
         if let x = r.translated { ends += [(x.src, x.srcPort), (x.dst, x.dstPort)] }
-        return matches(proto: r.original.proto, ends)
+        return records.matches(r) && matches(proto: r.original.proto, ends)
     }
 
     private func matches(proto: L4Protocol, _ ends: [(IPAddress, UInt16)]) -> Bool {

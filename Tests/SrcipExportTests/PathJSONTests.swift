@@ -21,10 +21,16 @@ import SrcipCore
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(path.jsonLine().utf8)) as? [String: Any])
         #expect(obj["backend_saw_ip"] as? String == "192.168.10.11" && obj["verdict"] as? String == "snat")
         #expect((obj["snat_written_at"] as? [String: Any])?["node"] as? String == "node1")
-        #expect((obj["hops"] as? [[String: Any]])?.map { $0["node"] as? String } == ["node1", "node2"])
-        #expect(obj["complete"] as? Bool == true)
-        #expect(path.textLine == "default/nodeport node_port: node1 eth0→eth0 ⇒ node2 eth0→eth0: 203.0.113.10 → backend 10.244.1.2:8080 "
-                + "saw 192.168.10.11 (written at node1/eth0 egress)  snat (expected snat ✓)")
+        let hops = try #require(obj["hops"] as? [[String: Any]])
+        #expect(hops.map { $0["node"] as? String } == ["node1", "node2"])
+        #expect((hops[0]["before"] as? [String: Any])?["src_ip"] as? String == "203.0.113.10")
+        #expect((hops[0]["after"] as? [String: Any])?["src_ip"] as? String == "192.168.10.11")
+        #expect((hops[0]["after"] as? [String: Any])?["src_port"] as? Int == 51234)
+        #expect(obj["outcome"] as? String == "delivered" && obj["stopped_at"] is NSNull)
+        #expect(obj["complete"] == nil)
+        #expect(path.textLine == "default/nodeport node_port: 203.0.113.10:40001 → 192.168.10.11:30080: node1 eth0→eth0 ⇒ node2 eth0→eth0: "
+                + "backend 10.244.1.2:8080 saw 192.168.10.11 (written at node1/eth0 egress)  snat (expected snat ✓)")
+        #expect(path.compactLine == "default/nodeport 203.0.113.10 → node1 → node2 → 10.244.1.2:8080 saw 192.168.10.11 snat@node1/eth0 ✓")
         let lonely = FlowPathMerger.merge([hop1]).unmatched
         #expect(lonely.count == 1)
         let u = try #require(try JSONSerialization.jsonObject(with: Data(lonely[0].jsonLine().utf8)) as? [String: Any])
