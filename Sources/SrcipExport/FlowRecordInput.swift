@@ -22,20 +22,7 @@ public enum FlowRecordInput {
 
     /// Reads a file, or standard input for `-`.
     public static func read(path: String) throws(FlowRecordFileError) -> Result {
-        let data: Data
-        if path == "-" {
-            data = FileHandle.standardInput.readDataToEndOfFile()
-        } else {
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-                throw .unreadable(path: path, reason: "is a directory")
-            }
-            do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-                throw .unreadable(path: path, reason: error.localizedDescription)
-            }
-        }
-        guard let text = String(data: data, encoding: .utf8) else { throw .unreadable(path: path, reason: "not UTF-8 text") }
-        return read(contents: text, source: path == "-" ? "<stdin>" : path)
+        read(contents: try FlowRecordReader.text(path: path), source: path == "-" ? "<stdin>" : path)
     }
 
     /// Strips `[pod/NAME/CONTAINER] ` (kubectl logs --prefix); nil when the line has no such prefix.

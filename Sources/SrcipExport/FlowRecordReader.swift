@@ -153,6 +153,11 @@ public enum FlowRecordReader {
 
     /// Every line of a JSON Lines file (`-` for standard input), by kind.
     public static func document(path: String) throws(FlowRecordFileError) -> FlowRecordDocument {
+        document(contents: try text(path: path), source: path)
+    }
+
+    /// The UTF-8 text of a file of records (`-`: standard input); a directory or unreadable file is a typed error.
+    public static func text(path: String) throws(FlowRecordFileError) -> String {
         let data: Data
         if path == "-" {
             data = FileHandle.standardInput.readDataToEndOfFile()
@@ -166,7 +171,7 @@ public enum FlowRecordReader {
             }
         }
         guard let text = String(data: data, encoding: .utf8) else { throw .unreadable(path: path, reason: "not UTF-8 text") }
-        return document(contents: text, source: path)
+        return text
     }
 
     /// At most 80 characters of input text in a message.
