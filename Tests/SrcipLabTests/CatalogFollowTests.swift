@@ -12,19 +12,7 @@ import Testing
 @Suite("Trace follows Services (privileged)", .serialized, .privileged)
 struct CatalogFollowTests {
     /// A web pod on node1 behind the NodePort Service `old`.
-    static let base = """
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata: {name: web}
-        spec:
-          replicas: 1
-          selector: {matchLabels: {app: web}}
-          template:
-            metadata: {labels: {app: web}}
-            spec:
-              nodeName: node1
-              containers: [{name: web, image: echo, ports: [{containerPort: 8080}]}]
-        ---
+    static let base = ScenarioManifest.webDeployment + """
         apiVersion: v1
         kind: Service
         metadata: {name: old}

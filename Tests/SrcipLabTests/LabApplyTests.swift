@@ -20,19 +20,7 @@ struct LabApplyTests {
         """
 
     /// A Deployment on node1 and a NodePort Service in front of it; plus a bare pod to delete later.
-    static let added = """
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata: {name: web}
-        spec:
-          replicas: 1
-          selector: {matchLabels: {app: web}}
-          template:
-            metadata: {labels: {app: web}}
-            spec:
-              nodeName: node1
-              containers: [{name: web, image: echo, ports: [{containerPort: 8080}]}]
-        ---
+    static let added = ScenarioManifest.webDeployment + """
         apiVersion: v1
         kind: Service
         metadata: {name: web}

@@ -1,6 +1,24 @@
 /// The lab the §4 scenario tests run against: one web pod on node1 behind every kind of Service the rows need,
 /// client pods on node1 and node2, a pod that is its own Service's only endpoint (row 2) and a Service without endpoints (row 23).
 enum ScenarioManifest {
+    /// One echo pod on node1 (Deployment `web`), followed by a document separator: the start of the smaller manifests
+    /// the catalog-follow and apply tests build on.
+    static let webDeployment = """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: web}
+        spec:
+          replicas: 1
+          selector: {matchLabels: {app: web}}
+          template:
+            metadata: {labels: {app: web}}
+            spec:
+              nodeName: node1
+              containers: [{name: web, image: echo, ports: [{containerPort: 8080}]}]
+        ---
+
+        """
+
     static let yaml = """
     apiVersion: apps/v1
     kind: Deployment
