@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SrcipCore
 import SrcipLabCluster
 import SrcipLabKubeProxy
@@ -19,6 +20,8 @@ public final class DemoTraceObserver: DemoObserver {
     private var sendTimes: [String: (start: Int64, end: Int64)] = [:]
     /// Every node's flow records stitched into paths, once `review` ran (the demo's verification table).
     public private(set) var paths: [FlowPath] = []
+    /// The running traces' process ids, for a signal handler on another thread (see `TracePIDs`).
+    public let tracePIDs = TracePIDs()
 
     public init(srcip: String, options: LabTraceSession.Options = LabTraceSession.Options()) {
         self.srcip = srcip
@@ -27,7 +30,9 @@ public final class DemoTraceObserver: DemoObserver {
 
     public func labDidStart(record: LabRecord, naming: LabNaming) throws {
         self.record = record
-        session = try LabTraceSession.start(record: record, naming: naming, srcip: srcip, options: options)
+        let session = try LabTraceSession.start(record: record, naming: naming, srcip: srcip, options: options)
+        self.session = session
+        tracePIDs.set(session.traces.map(\.pid))
     }
 
     public func willSend(_ demoCase: DemoCase) {
@@ -59,6 +64,7 @@ public final class DemoTraceObserver: DemoObserver {
 
     public func labWillStop() {
         session?.stop()
+        tracePIDs.set([])
     }
 
     /// srcip's account of one row from the merged paths.
@@ -141,5 +147,20 @@ public enum DemoPathMatcher {
                 && p.hops[0].startNs >= start && p.hops[0].startNs <= end
         }
         return candidates.max { ($0.hops.count, -$0.hops[0].startNs) < ($1.hops.count, -$1.hops[0].startNs) }
+    }
+}
+
+/// Process ids of a demo's running traces, safe to read from any thread: Ctrl-C asks them to stop (SIGINT: they
+/// detach and write their flows) even while the demo's own thread is busy.
+public final class TracePIDs: Sendable {
+    private let pids = Mutex<[pid_t]>([])
+
+    public init() {}
+
+    func set(_ new: [pid_t]) { pids.withLock { $0 = new } }
+
+    /// Sends SIGINT to every trace still registered and forgets them.
+    public func interrupt() {
+        for pid in pids.withLock({ p in defer { p = [] }; return p }) { kill(pid, SIGINT) }
     }
 }

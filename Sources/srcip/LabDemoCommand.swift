@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import SrcipLabCluster
 import SrcipLabKubeProxy
@@ -45,22 +44,17 @@ struct LabDemoCommand: ParsableCommand {
         let observer = noTrace ? nil : DemoTraceObserver(srcip: demo.srcip)
         demo.observer = observer
         let keep = self.keep
-        // Ctrl-C / SIGTERM: tear down, then exit.
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        var sources: [DispatchSourceSignal] = []
-        for sig in [SIGINT, SIGTERM] {
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler {
-                FileHandle.standardError.write(Data("\ninterrupted: removing lab '\(naming.lab)'…\n".utf8))
-                observer?.labWillStop()
-                if !keep { _ = try? LabController.down(naming: naming) }
-                Glibc.exit(130)
-            }
-            source.resume()
-            sources.append(source)
+        // Ctrl-C / SIGTERM: tear down, then exit (the same signal waiter `srcip trace` uses).
+        TerminationSignal.install()
+        let traces = observer?.tracePIDs
+        let interruptWatch = Task.detached {
+            guard await TerminationSignal.next() != nil else { return }
+            FileHandle.standardError.write(Data((keep ? "\ninterrupted\n" : "\ninterrupted: removing lab '\(naming.lab)'…\n").utf8))
+            traces?.interrupt()
+            if !keep { _ = try? LabController.down(naming: naming) }
+            Glibc.exit(130)
         }
-        defer { sources.forEach { $0.cancel() } }
+        defer { interruptWatch.cancel() }
         print("Bringing up lab '\(name)' (kube-proxy \(proxyMode.rawValue), \(cni.rawValue) CNI, \(ipFamily.rawValue))…")
         var rows: [DemoRow] = []
         do {
