@@ -34,8 +34,8 @@ public enum KernelError: Error, Equatable, CustomStringConvertible {
         case .bpfDenied(let e):
             return "the bpf() system call was denied (\(errnoText(e))): a seccomp profile blocks it or capabilities are "
                 + "missing\(e == ENOSYS ? " (or the kernel lacks CONFIG_BPF_SYSCALL)" : ""); in a container, use srcip's "
-                + "seccomp profile deploy/seccomp/srcip.json instead of the runtime's default, which allows bpf() only "
-                + "with CAP_SYS_ADMIN (podman/docker: --security-opt seccomp=srcip.json; Kubernetes: "
+                + "seccomp profile deploy/seccomp/srcip.json where the runtime's default allows bpf() only with "
+                + "CAP_SYS_ADMIN, as podman's and CRI-O's do (podman/docker: --security-opt seccomp=srcip.json; Kubernetes: "
                 + "securityContext.seccompProfile type Localhost, localhostProfile srcip/srcip.json) and grant "
                 + "CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN (CAP_SYS_ADMIN before Linux 5.8)"
         case .noKernelBTF:
