@@ -1,6 +1,6 @@
 # srcip — build, test, demo and benchmarks. Run as root on a Debian machine:
 #   make demo    install what is missing, build, run the lab demo
-#   make test    install what is missing, build, run every test
+#   make test    install what is missing, build (also the release binary and the image), run every test
 #   make bench   install what is missing, build (release), print the benchmarks
 #   make soak    srcip trace --check on a lab under churn and load for SOAK_SECONDS (default 600; not part of make test)
 #   make dist    portable release tarball in .build/dist/ (static Swift runtime, stripped)
@@ -65,8 +65,11 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
+# The image is built first (ImageTests trace a lab node from it): inside `swift test` a nested `swift build` would
+# wait forever for the build directory's lock. Cost on a fresh 2-core machine: README "On a cluster".
 test: deps py-deps
 	$(MAKE) --no-print-directory bpf-check
+	$(MAKE) --no-print-directory image
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --no-parallel
 
@@ -124,17 +127,18 @@ image: dist image-deps $(if $(filter debian,$(IMAGE_BASE)),,image-base)
 	base=$(if $(filter debian,$(IMAGE_BASE)),docker.io/library/debian:bookworm-slim,$(IMAGE_LOCAL_BASE)); \
 	ctx=.build/image-context; rm -rf $$ctx; mkdir -p $$ctx; \
 	tar -xzf $(DIST_DIR)/srcip-linux-$$(uname -m).tar.gz -C $$ctx --strip-components=1; \
-	version=$$($$ctx/srcip --version); \
+	version=$$($$ctx/srcip --version); digest=$$(sha256sum $$ctx/srcip | cut -d' ' -f1); \
 	$(PODMAN) build $(PODMAN_ULIMITS) --network host --build-arg BASE=$$base --build-arg SRCIP_VERSION=$$version \
-	  -t $(IMAGE):$$version -t $(IMAGE):latest -f Containerfile $$ctx >/dev/null; \
+	  --build-arg SRCIP_SHA256=$$digest -t $(IMAGE):$$version -t $(IMAGE):latest -f Containerfile $$ctx >/dev/null; \
+	inside=$$($(PODMAN) run --rm $(PODMAN_ULIMITS) --entrypoint sha256sum $(IMAGE):$$version /usr/local/bin/srcip | cut -d' ' -f1); \
+	if [ "$$inside" != "$$digest" ]; then echo "error: the image's srcip ($$inside) is not the dist binary ($$digest)" >&2; exit 1; fi; \
 	echo "  IMAGE $(IMAGE):$$version $$($(PODMAN) image inspect --format '{{.Size}}' $(IMAGE):$$version | awk '{printf "%.1f MB", $$1/1e6}') from $$base, $$(( $$(date +%s) - start )) s"
 
-# The image test (ImageTests): the image built here traces a lab node with three capabilities. The image is built
-# before `swift test`, which holds the build directory's lock. Kept out of `make test` because the release build
-# and the image build take minutes (README "On a cluster").
+# Only the image tests (ImageTests, also part of `make test`): the image built here traces a lab node with three
+# capabilities under deploy/seccomp/srcip.json.
 test-image: deps image
 	$(SWIFT) build --build-tests
-	SRCIP_TEST_IMAGE=1 $(SWIFT) test --no-parallel --filter ImageTests
+	$(SWIFT) test --no-parallel --filter ImageTests
 
 demo: build
 	$(SRCIP_DEBUG) lab demo

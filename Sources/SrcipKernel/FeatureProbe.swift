@@ -42,8 +42,9 @@ public struct KernelFeatures: Sendable, Equatable {
                               bpfDenied: ringBuffer ? nil : bpfAccessError())
     }
 
-    /// EPERM or EACCES if creating the simplest BPF map (a one-entry array, in every kernel with bpf(2)) is refused;
-    /// nil if it works or fails for another reason.
+    /// EPERM, EACCES or ENOSYS if creating the simplest BPF map (a one-entry array, in every kernel with bpf(2)) is
+    /// refused; nil if it works or fails for another reason. ENOSYS counts because seccomp allow-lists (runtimes'
+    /// defaults and deploy/seccomp/srcip.json) answer calls they do not list with it.
     static func bpfAccessError() -> Int32? {
         let fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, nil, 4, 4, 1, nil)
         if fd >= 0 {
@@ -56,7 +57,7 @@ public struct KernelFeatures: Sendable, Equatable {
     /// The errno of a failed libbpf call (negative errno, or -1 with errno set) if it means "not permitted".
     static func deniedErrno(_ rc: Int32) -> Int32? {
         let e = rc < -1 ? -rc : errno
-        return e == EPERM || e == EACCES ? e : nil
+        return e == EPERM || e == EACCES || e == ENOSYS ? e : nil
     }
 
     /// Throws the first missing hard requirement (bpf(2) allowed, BTF, ring buffer).

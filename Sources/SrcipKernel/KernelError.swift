@@ -2,7 +2,8 @@
 public enum KernelError: Error, Equatable, CustomStringConvertible {
     /// The process lacks capabilities (names them, e.g. ["CAP_BPF", "CAP_NET_ADMIN"]).
     case missingCapabilities([String])
-    /// The bpf(2) system call itself was refused (EPERM/EACCES): a seccomp profile or missing capabilities.
+    /// The bpf(2) system call itself was refused (EPERM/EACCES, or ENOSYS from a seccomp allow-list): a seccomp profile
+    /// or missing capabilities.
     case bpfDenied(errno: Int32)
     /// No kernel BTF at /sys/kernel/btf/vmlinux.
     case noKernelBTF
@@ -32,9 +33,11 @@ public enum KernelError: Error, Equatable, CustomStringConvertible {
                 + "(e.g. `sudo setcap cap_bpf,cap_net_admin,cap_perfmon+ep srcip`)"
         case .bpfDenied(let e):
             return "the bpf() system call was denied (\(errnoText(e))): a seccomp profile blocks it or capabilities are "
-                + "missing; in a container, run without the runtime's default seccomp profile (podman/docker: "
-                + "--security-opt seccomp=unconfined; Kubernetes: securityContext.seccompProfile.type: Unconfined) "
-                + "and with CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN (CAP_SYS_ADMIN before Linux 5.8)"
+                + "missing\(e == ENOSYS ? " (or the kernel lacks CONFIG_BPF_SYSCALL)" : ""); in a container, use srcip's "
+                + "seccomp profile deploy/seccomp/srcip.json where the runtime's default allows bpf() only with "
+                + "CAP_SYS_ADMIN, as podman's and CRI-O's do (podman/docker: --security-opt seccomp=srcip.json; Kubernetes: "
+                + "securityContext.seccompProfile type Localhost, localhostProfile srcip/srcip.json) and grant "
+                + "CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN (CAP_SYS_ADMIN before Linux 5.8)"
         case .noKernelBTF:
             return "kernel has no BTF (/sys/kernel/btf/vmlinux missing): srcip needs a kernel built with "
                 + "CONFIG_DEBUG_INFO_BTF=y (most distribution kernels since 5.8)"

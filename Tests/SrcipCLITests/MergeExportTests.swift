@@ -50,6 +50,7 @@ struct MergeExportTests {
             .filter { $0["kind"] as? String == "path" }
         #expect(paths.count >= 20, "the demo sends 20 requests to Services")
         #expect(paths.contains { $0["outcome"] as? String == "dropped" && ($0["stopped_at"] as? [String: Any])?["node"] as? String == "node2" })
+        try Self.expectKubectlLogsMergeToTheSamePaths(traces: traces, paths: merged, dir: dir)
 
         // The SVG names every hop: node, interfaces and the tuple on each arrow.
         let svg = "\(dir)/paths.svg"
@@ -73,6 +74,37 @@ struct MergeExportTests {
         #expect(FileManager.default.fileExists(atPath: html) && FileManager.default.fileExists(atPath: png))
         let look = run(["python3", "\(Self.scripts)/screenshot-check.py", png, "50", "0.05"])
         #expect(look.status == 0, "screenshot looks blank: \(look.output)")
+    }
+
+    /// The three nodes' traces as `kubectl logs -n srcip -l app=srcip --prefix -f` prints them (kubectl 1.32.4 against
+    /// a stub API server: `[pod/POD/CONTAINER] ` before every line, whole lines of the pods interleaved, srcip's
+    /// standard-error lines among them) make the same paths through `srcip merge -` as the files do.
+    static func expectKubectlLogsMergeToTheSamePaths(traces: [String], paths: String, dir: String) throws {
+        let pods = ["srcip-4xk2p", "srcip-9zq7m", "srcip-t8wfd"]
+        var streams: [[String]] = try zip(pods, traces).enumerated().map { i, podTrace in
+            let lines = try String(contentsOfFile: podTrace.1, encoding: .utf8).split(separator: "\n").map(String.init)
+            return ["srcip: tracing eth0 on node\(i + 1) (tcx, conntrack join; services: iptables (auto)); Ctrl-C to stop"]
+                + lines + ["srcip: \(lines.count) flows written"]
+        }
+        var interleaved: [String] = []
+        while streams.contains(where: { !$0.isEmpty }) {
+            for i in streams.indices where !streams[i].isEmpty {
+                interleaved.append("[pod/\(pods[i])/srcip] " + streams[i].removeFirst())
+            }
+        }
+        #expect(interleaved[0].hasPrefix("[pod/srcip-4xk2p/srcip] srcip: ") && interleaved[1].hasPrefix("[pod/srcip-9zq7m/srcip] "))
+        let logs = "\(dir)/kubectl-logs.txt"
+        try (interleaved.joined(separator: "\n") + "\n").write(toFile: logs, atomically: true, encoding: .utf8)
+        let out = "\(dir)/kubectl-paths.jsonl"
+        let r = run(["sh", "-c", "\(srcipBinary) merge --format jsonl -o \(out) - < \(logs)"])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.output.contains("6 log lines skipped"), "srcip's own lines, two per pod: \(r.output)")
+        let pathLines = { (file: String) in
+            ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").split(separator: "\n")
+                .filter { $0.contains("\"kind\":\"path\"") }.sorted()
+        }
+        let expected = pathLines(paths)
+        #expect(!expected.isEmpty && pathLines(out) == expected, "kubectl-prefixed input merged differently: \(r.output)")
     }
 
     @Test func mergeReadsKubectlLogsFromStandardInput() throws {

@@ -69,6 +69,10 @@ import Yams
         let podSecurity = try #require(spec["securityContext"] as? [String: Any])
         #expect(podSecurity["runAsNonRoot"] as? Bool == true)
         #expect(podSecurity["runAsUser"] as? Int == Self.imageUID())
+        // srcip's seccomp profile from the kubelet's directory (<kubelet root>/seccomp/srcip/srcip.json).
+        let seccomp = try #require(podSecurity["seccompProfile"] as? [String: Any])
+        #expect(seccomp["type"] as? String == "Localhost")
+        #expect(seccomp["localhostProfile"] as? String == "srcip/srcip.json")
 
         let containers = try #require(spec["containers"] as? [[String: Any]])
         #expect(containers.count == 1)
@@ -110,6 +114,27 @@ import Yams
         let image = try #require(c["image"] as? String)
         let names = try #require(try Self.yaml("kustomization.yaml")["images"] as? [[String: Any]]).compactMap { $0["name"] as? String }
         #expect(names.contains { image.hasPrefix($0 + ":") })
+    }
+
+    /// deploy/seccomp/srcip.json is an allow-list in the subset of the profile format that podman, CRI-O and containerd
+    /// all read (defaultAction, defaultErrnoRet, architectures, syscalls with names and action), with bpf() and without
+    /// the calls a tracer never needs (the image test shows it is enough and enforced).
+    @Test func theSeccompProfileAllowsBPFAndLittleElse() throws {
+        let data = try Data(contentsOf: Self.deploy.appendingPathComponent("seccomp/srcip.json"))
+        let profile = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(Set(profile.keys) == ["defaultAction", "defaultErrnoRet", "architectures", "syscalls"])
+        #expect(profile["defaultAction"] as? String == "SCMP_ACT_ERRNO")
+        #expect(profile["defaultErrnoRet"] as? Int == 38, "ENOSYS, so libc falls back from calls it may not make")
+        #expect(Set(try #require(profile["architectures"] as? [String])) == ["SCMP_ARCH_X86_64", "SCMP_ARCH_AARCH64"])
+        let rules = try #require(profile["syscalls"] as? [[String: Any]])
+        #expect(rules.allSatisfy { Set($0.keys) == ["names", "action"] && $0["action"] as? String == "SCMP_ACT_ALLOW" })
+        let names = rules.flatMap { $0["names"] as? [String] ?? [] }
+        #expect(Set(names).count == names.count, "a name listed twice")
+        #expect(names.contains("bpf") && names.contains("execve") && names.contains("accept"))
+        for forbidden in ["mount", "umount2", "unshare", "setns", "ptrace", "init_module", "finit_module", "kexec_load",
+                          "reboot", "pivot_root", "chroot", "keyctl", "add_key", "userfaultfd", "process_vm_writev"] {
+            #expect(!names.contains(forbidden), "\(forbidden) is in the profile")
+        }
     }
 
     /// The numeric user of the Containerfile's USER line.
