@@ -1,6 +1,6 @@
 #!/bin/sh
 # Produces the real output of every command srcip's export tests check (MergeExportTests), in DIR:
-#   demo.txt and trace-node{1,2,3}.jsonl (srcip lab demo --keep), raw.jsonl (trace --raw --format jsonl on node1 while
+#   demo.txt and trace-node{1,2,3}.jsonl (srcip lab demo --keep), raw.jsonl (trace --raw --format jsonl on node1, once ready, while
 #   the client calls a NodePort), paths.jsonl (merge --format jsonl --check), paths.svg, paths.html, paths.png
 #   (headless Chromium), then removes the lab. Writes DIR/done with each step's exit status when it is finished.
 # usage: export-outputs.sh DIR LAB SRCIP
@@ -9,11 +9,12 @@ status() { echo "$1 $2" >> "$dir/status"; }
 trap '"$srcip" lab down --name "$lab" >> "$dir/down.txt" 2>&1; echo finished > "$dir/done"' EXIT
 "$srcip" lab demo --name "$lab" --keep > "$dir/demo.txt" 2>&1 < /dev/null; status demo $?
 cp /run/srcip/labs/"$lab"/trace-node*.jsonl "$dir/"
-ip netns exec "srcip-$lab-node1" "$srcip" trace --raw --format jsonl --duration 3 --output "$dir/raw.jsonl" > "$dir/raw.txt" 2>&1 &
+ip netns exec "srcip-$lab-node1" "$srcip" trace --raw --format jsonl --ready-file "$dir/raw.ready" --output "$dir/raw.jsonl" \
+  > "$dir/raw.txt" 2>&1 &
 tracer=$!
-sleep 1.5
+i=0; while [ ! -s "$dir/raw.ready" ] && [ $i -lt 300 ] && kill -0 $tracer 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
 "$srcip" lab exec --name "$lab" client -- "$srcip" lab get http://192.168.10.11:30080/ > "$dir/get.txt" 2>&1; status get $?
-wait $tracer; status raw $?
+sleep 0.5; kill -INT $tracer; wait $tracer; status raw $?
 "$srcip" merge --format jsonl --check -o "$dir/paths.jsonl" "$dir"/trace-node*.jsonl > "$dir/merge.txt" 2>&1; status merge $?
 "$srcip" merge --format svg -o "$dir/paths.svg" "$dir"/trace-node*.jsonl > /dev/null 2>&1; status svg $?
 "$srcip" merge --format html -o "$dir/paths.html" "$dir"/trace-node*.jsonl > /dev/null 2>&1; status html $?
