@@ -46,9 +46,8 @@ struct OptionParserFuzzTests {
         let values = ["nan", "-nan", "inf", "-inf", "1e20", "1e300", "-1", "0", "1", "65535", "65536", "-5", "0.0001",
                       "9223372036854775808", "-9223372036854775809", "", " ", "abc", "10.0.0.1", "::1", "tcp", "jsonl",
                       "ipfix", "0x10", "1_000", "+3", "NaN", "Infinity", "\u{0}", "é", "--", "-i"]
-        let deadline = Date().addingTimeInterval(5)
         var runs = 0, rejected = 0
-        while runs < 2000 && Date() < deadline {
+        while runs < 150 {
             var args = commands[Int(rng.next() % UInt64(commands.count))]
             for _ in 0..<Int(rng.next() % 6) {
                 let pick = rng.next() % 3
@@ -63,7 +62,6 @@ struct OptionParserFuzzTests {
             }
             runs += 1
         }
-        #expect(runs >= 100)
         #expect(rejected > 0 && rejected < runs)
     }
 }
