@@ -108,7 +108,7 @@ struct FlowRecordBuilder {
             let input = ExpectationInput(
                 frontend: m.frontend, externalTrafficPolicy: m.service.externalTrafficPolicy,
                 internalTrafficPolicy: m.service.internalTrafficPolicy, client: client,
-                sourceIsLocal: context.localAddresses.contains(original.src), hairpin: hairpin,
+                sourceIsLocal: context.isThisHost(original.src), hairpin: hairpin,
                 hasEndpoints: !ready.isEmpty || (fromRules && localPolicy), hasLocalEndpoints: ready.contains(where: isLocal),
                 sourceAllowedByRanges: sourceAllowed(m, original.src), nftables: catalog.origin == .nftablesRules)
             expectation = Expectation.expected(input)
