@@ -132,6 +132,13 @@ struct IPFIXCollectorTests {
         #expect(Set(flows.compactMap { $0["verdict"] as? String }).isSuperset(of: ["snat", "dropped", "rejected"]),
                 "every forwardingStatus value is exercised: \(flows.map { $0["verdict"] ?? "-" })")
         #expect(flows.contains { ($0["service"] as? [String: Any])?["name"] as? String == "ipfix-web" }, "\(flows)")
+        // ingressInterface/egressInterface carry the ifindex of the interfaces the JSON Lines name.
+        var ifindex: [String: String] = ["": "0"]
+        for line in try NATLab.run(["ip", "-n", lab.router, "-o", "link", "show"]).split(separator: "\n") {
+            let f = line.split(separator: ":", maxSplits: 2).map { $0.trimmingCharacters(in: .whitespaces) }
+            if f.count == 3 { ifindex[String(f[1].split(separator: "@")[0])] = f[0] }
+        }
+        func index(_ f: [String: Any], _ name: String) -> String { ifindex[f[name] as? String ?? ""] ?? "?" }
         func key(_ r: [String: Any]) -> String {
             "\(r["src_port"] ?? "") \(r["dst_port"] ?? "") \(CollectorOutput.ms(r["end"]).map(String.init) ?? "")"
         }
@@ -157,6 +164,7 @@ struct IPFIXCollectorTests {
                     "src xlt port": postPort("xlat_src_port", "src_port"), "dst xlt port": postPort("xlat_dst_port", "dst_port"),
                     "nat event": "\(Self.natEvent(f)):", "Event time": "\(CollectorOutput.ms(f["end"]) ?? 0)",
                     "end reason": String(format: "0x%02x", Self.endReason(f["end_reason"])),
+                    "input": index(f, "in_interface"), "output": index(f, "out_interface"),
                 ]
                 for (field, value) in expected {
                     #expect(n[field] == value, "\(name) nfcapd \(k) \(field): \(n[field] ?? "missing"), JSON Lines \(value)")
@@ -198,6 +206,8 @@ struct IPFIXCollectorTests {
                 ("flowEndReason", t.first("cflow.flow_end_reason"), "\(Self.endReason(f["end_reason"]))"),
                 ("tcpControlBits", t.integer("cflow.tcpflags").map(String.init), "\(f["tcp_flags"] as? Int ?? 0)"),
                 ("forwardingStatus", t.integer("cflow.forwarding_status").map(String.init), "\(Self.forwarding(f["verdict"]))"),
+                ("ingressInterface", t.first("cflow.inputint"), index(f, "in_interface")),
+                ("egressInterface", t.first("cflow.outputint"), index(f, "out_interface")),
             ]
             for (field, got, want) in expected {
                 #expect(got == want, "tshark \(k) \(field): \(got ?? "missing"), JSON Lines \(want)")
