@@ -3,7 +3,7 @@
 
 usage: validate-jsonl.py flow|raw|merge FILE...
   flow:  trace --format jsonl; lines of kind run/summary are checked against run-summary.schema.json
-  raw:   trace --raw --format jsonl
+  raw:   trace --raw --format jsonl; lines of kind run/summary are checked against run-summary.schema.json
   merge: merge --format jsonl (paths, unmatched records, verification rows)
 Prints one line per invalid record (file:line: path: message) and the number of lines checked; exits 1 on any error.
 """
@@ -54,7 +54,7 @@ def main(argv):
                 errors += 1
                 continue
             name = kind
-            if kind == "flow" and isinstance(obj, dict) and obj.get("kind") in ("run", "summary"):
+            if kind in ("flow", "raw") and isinstance(obj, dict) and obj.get("kind") in ("run", "summary"):
                 name = "run-summary"
             for e in validators[name].iter_errors(obj):
                 e = jsonschema.exceptions.best_match([e] + list(e.context or []))

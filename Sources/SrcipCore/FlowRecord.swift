@@ -85,6 +85,10 @@ public struct FlowRecord: Hashable, Sendable {
     public var dnatHook: Hook?
     public var inInterface: String?
     public var outInterface: String?
+    /// The ifindex of `inInterface` / `outInterface` on this node (IPFIX ingressInterface/egressInterface); not part of
+    /// the JSON v1 record, so nil for records read from a file.
+    public var inIfindex: UInt32?
+    public var outIfindex: UInt32?
     public var service: ServiceRef?
     public var clientKind: ClientKind
     public var hairpin: Bool

@@ -108,7 +108,7 @@ struct FlowRecordBuilder {
             let input = ExpectationInput(
                 frontend: m.frontend, externalTrafficPolicy: m.service.externalTrafficPolicy,
                 internalTrafficPolicy: m.service.internalTrafficPolicy, client: client,
-                sourceIsLocal: context.localAddresses.contains(original.src), hairpin: hairpin,
+                sourceIsLocal: context.isThisHost(original.src), hairpin: hairpin,
                 hasEndpoints: !ready.isEmpty || (fromRules && localPolicy), hasLocalEndpoints: ready.contains(where: isLocal),
                 sourceAllowedByRanges: sourceAllowed(m, original.src), nftables: catalog.origin == .nftablesRules)
             expectation = Expectation.expected(input)
@@ -142,6 +142,8 @@ struct FlowRecordBuilder {
             endpointNode: endpoint.flatMap { $0.nodeName ?? ($0.isLocal == true ? context.node : nil) }, reason: notes.isEmpty ? nil : notes.joined(separator: "; "),
             packets: packets, bytes: bytes, replyPackets: replyPackets, replyBytes: replyBytes, join: join)
         if snat, let t = translated { record.snatAddressInterface = context.addressInterfaces[t.src] }
+        record.inIfindex = ingress?.ifindex
+        record.outIfindex = egress?.ifindex
         record.tcpFlags = original.proto == .tcp ? all.reduce(UInt8(0)) { $0 | $1.tcpFlags } : 0
         return record
     }

@@ -32,6 +32,14 @@ public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     public var isIPv4: Bool { if case .v4 = self { return true } else { return false } }
 
+    /// 127.0.0.0/8 or ::1: the host itself, whichever node it is.
+    public var isLoopback: Bool {
+        switch self {
+        case .v4(let v): return v >> 24 == 127
+        case .v6(let hi, let lo): return hi == 0 && lo == 1
+        }
+    }
+
     /// The address bytes in network order (4 or 16 of them).
     public var bytes: [UInt8] {
         switch self {

@@ -44,13 +44,16 @@ public struct NodeContext: Sendable {
         interfaceNames?.name(of: ifindex) ?? interfaces[ifindex] ?? "if\(ifindex)"
     }
 
-    /// The client kind of a source address: in a cluster CIDR → pod; an address of this or another node → node.
-    /// Whether a node client is this node itself (kube-proxy's `--src-type LOCAL`) is `localAddresses.contains(src)`.
+    /// The client kind of a source address: in a cluster CIDR → pod; an address of this or another node, or loopback
+    /// → node. Whether a node client is this node itself (kube-proxy's `--src-type LOCAL`) is `isThisHost(src)`.
     public func classify(_ src: IPAddress) -> ClientKind {
         if clusterCIDRs.contains(where: { $0.contains(src) }) { return .pod }
-        if localAddresses.contains(src) || nodeAddresses.contains(src) { return .node }
+        if isThisHost(src) || nodeAddresses.contains(src) { return .node }
         return .external
     }
+
+    /// An address of this node: one of `localAddresses`, or loopback (a host connection to `127.0.0.1:NodePort`).
+    public func isThisHost(_ a: IPAddress) -> Bool { localAddresses.contains(a) || a.isLoopback }
 
     /// Unix-epoch nanoseconds of a CLOCK_MONOTONIC timestamp.
     public func unixNs(_ monotonic: UInt64) -> Int64 { Int64(bitPattern: monotonic) &+ monotonicToUnixNs }

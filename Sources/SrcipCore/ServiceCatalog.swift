@@ -101,11 +101,15 @@ public struct ServiceCatalog: Sendable {
     }
 
     /// The Service port addressed by `ip:port`. NodePorts match only when `ip` is one of `localAddresses`
-    /// (the addresses of the node the packet arrived at); a Service address wins over a NodePort.
+    /// (the addresses of the node the packet arrived at) or IPv4 loopback (kube-proxy's iptables mode serves
+    /// `127.0.0.1:NodePort`, §4 row 10; nftables mode rejects it on lo); a Service address wins over a NodePort.
     public func frontend(ip: IPAddress, port: UInt16, proto: L4Protocol,
                          localAddresses: Set<IPAddress> = []) -> ServiceMatch? {
         if let r = byVIP[Key(ip: ip, port: port, proto: proto)] { return match(r, .vip) }
-        if localAddresses.contains(ip), let r = byNodePort[PortKey(port: port, proto: proto, v4: ip.isIPv4)] { return match(r, .vip) }
+        if localAddresses.contains(ip) || (ip.isIPv4 && ip.isLoopback),
+           let r = byNodePort[PortKey(port: port, proto: proto, v4: ip.isIPv4)] {
+            return match(r, .vip)
+        }
         return nil
     }
 

@@ -8,8 +8,10 @@ public enum IPFIXElement {
     public static let tcpControlBits: UInt16 = 6
     public static let sourceTransportPort: UInt16 = 7
     public static let sourceIPv4Address: UInt16 = 8
+    public static let ingressInterface: UInt16 = 10
     public static let destinationTransportPort: UInt16 = 11
     public static let destinationIPv4Address: UInt16 = 12
+    public static let egressInterface: UInt16 = 14
     public static let sourceIPv6Address: UInt16 = 27
     public static let destinationIPv6Address: UInt16 = 28
     public static let forwardingStatus: UInt16 = 89

@@ -33,6 +33,8 @@ public struct IPFIXEncoder {
             IPFIXField(id: E.flowEndReason, length: 1),
             IPFIXField(id: E.tcpControlBits, length: 2),
             IPFIXField(id: E.forwardingStatus, length: 1),
+            IPFIXField(id: E.ingressInterface, length: 4),
+            IPFIXField(id: E.egressInterface, length: 4),
             IPFIXField(id: E.ingressInterfaceName, length: v, enterprise: E.srcipPEN),
             IPFIXField(id: E.egressInterfaceName, length: v, enterprise: E.srcipPEN),
             IPFIXField(id: E.kubernetesService, length: v, enterprise: E.srcipPEN),
@@ -63,7 +65,7 @@ public struct IPFIXEncoder {
     public mutating func add(_ r: FlowRecord) {
         let ipv6 = !r.original.src.isIPv4
         var b: [UInt8] = []
-        b.reserveCapacity(ipv6 ? 160 : 110)
+        b.reserveCapacity(ipv6 ? 168 : 118)
         let post = r.translated ?? r.original
         b += r.original.src.bytes
         b += r.original.dst.bytes
@@ -85,6 +87,8 @@ public struct IPFIXEncoder {
         b.append((r.endReason ?? (r.final ? .endOfFlow : .activeTimeout)).ipfixCode)
         IPFIXEncoder.put16(UInt16(r.tcpFlags), &b)
         b.append(ForwardingStatus(r.verdict).rawValue)
+        IPFIXEncoder.put32(r.inIfindex ?? 0, &b)
+        IPFIXEncoder.put32(r.outIfindex ?? 0, &b)
         IPFIXEncoder.putString(r.inInterface ?? "", &b)
         IPFIXEncoder.putString(r.outInterface ?? "", &b)
         IPFIXEncoder.putString(r.service.map { "\($0.namespace)/\($0.name):\($0.port)" } ?? "", &b)

@@ -75,6 +75,8 @@ public struct TraceSummaryRecord: Sendable, Hashable {
     public var flows: Int
     /// Interim records written (`--active-timeout`).
     public var interim: Int
+    /// BPF records written (`--raw`, where `flows` and `interim` are 0); nil for flow output.
+    public var records: Int?
     /// Named counters (BPF, ring buffer, consumer, correlator), in a stable order.
     public var counters: [(name: String, value: UInt64)]
     public var interfacesAtStart: Int
@@ -94,7 +96,7 @@ public struct TraceSummaryRecord: Sendable, Hashable {
     }
 
     public static func == (a: Self, b: Self) -> Bool {
-        a.node == b.node && a.endNs == b.endNs && a.flows == b.flows && a.interim == b.interim
+        a.node == b.node && a.endNs == b.endNs && a.flows == b.flows && a.interim == b.interim && a.records == b.records
             && a.counters.map(\.name) == b.counters.map(\.name) && a.counters.map(\.value) == b.counters.map(\.value)
             && a.interfacesAtStart == b.interfacesAtStart && a.interfacesAttachedLater == b.interfacesAttachedLater
             && a.interfacesRemoved == b.interfacesRemoved
@@ -115,6 +117,7 @@ public struct TraceSummaryRecord: Sendable, Hashable {
         w.string("end", RFC3339.format(unixNs: endNs))
         w.int("flows", flows)
         w.int("interim", interim)
+        if let records { w.int("records", records) }
         var c = JSONObjectWriter()
         for (k, v) in counters { c.uint(k, v) }
         w.raw("counters", c.finish())
@@ -133,8 +136,10 @@ public struct TraceSummaryRecord: Sendable, Hashable {
         let counters = try c.object("counters")
         var pairs: [(name: String, value: UInt64)] = []
         for k in counters.members.keys.sorted() { pairs.append((k, try counters.integer(k))) }
-        return TraceSummaryRecord(node: try c.string("node"), endNs: endNs, flows: try c.integer("flows"), interim: try c.integer("interim"),
-                                  counters: pairs, interfacesAtStart: try i.integer("at_start"),
-                                  interfacesAttachedLater: try i.integer("attached_later"), interfacesRemoved: try i.integer("removed"))
+        var s = TraceSummaryRecord(node: try c.string("node"), endNs: endNs, flows: try c.integer("flows"), interim: try c.integer("interim"),
+                                   counters: pairs, interfacesAtStart: try i.integer("at_start"),
+                                   interfacesAttachedLater: try i.integer("attached_later"), interfacesRemoved: try i.integer("removed"))
+        if c.members["records"] != nil { s.records = try c.integer("records", as: Int.self) }
+        return s
     }
 }

@@ -24,11 +24,15 @@ public final class LabTraceSession {
         public var tag = "trace"
         /// Seconds to wait for every trace to write its ready file.
         public var startTimeout: Double = 20
+        /// `--check --junit <tag>-<node>.junit.xml`: each trace verifies its flows at exit (the report goes to its log,
+        /// as JSON lines; the exit status is `--check`'s).
+        public var check = false
 
-        public init(fingerprint: Bool = false, idleTimeout: Double = 10, tag: String = "trace") {
+        public init(fingerprint: Bool = false, idleTimeout: Double = 10, tag: String = "trace", check: Bool = false) {
             self.fingerprint = fingerprint
             self.idleTimeout = idleTimeout
             self.tag = tag
+            self.check = check
         }
     }
 
@@ -42,6 +46,8 @@ public final class LabTraceSession {
         public var log: String
         /// The `--ready-file` srcip writes once it records (see `TraceReady`).
         public var readyFile: String
+        /// The `--junit` report (with `Options.check`), written when the trace stops.
+        public var junit: String?
     }
 
     /// What `srcip trace --ready-file` reports once every hook is attached and the Service catalog is read.
@@ -79,13 +85,16 @@ public final class LabTraceSession {
                 let output = "\(dir)/\(options.tag)-\(node.name).jsonl"
                 let log = "\(dir)/\(options.tag)-\(node.name).log"
                 let readyFile = "\(dir)/\(options.tag)-\(node.name).ready"
-                for f in [output, log, readyFile] { unlink(f) }
+                let junit = options.check ? "\(dir)/\(options.tag)-\(node.name).junit.xml" : nil
+                for f in [output, log, readyFile] + (junit.map { [$0] } ?? []) { unlink(f) }
                 var args = ["netns", "exec", naming.nodeNamespace(node.name), srcip, "trace", "--format", "jsonl", "--output", output,
                             "--ready-file", readyFile,
                             "--node", node.name, "--node-ips", nodeIPs, "--idle-timeout", String(options.idleTimeout)]
                 if options.fingerprint { args.append("--fingerprint") }
+                if let junit { args += ["--check", "--junit", junit] }
                 let pid = try Command.spawnDetached(ip, args, log: log)
-                session.traces.append(NodeTrace(node: node.name, pid: pid, output: output, log: log, readyFile: readyFile))
+                session.traces.append(NodeTrace(node: node.name, pid: pid, output: output, log: log, readyFile: readyFile,
+                                                 junit: junit))
             }
             try session.waitUntilTracing(timeout: options.startTimeout)
             return session

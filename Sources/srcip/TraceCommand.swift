@@ -178,13 +178,11 @@ struct TraceCommand: AsyncParsableCommand {
         }
         let start = try tracer.counters()
         let attach = tracer.attachments.first?.mode.description ?? "-"
-        if case .flows(let f) = out {
-            try f.writer.writeRun(TraceRunRecord(
-                srcipVersion: SrcipVersion.current, node: context.node, kernel: KernelRelease.current, attach: attach,
-                join: tracer.flavour.description, services: context.catalog.source, catalogWarnings: catalogWarnings,
-                interfaces: names, commandLine: CommandLine.arguments, activeTimeout: export.activeTimeout,
-                startNs: KernelClock.unixNs()))
-        }
+        try out.writeRun(TraceRunRecord(
+            srcipVersion: SrcipVersion.current, node: context.node, kernel: KernelRelease.current, attach: attach,
+            join: tracer.flavour.description, services: context.catalog.source, catalogWarnings: catalogWarnings,
+            interfaces: names, commandLine: CommandLine.arguments, activeTimeout: raw ? 0 : export.activeTimeout,
+            startNs: KernelClock.unixNs()))
 
         Diagnostics.note("tracing \(names.isEmpty ? "no interface yet" : names.joined(separator: ", ")) on \(context.node) (\(attach), "
                          + "\(tracer.flavour) join; services: \(context.catalog.source)); Ctrl-C to stop")
@@ -228,10 +226,10 @@ struct TraceCommand: AsyncParsableCommand {
             if ControlSignals.takeStatus() { Diagnostics.note(status("status: ")) }
             return count.map { out.written >= $0 } ?? false
         }
-        try out.finish { f in
+        try out.finish { stats in
             TraceSummaryRecord.make(node: context.node, counters: ((try? tracer.counters()) ?? start).since(start),
                                     received: tracer.recordsReceived, bufferDropped: pipeline.dropped.value,
-                                    correlator: f.correlatorStats, interfaces: tracer.interfaceCounts)
+                                    correlator: stats, interfaces: tracer.interfaceCounts)
         }
         metrics?.stop()
         let end = try tracer.counters()

@@ -55,11 +55,20 @@ enum TraceOutput {
         }
     }
 
-    /// Writes what is still open (and, for flows, the summary `summary` builds) and closes the output.
-    func finish(summary: (FlowOutput) -> TraceSummaryRecord) throws {
+    /// The first JSON line (`"kind":"run"`) of JSON Lines output, flows or `--raw` alike; other formats ignore it.
+    func writeRun(_ run: TraceRunRecord) throws {
         switch self {
-        case .raw(let r): try r.finish()
-        case .flows(let f): try f.finish(summary: summary(f))
+        case .raw(let r): try r.writeRun(run)
+        case .flows(let f): try f.writer.writeRun(run)
+        }
+    }
+
+    /// Writes what is still open and the summary `summary` builds (from the correlator's counters; nil with `--raw`),
+    /// and closes the output.
+    func finish(summary: (CorrelatorStats?) -> TraceSummaryRecord) throws {
+        switch self {
+        case .raw(let r): try r.finish(summary: summary(nil))
+        case .flows(let f): try f.finish(summary: summary(f.correlatorStats))
         }
     }
 }
@@ -95,7 +104,20 @@ final class RawRecordOutput {
         written += 1
     }
 
-    func finish() throws { try sink.close() }
+    /// JSON Lines: the `run` line before the first record.
+    func writeRun(_ run: TraceRunRecord) throws {
+        if case .jsonl = format { try sink.write(run.jsonLine() + "\n") }
+    }
+
+    /// JSON Lines: the `summary` line (`records` = BPF records written; no flows), then closes the file.
+    func finish(summary: TraceSummaryRecord) throws {
+        if case .jsonl = format {
+            var s = summary
+            s.records = written
+            try sink.write(s.jsonLine() + "\n")
+        }
+        try sink.close()
+    }
 }
 
 /// Flow records: observations through the correlator, out through a flow-record writer.

@@ -18,17 +18,21 @@ extension KernelClock {
 }
 
 extension TraceSummaryRecord {
-    /// The summary line from the counters the exit summary prints (`flows`/`interim` are filled in by `FlowOutput`).
+    /// The summary line from the counters the exit summary prints (`flows`/`interim` are filled in by `FlowOutput`,
+    /// `records` by `--raw`'s output, which has no correlator: `correlator` nil leaves its counters out).
     static func make(node: String, counters c: CounterSnapshot, received: UInt64, bufferDropped: UInt64,
-                     correlator s: CorrelatorStats, interfaces: InterfaceCounts) -> TraceSummaryRecord {
-        let counters: [(name: String, value: UInt64)] = [
+                     correlator: CorrelatorStats?, interfaces: InterfaceCounts) -> TraceSummaryRecord {
+        var counters: [(name: String, value: UInt64)] = [
             ("bpf_records_received", received), ("ring_buffer_lost", c.ringbufLost), ("consumer_buffer_dropped", bufferDropped),
             ("bpf_flows_created", c.flowsCreated), ("bpf_flows_ended", c.flowsEnded), ("bpf_flows_evicted", c.flowsEvicted),
             ("bpf_flows_not_tracked", c.flowInsertFailed), ("packets_seen", c.packets), ("packets_not_ip", c.notIP),
             ("packets_malformed", c.truncated + c.badHeader), ("packets_fragments", c.fragment),
-            ("packets_other_protocols", c.unknownProto), ("correlator_evicted", s.flowsEvicted),
-            ("correlator_late_records", s.lateRecords), ("correlator_replies_without_request", s.unmatchedReplies),
+            ("packets_other_protocols", c.unknownProto),
         ]
+        if let s = correlator {
+            counters += [("correlator_evicted", s.flowsEvicted), ("correlator_late_records", s.lateRecords),
+                         ("correlator_replies_without_request", s.unmatchedReplies)]
+        }
         return TraceSummaryRecord(node: node, endNs: KernelClock.unixNs(), flows: 0, interim: 0, counters: counters,
                                   interfacesAtStart: interfaces.atStart, interfacesAttachedLater: interfaces.attachedLater,
                                   interfacesRemoved: interfaces.removed)

@@ -37,6 +37,13 @@ struct MergeExportTests {
         let raw = "\(dir)/raw.jsonl"
         let rawCheck = Self.validate("raw", [raw])
         #expect(rawCheck.status == 0, "\(rawCheck.output)")
+        // Like flow output, --raw JSON Lines opens with a `run` line and closes with a `summary` counting the records.
+        let rawLines = try String(contentsOfFile: raw, encoding: .utf8).split(separator: "\n")
+            .compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(rawLines.first?["kind"] as? String == "run" && rawLines.first?["join"] != nil, "\(rawLines.first ?? [:])")
+        #expect(rawLines.last?["kind"] as? String == "summary" && rawLines.last?["records"] as? Int == rawLines.count - 2,
+                "\(rawLines.last ?? [:])")
+        #expect(rawLines.dropFirst().dropLast().allSatisfy { $0["kind"] == nil && $0["hook"] != nil })
 
         let traces = (1...3).map { "\(dir)/trace-node\($0).jsonl" }
         let flowCheck = Self.validate("flow", traces)

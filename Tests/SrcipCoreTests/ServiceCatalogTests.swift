@@ -48,6 +48,12 @@ import Testing
         #expect(catalog.frontend(ip: Self.a("192.168.10.12"), port: 30080, proto: .tcp, localAddresses: node) == nil)
         #expect(catalog.frontend(ip: Self.a("192.168.10.11"), port: 30080, proto: .tcp) == nil)
         #expect(catalog.frontend(ip: Self.a("192.168.10.11"), port: 30081, proto: .tcp, localAddresses: node) == nil)
+        // 127.0.0.1:NodePort is this host's NodePort (kube-proxy iptables mode, route_localnet); ::1 is not served.
+        #expect(catalog.frontend(ip: Self.a("127.0.0.1"), port: 30080, proto: .tcp, localAddresses: node)?.frontend == .nodePort)
+        #expect(catalog.frontend(ip: Self.a("::1"), port: 30080, proto: .tcp, localAddresses: node) == nil)
+        #expect(NodeContext(node: "n", localAddresses: node).classify(Self.a("127.0.0.1")) == .node)
+        #expect(NodeContext(node: "n", localAddresses: node).classify(Self.a("127.0.0.2")) == .node)
+        #expect(NodeContext(node: "n", localAddresses: node).classify(Self.a("198.51.100.7")) == .external)
         // A Service address wins over a NodePort even when it is local too.
         #expect(catalog.frontend(ip: Self.a("10.96.0.10"), port: 80, proto: .tcp, localAddresses: [Self.a("10.96.0.10")])?.frontend == .clusterIP)
     }

@@ -12,7 +12,9 @@ import SrcipCore
         let path = Self.tempPath("ipfix")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let w = try IPFIXWriter(path: path, observationDomainID: 4242, observationDomainName: "node-a", exportTime: { 1_795_000_200 })
-        try w.write([Fixtures.snatRecord, Fixtures.droppedV6, Fixtures.dnatV6])
+        var snat = Fixtures.snatRecord
+        (snat.inIfindex, snat.outIfindex) = (2, 7)
+        try w.write([snat, Fixtures.droppedV6, Fixtures.dnatV6])
         try w.close()
         var reader = IPFIXReader()
         try reader.read(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
@@ -20,7 +22,7 @@ import SrcipCore
         let m = try #require(reader.messages.first)
         #expect(m.version == 10 && m.domain == 4242 && m.exportTime == 1_795_000_200 && m.sequence == 0)
         #expect(Set(reader.templates.keys) == [256, 257, 258] && reader.optionsTemplates == [258])
-        let tail: [UInt16] = [230, 323, 136, 6, 89, 1, 2, 3, 4, 5]
+        let tail: [UInt16] = [230, 323, 136, 6, 89, 10, 14, 1, 2, 3, 4, 5]
         #expect(reader.templates[256]?.map(\.id) == [8, 12, 7, 11, 4, 152, 153, 2, 1, 2, 1, 225, 226, 227, 228] + tail)
         #expect(reader.templates[257]?.map(\.id) == [27, 28, 7, 11, 4, 152, 153, 2, 1, 2, 1, 281, 282, 227, 228] + tail)
         #expect(reader.templates[256]?[9].enterprise == 29305)
@@ -40,12 +42,14 @@ import SrcipCore
         #expect(v4.uint(323) == UInt64((Fixtures.t0 + 2_500_000_000) / 1_000_000) && v4.uint(136) == 3 && v4.uint(89) == 64)
         #expect(v4.string(1, 32473) == Fixtures.snatRecord.inInterface && v4.string(2, 32473) == Fixtures.snatRecord.outInterface)
         #expect(v4.string(3, 32473) == "default/nodeport:80" && v4.string(4, 32473) == "snat")
+        #expect(v4.uint(10) == 2 && v4.uint(14) == 7)
 
         let v6 = reader.records.filter { $0.templateID == 257 }
         #expect(v6.count == 2)
         let dropped = try #require(v6.first { $0.uint(11) == 30082 })
         #expect(dropped.bytes(27) == IPAddress("2001:db8::10")!.bytes && dropped.uint(230) == 0)
         #expect(dropped.bytes(281) == IPAddress("2001:db8::10")!.bytes)   // never left: post-NAT equals pre-NAT
+        #expect(dropped.uint(10) == 0 && dropped.uint(14) == 0)   // no ifindex known (a record read from a file): 0
         let dnat = try #require(v6.first { $0.uint(11) == 80 })
         #expect(dnat.bytes(282) == IPAddress("fd00:10:244:2::3")!.bytes && dnat.uint(228) == 8080 && dnat.uint(4) == 17)
         #expect(dnat.uint(230) == 5)

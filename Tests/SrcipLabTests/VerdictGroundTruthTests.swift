@@ -15,7 +15,8 @@ import Glibc
 /// `srcip trace` running in every node twice — conntrack join and `--fingerprint` — for the whole lab. Per request:
 /// srcip's end-to-end verdict and the source it says the backend saw equal what the echo pod saw; the entry node's
 /// xlat_* equals its `conntrack -L`; the fingerprint run gives the same hops and verdict. `srcip merge` of node2's and
-/// node1's records yields the whole two-hop NodePort path.
+/// node1's records yields the whole two-hop NodePort path. The conntrack traces run with `--check --junit`: their
+/// verification rows and JUnit reports are checked against the records and the echo pods (VerificationReportGroundTruth).
 @Suite("srcip verdicts vs the lab's ground truth (privileged)", .serialized, .privileged)
 struct VerdictGroundTruthTests {
     /// One request as sent, with its send window and the entry node's conntrack entries read right after it.
@@ -35,7 +36,7 @@ struct VerdictGroundTruthTests {
         let started = Date()
         var record = try LabController.up(state: state, options: LabUpOptions(naming: naming, proxyMode: mode, srcipExecutable: srcip))
         defer { _ = try? LabController.down(naming: naming) }
-        let ct = try LabTraceSession.start(record: record, naming: naming, srcip: srcip, options: .init(tag: "ct"))
+        let ct = try LabTraceSession.start(record: record, naming: naming, srcip: srcip, options: .init(tag: "ct", check: true))
         defer { ct.stop() }
         let fp = try LabTraceSession.start(record: record, naming: naming, srcip: srcip, options: .init(fingerprint: true, tag: "fp"))
         defer { fp.stop() }
@@ -56,10 +57,9 @@ struct VerdictGroundTruthTests {
         // this machine hold their own) are gone once they stop.
         let ours = Self.programsHeld(by: (ct.traces + fp.traces).map(\.pid))
         #expect(ours.count >= 4 * record.state.nodes.count, "both traces' ingress and egress programs on every node: \(ours)")
-        for (name, session) in [("conntrack", ct), ("fingerprint", fp)] {
-            let status = session.stop()
-            #expect(status.values.allSatisfy { $0 == 0 }, "\(name) traces exited with \(status)")
-        }
+        let ctStatus = ct.stop()   // `--check`'s exit status: VerificationReportGroundTruth compares it with the report
+        let fpStatus = fp.stop()
+        #expect(fpStatus.values.allSatisfy { $0 == 0 }, "fingerprint traces exited with \(fpStatus)")
         var left = try srcipPrograms().intersection(ours)
         for _ in 0..<20 where !left.isEmpty {
             usleep(100_000)
@@ -75,6 +75,7 @@ struct VerdictGroundTruthTests {
             try check(s, ctPaths: ctPaths, fpPaths: fpPaths, state: record.state, mode: mode)
         }
         try checkMerge(sent, session: ct, srcip: srcip)
+        try VerificationReportGroundTruth.check(probes: sent.map(\.probe), session: ct, statuses: ctStatus, state: record.state, mode: mode)
         print("[\(mode)] verdicts checked in \(Int(Date().timeIntervalSince(started) * 1000)) ms")
     }
 
