@@ -142,6 +142,7 @@ struct FlowRecordBuilder {
             endpointNode: endpoint.flatMap { $0.nodeName ?? ($0.isLocal == true ? context.node : nil) }, reason: notes.isEmpty ? nil : notes.joined(separator: "; "),
             packets: packets, bytes: bytes, replyPackets: replyPackets, replyBytes: replyBytes, join: join)
         if snat, let t = translated { record.snatAddressInterface = context.addressInterfaces[t.src] }
+        record.encapsulation = st.encapsulation
         record.tcpFlags = original.proto == .tcp ? all.reduce(UInt8(0)) { $0 | $1.tcpFlags } : 0
         return record
     }
