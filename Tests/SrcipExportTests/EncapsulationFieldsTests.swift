@@ -1,5 +1,5 @@
 import Foundation
-import SrcipCore
+@testable import SrcipCore
 import Testing
 @testable import SrcipExport
 
@@ -123,5 +123,15 @@ import Testing
         let encap = try #require(hops.first?["encap"] as? [String: Any])
         #expect(encap["type"] as? String == "vxlan" && encap["vni"] as? Int == 1)
         #expect((encap["outer"] as? [String: Any])?["dst_port"] as? Int == 8472)
+    }
+
+    /// `merge --check`: a backend-saw group names the device owning the address when it is not the one that wrote it.
+    @Test func verificationLabelNamesAnotherOwner() {
+        let routed = BackendSaw(preserved: false, address: Self.a("192.168.10.11"),
+                                writtenAt: TranslationPoint(node: "node1", interface: "cali1", hook: .egress, addressInterface: "eth0"))
+        #expect(routed.label == "192.168.10.11 (node1/cali1 egress, eth0's address)")
+        let overlay = BackendSaw(preserved: false, address: Self.a("10.244.2.0"),
+                                 writtenAt: TranslationPoint(node: "node2", interface: "flannel.1", hook: .egress, addressInterface: "flannel.1"))
+        #expect(overlay.label == "10.244.2.0 (node2/flannel.1 egress)")
     }
 }
