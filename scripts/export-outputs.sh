@@ -11,7 +11,8 @@ trap '"$srcip" lab down --name "$lab" >> "$dir/down.txt" 2>&1; echo finished > "
 cp /run/srcip/labs/"$lab"/trace-node*.jsonl "$dir/"
 ip netns exec "srcip-$lab-node1" "$srcip" trace --raw --format jsonl --duration 3 --output "$dir/raw.jsonl" > "$dir/raw.txt" 2>&1 &
 tracer=$!
-sleep 1.5
+# Send the request once the tracer is attached (it says "tracing …"; under load that takes seconds), at most 30 s.
+i=0; while [ $i -lt 300 ] && ! grep -q '^srcip: tracing ' "$dir/raw.txt" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
 "$srcip" lab exec --name "$lab" client -- "$srcip" lab get http://192.168.10.11:30080/ > "$dir/get.txt" 2>&1; status get $?
 wait $tracer; status raw $?
 "$srcip" merge --format jsonl --check -o "$dir/paths.jsonl" "$dir"/trace-node*.jsonl > "$dir/merge.txt" 2>&1; status merge $?
