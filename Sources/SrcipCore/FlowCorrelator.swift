@@ -253,6 +253,7 @@ public struct FlowCorrelator {
                 firstNs: o.firstSeenNs, lastNs: max(o.timestampNs, o.firstSeenNs), packets: o.packets, bytes: o.bytes))
         }
         if let ct = o.conntrack, isReply || ct.status & 2 != 0 { slots[slot].ctSeenReply = true }
+        if !isReply, let e = o.encapsulation { slots[slot].noteEncapsulation(e) }
     }
 
     private mutating func attach(_ ct: ConntrackMapping, from o: Observation, to slot: Int32) {
@@ -319,6 +320,7 @@ public struct FlowCorrelator {
             slots[a].ctHook = other.ctHook
         }
         slots[a].ctSeenReply = slots[a].ctSeenReply || other.ctSeenReply
+        if let e = other.encapsulation { slots[a].noteEncapsulation(e) }
         slots[a].fingerprintJoined = slots[a].fingerprintJoined || other.fingerprintJoined
         slots[a].sawFingerprintRecords = slots[a].sawFingerprintRecords || other.sawFingerprintRecords
         if let k = other.fingerprint, byFingerprint[k] == b {

@@ -1,8 +1,10 @@
-/// Where a translation was written: node, interface and hook.
+/// Where a translation was written: node, interface and hook, and which device of that node owns the address written.
 public struct TranslationPoint: Hashable, Sendable, CustomStringConvertible {
     public var node: String
     public var interface: String?
     public var hook: Hook?
+    /// The node's device whose address replaced the source (eth0: the node IP, cni0, flannel.1: the overlay address); nil when unknown.
+    public var addressInterface: String? = nil
     public var description: String { [node + (interface.map { "/" + $0 } ?? ""), hook?.description].compactMap { $0 }.joined(separator: " ") }
 }
 
@@ -163,7 +165,7 @@ public enum FlowPathMerger {
         let delivered = last.translated ?? last.original
         var written: TranslationPoint?
         for h in hops.reversed() where h.snat && h.translated?.src == delivered.src {
-            written = TranslationPoint(node: h.node, interface: h.snatInterface, hook: h.snatHook)
+            written = TranslationPoint(node: h.node, interface: h.snatInterface, hook: h.snatHook, addressInterface: h.snatAddressInterface)
             break
         }
         let vipHop = hops.first { $0.service?.resolvedFrom == .vip }

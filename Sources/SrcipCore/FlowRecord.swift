@@ -112,6 +112,9 @@ public struct FlowRecord: Hashable, Sendable {
     public var endReason: FlowEndReason?
     /// TCP flags seen in either direction at any hook (OR of every view); 0 for UDP/ICMP.
     public var tcpFlags: UInt8 = 0
+    /// Set when a request view of this flow was VXLAN-encapsulated (a node's uplink carrying the overlay): the outer
+    /// tuple and VNI of the first such view. The tuples above are always the inner (pod-network) packet's.
+    public var encapsulation: Encapsulation?
 
     public init(node: String, startNs: Int64, endNs: Int64, original: FiveTuple, translated: FiveTuple?,
                 snat: Bool, dnat: Bool, snatInterface: String? = nil, snatHook: Hook? = nil,

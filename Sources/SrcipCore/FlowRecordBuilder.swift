@@ -144,6 +144,7 @@ struct FlowRecordBuilder {
         if snat, let t = translated { record.snatAddressInterface = context.addressInterfaces[t.src] }
         record.inIfindex = ingress?.ifindex
         record.outIfindex = egress?.ifindex
+        record.encapsulation = st.encapsulation
         record.tcpFlags = original.proto == .tcp ? all.reduce(UInt8(0)) { $0 | $1.tcpFlags } : 0
         return record
     }

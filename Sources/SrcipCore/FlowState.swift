@@ -69,6 +69,13 @@ struct FlowState {
     var closing = false
     /// When the flow started or its last interim record was written (`FlowCorrelator.interimRecords`).
     var interimSinceNs: UInt64 = 0
+    /// The outer packet of the first request view seen VXLAN-encapsulated (one with its outer tuple preferred).
+    var encapsulation: Encapsulation?
+
+    /// Keeps `e` unless an encapsulation is known already (a later one with the outer tuple replaces one without).
+    mutating func noteEncapsulation(_ e: Encapsulation) {
+        if encapsulation == nil || (encapsulation?.outer == nil && e.outer != nil) { encapsulation = e }
+    }
 
     var ctID: UInt64 { conntrack?.id ?? 0 }
 

@@ -40,7 +40,7 @@ public struct VerificationFlow: Hashable, Sendable {
         entryNode = r.node
         clientAddress = r.original.src
         backendSaw = (r.verdict == .dropped || r.verdict == .rejected) ? nil : r.translated?.src
-        writtenAt = r.snat ? TranslationPoint(node: r.node, interface: r.snatInterface, hook: r.snatHook) : nil
+        writtenAt = r.snat ? TranslationPoint(node: r.node, interface: r.snatInterface, hook: r.snatHook, addressInterface: r.snatAddressInterface) : nil
         verdict = r.verdict
         expected = r.expected
         expectedRow = r.expectedRow

@@ -98,6 +98,13 @@ public final class CSVWriter: FlowRecordWriter {
             case .final: out.append(String(r.final))
             case .endReason: out.append(r.endReason?.rawValue)
             case .tcpFlags: out.append(String(r.tcpFlags))
+            case .snatAddressInterface: out.append(r.snatAddressInterface)
+            case .encap: out.append(r.encapsulation?.kind.description)
+            case .encapVNI: out.append(r.encapsulation.map { String($0.vni) })
+            case .encapSrcIP: out.append(r.encapsulation?.outer?.src.description)
+            case .encapSrcPort: out.append(r.encapsulation?.outer.map { String($0.srcPort) })
+            case .encapDstIP: out.append(r.encapsulation?.outer?.dst.description)
+            case .encapDstPort: out.append(r.encapsulation?.outer.map { String($0.dstPort) })
             }
         }
         return out

@@ -24,7 +24,7 @@ extension FlowPath {
         switch outcome {
         case .delivered:
             return "backend \(Endpoint.format(delivered.dst, delivered.dstPort)) saw \(backendSawSource)"
-                + (snatWrittenAt.map { " (written at \($0))" } ?? "")
+                + (snatWrittenAt.map { w in " (written at \(w)" + (w.addressInterface.map { "; \(w.node)/\($0)'s address" } ?? "") + ")" } ?? "")
         case .dropped, .rejected:
             return "stopped at \(stoppedAt?.description ?? hops[hops.count - 1].node)"
         case .local:
@@ -116,6 +116,7 @@ extension FlowPath {
             o.string("node", s.node)
             o.string("interface", s.interface)
             o.string("hook", s.hook?.description)
+            o.string("address_interface", s.addressInterface)
             w.raw("snat_written_at", o.finish())
         } else {
             w.raw("snat_written_at", "null")
@@ -162,6 +163,16 @@ extension FlowPath {
         o.string("service", h.service?.id)
         o.string("verdict", h.verdict.rawValue)
         o.string("reason", h.reason)
+        o.string("snat_address_interface", h.snatAddressInterface)
+        if let e = h.encapsulation {
+            var x = JSONObjectWriter()
+            x.string("type", e.kind.description)
+            x.int("vni", Int(e.vni))
+            x.raw("outer", e.outer.map(tupleJSON) ?? "null")
+            o.raw("encap", x.finish())
+        } else {
+            o.raw("encap", "null")
+        }
         return o.finish()
     }
 }

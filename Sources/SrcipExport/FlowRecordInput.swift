@@ -104,7 +104,8 @@ public enum FlowRecordInput {
 /// Flow records from `trace --format csv` rows: cells are typed by column and decoded like a JSON line.
 enum CSVRecordReader {
     static let integerColumns: Set<String> = ["version", "src_port", "dst_port", "xlat_src_port", "xlat_dst_port", "packets", "bytes",
-                                              "reply_packets", "reply_bytes", "expected_row", "service_port", "tcp_flags"]
+                                              "reply_packets", "reply_bytes", "expected_row", "service_port", "tcp_flags",
+                                              "encap_vni", "encap_src_port", "encap_dst_port"]
     static let boolColumns: Set<String> = ["snat", "dnat", "hairpin", "expectation_met", "final"]
 
     /// RFC 4180 cells of one line; an empty unquoted cell is nil (null), `""` is the empty string.

@@ -20,6 +20,9 @@ public enum FlowRecordField: String, CaseIterable, Sendable {
     case dnatInterface = "dnat_interface", dnatHook = "dnat_hook"
     case expectedRow = "expected_row", endpointNode = "endpoint_node", reason
     case final, endReason = "end_reason", tcpFlags = "tcp_flags"
+    case snatAddressInterface = "snat_address_interface"
+    case encap, encapVNI = "encap_vni"
+    case encapSrcIP = "encap_src_ip", encapSrcPort = "encap_src_port", encapDstIP = "encap_dst_ip", encapDstPort = "encap_dst_port"
 
     /// Every field name in contract order.
     public static let names: [String] = allCases.map(\.rawValue)
@@ -112,7 +115,36 @@ enum FlowRecordJSON {
         r.final = c.contains("final") ? try c.bool("final") : true
         r.endReason = c.contains("end_reason") ? try c.nullableEnum("end_reason") : nil
         r.tcpFlags = c.contains("tcp_flags") ? try c.integer("tcp_flags") : 0
+        r.snatAddressInterface = c.contains("snat_address_interface") ? try c.nullableString("snat_address_interface") : nil
+        r.encapsulation = try encapsulation(c, proto: proto)
         return r
+    }
+
+    /// The `encap*` members (absent or null: not encapsulated). The outer tuple is all set or all null.
+    private static func encapsulation(_ c: JSONObjectReader, proto: L4Protocol) throws(JSONShapeError) -> Encapsulation? {
+        guard c.contains("encap"), let kind = try c.nullableString("encap") else { return nil }
+        guard kind == "vxlan" else { throw c.invalid("encap", "expected \"vxlan\" or null, got \"\(kind)\"") }
+        var vni: UInt32 = 0
+        if c.contains("encap_vni"), let v: UInt32 = try c.nullableInteger("encap_vni") {
+            guard v < 1 << 24 else { throw c.invalid("encap_vni", "a VNI has 24 bits, got \(v)") }
+            vni = v
+        }
+        func optIP(_ k: String) throws(JSONShapeError) -> IPAddress? {
+            guard c.contains(k), let s = try c.nullableString(k) else { return nil }
+            guard let a = IPAddress(s) else { throw c.invalid(k, "not an IP address: \"\(s)\"") }
+            return a
+        }
+        func optPort(_ k: String) throws(JSONShapeError) -> UInt16? { c.contains(k) ? try c.nullableInteger(k) : nil }
+        let src = try optIP("encap_src_ip"), dst = try optIP("encap_dst_ip")
+        let sp = try optPort("encap_src_port"), dp = try optPort("encap_dst_port")
+        var outer: FiveTuple?
+        if let src, let dst, let sp, let dp {
+            guard src.isIPv4 == dst.isIPv4 else { throw c.invalid("encap_dst_ip", "encap_src_ip and encap_dst_ip differ in family") }
+            outer = FiveTuple(src: src, dst: dst, srcPort: sp, dstPort: dp, proto: .udp)
+        } else if src != nil || dst != nil || sp != nil || dp != nil {
+            throw c.invalid("encap_src_ip", "encap_src_ip, encap_src_port, encap_dst_ip and encap_dst_port must be all set or all null")
+        }
+        return Encapsulation(kind: .vxlan, vni: vni, outer: outer)
     }
 
     /// The `service` member: an object or `null`.
@@ -183,6 +215,14 @@ extension FlowRecord {
         w.bool("final", final)
         w.string("end_reason", endReason?.rawValue)
         w.int("tcp_flags", Int(tcpFlags))
+        w.string("snat_address_interface", snatAddressInterface)
+        w.string("encap", encapsulation?.kind.description)
+        w.int("encap_vni", encapsulation.map { Int($0.vni) })
+        let outer = encapsulation?.outer
+        w.string("encap_src_ip", outer?.src.description)
+        w.int("encap_src_port", outer.map { Int($0.srcPort) })
+        w.string("encap_dst_ip", outer?.dst.description)
+        w.int("encap_dst_port", outer.map { Int($0.dstPort) })
         return w.finish()
     }
 }

@@ -3,7 +3,8 @@ import SrcipCore
 extension FlowRecord {
     /// One line readable at a glance, e.g.
     /// `default/nodeport node_port 203.0.113.10:40001 → 192.168.10.11:30080 ⇒ SNAT at node1/eth0 egress to 192.168.10.11:51234 → 10.244.1.2:8080 (192.168.10.11 is node1/eth0's address)  snat (expected snat ✓)`.
-    /// The parenthesis names the device owning the SNAT address (the node IP's uplink, cni0, a VXLAN device) when known.
+    /// The parenthesis names the device owning the SNAT address (the node IP's uplink, cni0, a VXLAN device) when known;
+    /// a flow seen VXLAN-encapsulated adds `over vxlan vni 1 (192.168.10.12 → 192.168.10.11)` (the outer addresses).
     public var textLine: String {
         var s = service.map { "\($0.id) \($0.frontend.rawValue)" } ?? "-"
         if hairpin { s += " hairpin" }
@@ -21,6 +22,9 @@ extension FlowRecord {
             }
         } else {
             s += " ⇒ did not leave \(node)"
+        }
+        if let e = encapsulation {
+            s += " over \(e.kind) vni \(e.vni)" + (e.outer.map { " (\($0.src) → \($0.dst))" } ?? "")
         }
         s += "  " + verdict.rawValue
         if let e = expected {

@@ -17,11 +17,15 @@ public enum ObservationFormat {
         } else if o.join == .fingerprint {
             line += "  fp id=\(o.fingerprint.ipID) seq=\(o.fingerprint.tcpSeq) len=\(o.fingerprint.length)"
         }
+        if let e = o.encapsulation {
+            line += "  \(e.kind) vni \(e.vni)" + (e.outer.map { " outer \(endpoints($0))" } ?? "")
+        }
         line += "  pkts=\(o.packets) bytes=\(o.bytes)"
         return line
     }
 
-    /// One JSON object per observation (raw record stream).
+    /// One JSON object per observation (raw record stream); a VXLAN-encapsulated one adds `encap`, `encap_vni` and the
+    /// outer tuple as `encap_src_ip` … `encap_dst_port`.
     public static func json(_ o: Observation, node: String, interface: String, unixNs: UInt64) -> String {
         var w = JSONObjectWriter()
         w.string("time", RFC3339.format(unixNs: Int64(clamping: unixNs)))
@@ -49,6 +53,11 @@ public enum ObservationFormat {
         w.int("fp_tcp_ack", Int(o.fingerprint.tcpAck))
         w.int("fp_tcp_tsval", Int(o.fingerprint.tcpTSval))
         w.int("fp_length", Int(o.fingerprint.length))
+        if let e = o.encapsulation {
+            w.string("encap", e.kind.description)
+            w.int("encap_vni", Int(e.vni))
+            if let outer = e.outer { addTuple(&w, prefix: "encap_", outer) }
+        }
         return w.finish()
     }
 

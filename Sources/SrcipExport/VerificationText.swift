@@ -79,10 +79,13 @@ extension VerificationRow {
 }
 
 extension BackendSaw {
-    /// `client 203.0.113.10`, `192.168.10.12 (node2/eth0 egress)` or `192.168.10.2 (not rewritten on a traced node)`.
+    /// `client 203.0.113.10`, `192.168.10.12 (node2/eth0 egress)`, `192.168.10.11 (node1/cali1 egress, eth0's address)`
+    /// (written at one device, owned by another) or `192.168.10.2 (not rewritten on a traced node)`.
     public var label: String {
         if preserved { return "client \(address)" }
-        return "\(address) (\(writtenAt?.description ?? "not rewritten on a traced node"))"
+        guard let w = writtenAt else { return "\(address) (not rewritten on a traced node)" }
+        let owner = w.addressInterface.flatMap { $0 == w.interface ? nil : ", \($0)'s address" } ?? ""
+        return "\(address) (\(w)\(owner))"
     }
 }
 

@@ -85,6 +85,8 @@ public final class DemoTraceObserver: DemoObserver {
             saw = path.backendSawSource
             if let w = path.snatWrittenAt {
                 text = "SNAT@\(w.node)/\(w.interface ?? "?") → \(path.backendSawSource)"
+                // Say whose address it is when that is not the device it was written at (routed: a pod veth writes the node IP).
+                if let owner = w.addressInterface, owner != w.interface { text += " (\(owner)'s)" }
             } else {
                 text = verdict == .unknown ? "unknown (backend saw \(path.backendSawSource))" : "preserved"
             }

@@ -22,13 +22,14 @@ import Testing
     static let t0: Int64 = 1_795_000_000_000_000_000
 
     /// External client → node2:30080, SNAT to node2 at eth0 egress, then node1 delivers to the pod.
-    static func paths(port: UInt16) -> [FlowPath] {
+    static func paths(port: UInt16, snatInterface: String = "eth0", addressInterface: String? = nil) -> [FlowPath] {
         let ref = ServiceRef(namespace: "default", name: "nodeport", portName: nil, port: 80, type: .nodePort, frontend: .nodePort,
                              externalTrafficPolicy: .cluster, internalTrafficPolicy: .cluster, resolvedFrom: .vip)
-        let hop1 = FlowRecord(node: "node2", startNs: t0 + 1_000, endNs: t0 + 9_000, original: tcp("203.0.113.10", port, "192.168.10.12", 30080),
+        var hop1 = FlowRecord(node: "node2", startNs: t0 + 1_000, endNs: t0 + 9_000, original: tcp("203.0.113.10", port, "192.168.10.12", 30080),
                               translated: tcp("192.168.10.12", 61000, "10.244.1.2", 8080), snat: true, dnat: true,
-                              snatInterface: "eth0", snatHook: .egress, inInterface: "eth0", outInterface: "eth0", service: ref,
+                              snatInterface: snatInterface, snatHook: .egress, inInterface: "eth0", outInterface: snatInterface, service: ref,
                               clientKind: .external, verdict: .snat, expected: .snat, expectationMet: true, expectedRow: 8, join: .conntrack)
+        hop1.snatAddressInterface = addressInterface
         let hop2 = FlowRecord(node: "node1", startNs: t0 + 2_000, endNs: t0 + 9_000, original: tcp("192.168.10.12", 61000, "10.244.1.2", 8080),
                               translated: tcp("192.168.10.12", 61000, "10.244.1.2", 8080), snat: false, dnat: false,
                               inInterface: "eth0", outInterface: "vpod1", clientKind: .node, verdict: .preserved, join: .conntrack)
@@ -50,6 +51,19 @@ import Testing
         #expect(o.verdict == .snat && o.backendSaw == Self.ip("192.168.10.12") && o.agrees)
         row.srcip = o
         #expect(row.matches)
+    }
+
+    /// Routed CNI: MASQUERADE at a pod's veth writes the node IP, which belongs to eth0; the column says so.
+    /// The same device writing its own address (eth0, flannel.1) adds nothing.
+    @Test func anAddressOwnedByAnotherDeviceIsNamed() throws {
+        let row = Self.row(port: 20204, podSaw: "192.168.10.12")
+        let state = ClusterState(clusterCIDR: IPPrefix("10.244.0.0/16")!, serviceCIDR: IPPrefix("10.96.0.0/16")!, nodes: [Self.node2], pods: [], services: [Self.service])
+        let routed = DemoTraceObserver.observe(row, times: (Self.t0, Self.t0 + 10_000),
+                                               paths: Self.paths(port: 20204, snatInterface: "cali1", addressInterface: "eth0"), state: state)
+        #expect(routed.text == "SNAT@node2/cali1 → 192.168.10.12 (eth0's) ✓")
+        let same = DemoTraceObserver.observe(row, times: (Self.t0, Self.t0 + 10_000),
+                                             paths: Self.paths(port: 20204, addressInterface: "eth0"), state: state)
+        #expect(same.text == "SNAT@node2/eth0 → 192.168.10.12 ✓")
     }
 
     @Test func disagreementWithThePodFailsTheRow() throws {

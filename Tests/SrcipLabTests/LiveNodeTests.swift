@@ -116,7 +116,7 @@ struct LiveNodeTests {
         var probes: [(ScenarioProbe, IPFamily)] = []
         var port: UInt16 = 44000
         for family in [IPFamily.ipv4, .ipv6] {
-            for row in DatapathScenarioTests.rows(cni: .bridge, family: family) {
+            for row in DatapathRows.coreRows(cni: .bridge, family: family) {
                 port += 1
                 probes.append((try KubeProxyScenarioTests().run(row, record: &record, naming: naming, sourcePort: port), family))
             }

@@ -9,7 +9,8 @@ import Testing
 
 /// Issue 8, defects 4–6 on a live lab in both proxy modes: uplink-only tracing of a routed-veth node never says
 /// `preserved` for a flow conntrack shows SNATed; a client port reused within TIME_WAIT gives one right record per
-/// connection and `--check` passes; tracing every interface of a bridge node writes no reply-only records.
+/// connection and `--check` passes; tracing every interface of a bridge node writes no reply-only records. Issue 10:
+/// a vxlan node traced on its uplink alone sees the pod traffic inside the overlay, with the outer tuple and VNI.
 @Suite(.serialized, .privileged)
 struct PartialVisibilityTests {
     /// Runs `srcip trace ARGS --check --format jsonl` in node1 while `traffic` runs; returns exit status, stderr, records.
@@ -87,5 +88,35 @@ struct PartialVisibilityTests {
         #expect(served.count == 2 && served.allSatisfy { $0["verdict"] as? String == "snat" }, "\(run.records)")
         #expect(!run.records.contains { $0["packets"] as? Int == 0 }, "reply-only records: \(run.records)")
         #expect(run.status == 0, "\(run.stderr)")
+    }
+
+    /// External → node2:NodePort (eTP Cluster), served by the pod on node1: node2 SNATs to its overlay address and
+    /// sends the request to node1 inside VXLAN. `-i eth0` on node1 sees only the encapsulated packets, and records the
+    /// inner flow with the outer one.
+    @Test(arguments: ProxyMode.allCases)
+    func uplinkOnlyOnAVXLANNodeSeesTheOverlay(mode: ProxyMode) throws {
+        let srcip = try LabTestSupport.srcipExecutable()
+        let naming = try LabNaming(lab: LabTestSupport.uniqueLabName(mode == .iptables ? "pxi" : "pxn"))
+        let (objects, _) = try LabManifest.parse(LabManifest.defaultManifest, source: "seed")
+        let state = try ClusterState.build(from: objects, nodeCount: 2, cni: .vxlan)
+        let record = try LabController.up(state: state, options: LabUpOptions(naming: naming, proxyMode: mode, srcipExecutable: srcip))
+        defer { _ = try? LabController.down(naming: naming) }
+        let client = try LabController.namespace(for: "client", record: record, naming: naming)
+        let port = UInt16.random(in: 40000..<50000)
+        let run = try trace(naming, record, srcip: srcip, ["-i", "eth0"]) {
+            let o = HTTPProbe.get(in: client, ip: "192.168.10.12", port: 30080, sourcePort: port)
+            #expect(o.clientAddress == "10.244.2.0", "node2's overlay address: \(o)")
+        }
+        // --check exits 2: node1 saw no request addressed to a Service (the Service was resolved on node2), nothing failed.
+        #expect(run.status == 2 && run.stderr.contains("\"flows_not_as_documented\":0"), "\(run.stderr)")
+        let inner = run.records.filter { $0["kind"] as? String == "flow" && $0["src_ip"] as? String == "10.244.2.0"
+                                         && $0["dst_ip"] as? String == "10.244.1.2" && $0["dst_port"] as? Int == 8080 }
+        #expect(inner.count == 1, "node1 records the inner flow once: \(run.records)")
+        let r = try #require(inner.first)
+        #expect(r["in_interface"] as? String == "eth0" && r["encap"] as? String == "vxlan" && r["encap_vni"] as? Int == 1, "\(r)")
+        #expect(r["encap_src_ip"] as? String == "192.168.10.12" && r["encap_dst_ip"] as? String == "192.168.10.11"
+                && r["encap_dst_port"] as? Int == 8472, "\(r)")
+        #expect(!run.records.contains { $0["protocol"] as? String == "udp" && $0["dst_port"] as? Int == 8472 },
+                "the VXLAN datagrams themselves are not flows: \(run.records)")
     }
 }

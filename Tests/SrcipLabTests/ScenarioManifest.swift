@@ -1,5 +1,6 @@
 /// The lab the §4 scenario tests run against: one web pod on node1 behind every kind of Service the rows need,
 /// client pods on node1 and node2, a pod that is its own Service's only endpoint (row 2) and a Service without endpoints (row 23).
+/// externalIPs and loadBalancerSourceRanges have an address of each family (kube-proxy uses those of its own family).
 enum ScenarioManifest {
     /// One echo pod on node1 (Deployment `web`), followed by a document separator: the start of the smaller manifests
     /// the catalog-follow and apply tests build on.
@@ -62,7 +63,7 @@ enum ScenarioManifest {
     spec:
       type: LoadBalancer
       selector: {app: web}
-      externalIPs: [192.0.2.10]
+      externalIPs: [192.0.2.10, "fd00:192:0:2::10"]
       ports: [{port: 80, targetPort: 8080}]
     ---
     apiVersion: v1
@@ -72,7 +73,7 @@ enum ScenarioManifest {
       type: LoadBalancer
       externalTrafficPolicy: Local
       selector: {app: web}
-      externalIPs: [192.0.2.11]
+      externalIPs: [192.0.2.11, "fd00:192:0:2::11"]
       ports: [{port: 80, targetPort: 8080}]
     ---
     apiVersion: v1
@@ -81,7 +82,7 @@ enum ScenarioManifest {
     spec:
       type: LoadBalancer
       selector: {app: web}
-      loadBalancerSourceRanges: [203.0.113.0/24]
+      loadBalancerSourceRanges: [203.0.113.0/24, "fd00:203:0:113::/64"]
       ports: [{port: 80, targetPort: 8080}]
     ---
     apiVersion: v1

@@ -9,11 +9,11 @@ import SrcipSystem
 import Testing
 
 /// srcip's verdicts against ground truth on the other datapaths of issue 10: every CNI (bridge, routed, vxlan) ×
-/// family (ipv4, ipv6) × proxy mode except bridge/ipv4 (VerdictGroundTruthTests runs every §4 row there). To keep
-/// the time down each lab runs §4 rows 1, 8 (entering node2: backend elsewhere; node1: local endpoint), 11 and 12,
-/// which cover pod, remote-SNAT, local-SNAT, preserved and dropped; one conntrack trace per node (the fingerprint
-/// join is covered on bridge/ipv4). Checked as there: verdict and backend-seen source vs the echo pod, the entry
-/// node's xlat_* vs `conntrack -L`; on vxlan/ipv4 `srcip merge` of node2's and node1's records.
+/// family (ipv4, ipv6) × proxy mode except bridge/ipv4 (VerdictGroundTruthTests runs it, with the fingerprint join
+/// too). One lab per combination runs every §4 row kube-proxy decides (`DatapathRows`: 1–4, 8–21, 23; row 10 over
+/// 127.0.0.1 on IPv4 only) with one conntrack-joined trace per node. Checked as there: verdict and backend-seen source
+/// vs the echo pod, the entry node's xlat_* vs `conntrack -L`; on vxlan/ipv4 `srcip merge` of node2's and node1's
+/// records, and that the SNAT address is named as flannel.1's.
 @Suite("srcip verdicts vs ground truth per CNI and family (privileged)", .serialized, .privileged)
 struct VerdictGroundTruthDatapathTests {
     struct Datapath: CustomStringConvertible, Sendable {
@@ -29,24 +29,7 @@ struct VerdictGroundTruthDatapathTests {
         }
     }
 
-    /// Rows with the source each CNI and family gives (routed: the node IP also toward a local pod).
-    static func rows(_ d: Datapath) -> [ScenarioRow] {
-        let v6 = d.family == .ipv6
-        let node1 = v6 ? "fd00:192:168:10::11" : "192.168.10.11"
-        let node2 = v6 ? "fd00:192:168:10::12" : "192.168.10.12"
-        let node2SNAT = d.cni == .vxlan ? (v6 ? "fd00:10:244:2::" : "10.244.2.0") : node2
-        let node1Local = d.cni == .routed ? node1 : (v6 ? "fd00:10:244:1::1" : "10.244.1.1")
-        let client = v6 ? "fd00:203:0:113::10" : "203.0.113.10"
-        return [
-            ScenarioRow(row: 1, what: "pod on another node → ClusterIP", client: .pod("client-n2"), target: .clusterIP("cluster"), expect: .podIP("client-n2")),
-            ScenarioRow(row: 8, what: "external → node2 NodePort, eTP Cluster", client: .external, target: .nodePort("cluster", node: "node2"), expect: .ip(node2SNAT)),
-            ScenarioRow(row: 8, what: "external → node1 NodePort, eTP Cluster (local endpoint)", client: .external, target: .nodePort("cluster", node: "node1"), expect: .ip(node1Local)),
-            ScenarioRow(row: 11, what: "external → node1 NodePort, eTP Local, local endpoint", client: .external, target: .nodePort("local", node: "node1"), expect: .ip(client)),
-            ScenarioRow(row: 12, what: "external → node2 NodePort, eTP Local, no local endpoint", client: .external, target: .nodePort("local", node: "node2"), expect: .timeout),
-        ].map { var r = $0; r.family = d.family; return r }
-    }
-
-    @Test("§4 rows 1, 8, 11, 12 per CNI × family × proxy mode", arguments: datapaths)
+    @Test("§4 rows 1–4, 8–21, 23 per CNI × family × proxy mode", arguments: datapaths)
     func verdicts(_ d: Datapath) throws {
         let naming = try LabNaming(lab: LabTestSupport.uniqueLabName("g\(d.cni.rawValue.prefix(1))\(d.family == .ipv6 ? "6" : "4")\(d.mode.rawValue.prefix(1))"))
         let (objects, _) = try LabManifest.parse(ScenarioManifest.yaml, source: "scenarios")
@@ -61,7 +44,7 @@ struct VerdictGroundTruthDatapathTests {
 
         var sent: [VerdictGroundTruthTests.Sent] = []
         var port: UInt16 = 43000
-        for row in Self.rows(d) {
+        for row in DatapathRows.rows(d.mode, cni: d.cni, family: d.family) {
             port += 1
             let t0 = DemoTraceObserver.nowNs()
             let probe = try KubeProxyScenarioTests().run(row, record: &record, naming: naming, sourcePort: port)
@@ -77,11 +60,11 @@ struct VerdictGroundTruthDatapathTests {
             try truth.checkOne(s, paths: paths, state: record.state, what: "\(s.probe.row) [\(d)]")
         }
         if d.cni == .vxlan && d.family == .ipv4 { try checkOverlayMerge(sent, session: ct, srcip: srcip) }
-        print("[\(d)] \(Int(Date().timeIntervalSince(started) * 1000)) ms")
+        print("[\(d)] \(sent.count) requests checked in \(Int(Date().timeIntervalSince(started) * 1000)) ms")
     }
 
     /// `srcip merge` of external → node2:NodePort (eTP Cluster) served on node1 over VXLAN: one path, SNAT to node2's
-    /// overlay address written at flannel.1.
+    /// overlay address written at flannel.1, and named as flannel.1's address; the hops crossed the overlay in VXLAN.
     private func checkOverlayMerge(_ sent: [VerdictGroundTruthTests.Sent], session: LabTraceSession, srcip: String) throws {
         let s = try #require(sent.first { s in
             if s.probe.row.row == 8, case .nodePort(_, let node) = s.probe.row.target { return node == "node2" }
@@ -99,6 +82,15 @@ struct VerdictGroundTruthDatapathTests {
         #expect(path["backend_saw_ip"] as? String == "10.244.2.0", "node2's flannel.1 address: \(path)")
         let written = path["snat_written_at"] as? [String: Any]
         #expect(written?["node"] as? String == "node2" && written?["interface"] as? String == "flannel.1", "\(String(describing: written))")
+        #expect(written?["address_interface"] as? String == "flannel.1", "\(String(describing: written))")
         #expect(path["verdict"] as? String == "snat" && path["expectation_met"] as? Bool == true, "\(path)")
+        // node2's record: the text says whose address it is; the request left node2's eth0 inside VXLAN (VNI 1, UDP 8472).
+        let node2 = try #require(try session.records()["node2"]?.first { $0.original.srcPort == s.probe.sourcePort && $0.final })
+        #expect(node2.textLine.contains("(10.244.2.0 is node2/flannel.1's address)"), "\(node2.textLine)")
+        let encap = try #require(node2.encapsulation, "node2's record has no encapsulation: \(node2.jsonLine())")
+        #expect(encap.vni == 1 && encap.outer?.dstPort == 8472 && encap.outer?.src.description == "192.168.10.12"
+                && encap.outer?.dst.description == "192.168.10.11", "\(encap)")
+        let hops = path["hops"] as? [[String: Any]] ?? []
+        #expect(hops.allSatisfy { ($0["encap"] as? [String: Any])?["vni"] as? Int == 1 }, "\(hops)")
     }
 }
