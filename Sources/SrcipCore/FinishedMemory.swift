@@ -1,9 +1,17 @@
 /// Bounded memory of recently finished flows (tuples and conntrack ids), to recognise late records.
 struct FinishedMemory {
-    private var ring: [(FiveTuple?, UInt64)]
-    private var tuples: [FiveTuple: Int] = [:]
+    /// One remembered tuple or conntrack id, in the order remembered.
+    private enum Item {
+        case tuple(FiveTuple)
+        case ct(UInt64)
+    }
+
+    private var ring: [Item]
+    private var tuples = TupleMap<Int>()
     private var cts: [UInt64: Int] = [:]
     private var nextSeq = 0
+    /// First sequence number of the flow being remembered (its repeated tuples take one entry).
+    private var flowStartSeq = 0
     let capacity: Int
 
     init(capacity: Int) {
@@ -22,26 +30,40 @@ struct FinishedMemory {
     /// Whether `t` identified a finished flow (an original-direction tuple).
     func containsRequest(_ t: FiveTuple) -> Bool { tuples[t] != nil }
 
-    /// Remembers a finished flow; returns how many older entries were forgotten to make room.
-    mutating func remember(tuples ts: [FiveTuple], ctID: UInt64) -> UInt64 {
+    /// Starts remembering one finished flow: call before its `remember(tuple:)` and `remember(ctID:)`.
+    mutating func beginFlow() { flowStartSeq = nextSeq }
+
+    /// Remembers one tuple of the flow begun last; returns how many older entries were forgotten to make room.
+    mutating func remember(tuple t: FiveTuple) -> UInt64 {
         guard capacity > 0 else { return 0 }
+        if let seq = tuples[t], seq >= flowStartSeq { return 0 }   // already remembered for this flow
+        return store(.tuple(t))
+    }
+
+    /// Remembers the conntrack id of the flow begun last (0: none).
+    mutating func remember(ctID: UInt64) -> UInt64 {
+        guard capacity > 0, ctID != 0 else { return 0 }
+        return store(.ct(ctID))
+    }
+
+    private mutating func store(_ item: Item) -> UInt64 {
+        let seq = nextSeq
+        nextSeq += 1
         var forgotten: UInt64 = 0
-        var items: [(FiveTuple?, UInt64)] = ts.map { ($0, 0) }
-        if ctID != 0 { items.append((nil, ctID)) }
-        for item in items {
-            let seq = nextSeq
-            nextSeq += 1
+        if ring.count < capacity {
+            ring.append(item)
+        } else {
             let pos = seq % capacity
-            if ring.count < capacity {
-                ring.append(item)
-            } else {
-                let old = ring[pos]
-                if let t = old.0, tuples[t] == seq - capacity { tuples[t] = nil }
-                if old.1 != 0, cts[old.1] == seq - capacity { cts[old.1] = nil }
-                ring[pos] = item
-                forgotten += 1
+            switch ring[pos] {
+            case .tuple(let t): if tuples[t] == seq - capacity { tuples[t] = nil }
+            case .ct(let id): if cts[id] == seq - capacity { cts[id] = nil }
             }
-            if let t = item.0 { tuples[t] = seq } else { cts[item.1] = seq }
+            ring[pos] = item
+            forgotten = 1
+        }
+        switch item {
+        case .tuple(let t): tuples[t] = seq
+        case .ct(let id): cts[id] = seq
         }
         return forgotten
     }
