@@ -7,15 +7,17 @@ struct FinishedMemory {
     }
 
     private var ring: [Item]
-    private var tuples = TupleMap<Int>()
-    private var cts: [UInt64: Int] = [:]
+    /// Sequence number (truncated to 32 bits) of the newest entry of each remembered tuple and id. Entries live for
+    /// `capacity` < 2³¹ sequence numbers, so truncated numbers of live entries never collide.
+    private var tuples = TupleIndex()
+    private var cts = ConntrackIndex()
     private var nextSeq = 0
     /// First sequence number of the flow being remembered (its repeated tuples take one entry).
     private var flowStartSeq = 0
     let capacity: Int
 
     init(capacity: Int) {
-        self.capacity = capacity
+        self.capacity = Swift.min(capacity, Int(Int32.max))
         ring = []
         ring.reserveCapacity(Swift.min(capacity, 1 << 16))
     }
@@ -36,7 +38,7 @@ struct FinishedMemory {
     /// Remembers one tuple of the flow begun last; returns how many older entries were forgotten to make room.
     mutating func remember(tuple t: FiveTuple) -> UInt64 {
         guard capacity > 0 else { return 0 }
-        if let seq = tuples[t], seq >= flowStartSeq { return 0 }   // already remembered for this flow
+        if let seq = tuples[t], seq &- Int32(truncatingIfNeeded: flowStartSeq) >= 0 { return 0 }   // already, for this flow
         return store(.tuple(t))
     }
 
@@ -54,16 +56,17 @@ struct FinishedMemory {
             ring.append(item)
         } else {
             let pos = seq % capacity
+            let old = Int32(truncatingIfNeeded: seq - capacity)
             switch ring[pos] {
-            case .tuple(let t): if tuples[t] == seq - capacity { tuples[t] = nil }
-            case .ct(let id): if cts[id] == seq - capacity { cts[id] = nil }
+            case .tuple(let t): if tuples[t] == old { tuples[t] = nil }
+            case .ct(let id): if cts[id] == old { cts[id] = nil }
             }
             ring[pos] = item
             forgotten = 1
         }
         switch item {
-        case .tuple(let t): tuples[t] = seq
-        case .ct(let id): cts[id] = seq
+        case .tuple(let t): tuples[t] = Int32(truncatingIfNeeded: seq)
+        case .ct(let id): cts[id] = Int32(truncatingIfNeeded: seq)
         }
         return forgotten
     }

@@ -131,7 +131,8 @@ public struct FlowCorrelator {
         if let ct { attach(ct, from: o, to: slot) }
         if ct == nil, !isReply, o.kind == .new { joinByFingerprint(o, slot) }
         let key = isReply ? o.tuple.reversed : o.tuple
-        register(key, slot)
+        // `attach` has just pointed the conntrack tuples at `slot`.
+        if !(ct.map { key == $0.original || key == $0.translated } ?? false) { register(key, slot) }
         touch(slot)
         if slots[slot].live, !slots[slot].closing, slots[slot].allDone { ended(slot) }
         if !holdSweep { sweep() }
@@ -273,8 +274,14 @@ public struct FlowCorrelator {
             }
         }
         if ct.id != 0 {
-            if let other = byCt[ct.id], other != slot { merge(other, into: slot) }
-            byCt[ct.id] = slot
+            if let other = byCt[ct.id] {
+                if other != slot {
+                    merge(other, into: slot)
+                    byCt[ct.id] = slot
+                }
+            } else {
+                byCt[ct.id] = slot
+            }
         }
         let translated = ct.translated
         register(ct.original, slot)

@@ -32,25 +32,7 @@ struct PackedKey: Hashable {
     }
 }
 
-/// A map from flow tuples to values that keeps IPv4 tuples packed (`PackedKey`); other tuples as they are.
-struct TupleMap<Value> {
-    private var v4: [PackedKey: Value] = [:]
-    private var other: [FiveTuple: Value] = [:]
-
-    subscript(t: FiveTuple) -> Value? {
-        get {
-            if let k = PackedKey(t) { return v4[k] }
-            return other[t]
-        }
-        set {
-            if let k = PackedKey(t) { v4[k] = newValue } else { other[t] = newValue }
-        }
-    }
-
-    var count: Int { v4.count + other.count }
-}
-
-/// The correlator's tuple → slot index: IPv4 tuples in a `PackedTupleTable` (20 bytes a bucket), others in a
+/// A map from flow tuples to `Int32` (the correlator's tuple → slot index): IPv4 tuples in a `PackedTupleTable` (20 bytes a bucket), others in a
 /// dictionary.
 struct TupleIndex {
     private var v4 = PackedTupleTable()
@@ -72,7 +54,7 @@ struct TupleIndex {
     static let bytesPerBucket = PackedTupleTable.bytesPerBucket
 }
 
-/// The correlator's conntrack id → slot index, in a `PackedTupleTable`.
+/// A map from conntrack ids to `Int32` (the correlator's conntrack id → slot index), in a `PackedTupleTable`.
 struct ConntrackIndex {
     private var table = PackedTupleTable()
 
