@@ -1,13 +1,23 @@
 /// Bounded memory of recently finished flows (tuples and conntrack ids), to recognise late records.
 struct FinishedMemory {
-    private var ring: [(FiveTuple?, UInt64)]
-    private var tuples: [FiveTuple: Int] = [:]
-    private var cts: [UInt64: Int] = [:]
+    /// One remembered tuple or conntrack id, in the order remembered.
+    private enum Item {
+        case tuple(FiveTuple)
+        case ct(UInt64)
+    }
+
+    private var ring: [Item]
+    /// Sequence number (truncated to 32 bits) of the newest entry of each remembered tuple and id. Entries live for
+    /// `capacity` < 2³¹ sequence numbers, so truncated numbers of live entries never collide.
+    private var tuples = TupleIndex()
+    private var cts = ConntrackIndex()
     private var nextSeq = 0
+    /// First sequence number of the flow being remembered (its repeated tuples take one entry).
+    private var flowStartSeq = 0
     let capacity: Int
 
     init(capacity: Int) {
-        self.capacity = capacity
+        self.capacity = Swift.min(capacity, Int(Int32.max))
         ring = []
         ring.reserveCapacity(Swift.min(capacity, 1 << 16))
     }
@@ -22,26 +32,41 @@ struct FinishedMemory {
     /// Whether `t` identified a finished flow (an original-direction tuple).
     func containsRequest(_ t: FiveTuple) -> Bool { tuples[t] != nil }
 
-    /// Remembers a finished flow; returns how many older entries were forgotten to make room.
-    mutating func remember(tuples ts: [FiveTuple], ctID: UInt64) -> UInt64 {
+    /// Starts remembering one finished flow: call before its `remember(tuple:)` and `remember(ctID:)`.
+    mutating func beginFlow() { flowStartSeq = nextSeq }
+
+    /// Remembers one tuple of the flow begun last; returns how many older entries were forgotten to make room.
+    mutating func remember(tuple t: FiveTuple) -> UInt64 {
         guard capacity > 0 else { return 0 }
+        if let seq = tuples[t], seq &- Int32(truncatingIfNeeded: flowStartSeq) >= 0 { return 0 }   // already, for this flow
+        return store(.tuple(t))
+    }
+
+    /// Remembers the conntrack id of the flow begun last (0: none).
+    mutating func remember(ctID: UInt64) -> UInt64 {
+        guard capacity > 0, ctID != 0 else { return 0 }
+        return store(.ct(ctID))
+    }
+
+    private mutating func store(_ item: Item) -> UInt64 {
+        let seq = nextSeq
+        nextSeq += 1
         var forgotten: UInt64 = 0
-        var items: [(FiveTuple?, UInt64)] = ts.map { ($0, 0) }
-        if ctID != 0 { items.append((nil, ctID)) }
-        for item in items {
-            let seq = nextSeq
-            nextSeq += 1
+        if ring.count < capacity {
+            ring.append(item)
+        } else {
             let pos = seq % capacity
-            if ring.count < capacity {
-                ring.append(item)
-            } else {
-                let old = ring[pos]
-                if let t = old.0, tuples[t] == seq - capacity { tuples[t] = nil }
-                if old.1 != 0, cts[old.1] == seq - capacity { cts[old.1] = nil }
-                ring[pos] = item
-                forgotten += 1
+            let old = Int32(truncatingIfNeeded: seq - capacity)
+            switch ring[pos] {
+            case .tuple(let t): if tuples[t] == old { tuples[t] = nil }
+            case .ct(let id): if cts[id] == old { cts[id] = nil }
             }
-            if let t = item.0 { tuples[t] = seq } else { cts[item.1] = seq }
+            ring[pos] = item
+            forgotten = 1
+        }
+        switch item {
+        case .tuple(let t): tuples[t] = Int32(truncatingIfNeeded: seq)
+        case .ct(let id): cts[id] = Int32(truncatingIfNeeded: seq)
         }
         return forgotten
     }

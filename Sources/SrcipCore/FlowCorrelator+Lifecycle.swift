@@ -24,11 +24,15 @@ extension FlowCorrelator {
         let requestSeen = st.segments.contains(where: { !$0.isReply })
         if (requestSeen || st.conntrack != nil) && !park(st, why) { output.append(finishedRecord(st, why)) }
         if !requestSeen { stats.unmatchedReplies += 1 }
-        let tuples = st.indexTuples
-        for t in tuples where byTuple[t] == slot { byTuple[t] = nil }
+        finished.beginFlow()
+        var forgotten: UInt64 = 0
+        st.forEachIndexTuple { t in
+            if byTuple[t] == slot { byTuple[t] = nil }
+            forgotten += finished.remember(tuple: t)
+        }
         if st.ctID != 0, byCt[st.ctID] == slot { byCt[st.ctID] = nil }
         if let k = st.fingerprint, byFingerprint[k] == slot { byFingerprint[k] = nil }
-        stats.finishedMemoryEvictions += finished.remember(tuples: tuples, ctID: st.ctID)
+        stats.finishedMemoryEvictions += forgotten + finished.remember(ctID: st.ctID)
         release(slot)
         stats.flowsFinished += 1
         switch why {
@@ -138,8 +142,8 @@ extension FlowCorrelator {
         freeSlots = []
         head = -1
         tail = -1
-        byTuple = [:]
-        byCt = [:]
+        byTuple = TupleIndex()
+        byCt = ConntrackIndex()
         byFingerprint = [:]
         closingQueue = []
         closingHead = 0

@@ -13,8 +13,8 @@ public struct FlowCorrelator {
     var freeSlots: [Int32] = []
     var head: Int32 = -1
     var tail: Int32 = -1
-    var byCt: [UInt64: Int32] = [:]
-    var byTuple: [FiveTuple: Int32] = [:]
+    var byCt = ConntrackIndex()
+    var byTuple = TupleIndex()
     var byFingerprint: [FingerprintKey: Int32] = [:]
     var finished = FinishedMemory(capacity: 0)
     /// ICMP destination-unreachable errors the node sent, by client address and the client port they quote (0: unknown).
@@ -52,14 +52,13 @@ public struct FlowCorrelator {
         catalogVersions = []
     }
 
-    /// Estimated bytes per live flow from type layouts: slot, `segments` views (array header + elements),
-    /// two tuple-index entries and one conntrack-index entry at a 3/4 hash-table load factor.
+    /// Estimated bytes per live flow from type layouts: slot, `segments` views (array header + elements), the
+    /// tuple-index entries of a SNATed and DNATed flow (original, translated and the two half-translated tuples) and
+    /// one conntrack-index entry, with index buckets at a 3/4 load.
     public static func estimatedBytesPerFlow(segments: Int = 4) -> Int {
         let slot = MemoryLayout<FlowState>.stride
         let views = 32 + segments * MemoryLayout<FlowSegment>.stride
-        let tupleEntry = MemoryLayout<FiveTuple>.stride + MemoryLayout<Int32>.stride
-        let ctEntry = MemoryLayout<UInt64>.stride + MemoryLayout<Int32>.stride
-        return slot + views + (2 * tupleEntry + ctEntry) * 4 / 3
+        return slot + views + (4 + 1) * TupleIndex.bytesPerBucket * 4 / 3
     }
 
     /// Live (not yet emitted) flows.
@@ -132,7 +131,8 @@ public struct FlowCorrelator {
         if let ct { attach(ct, from: o, to: slot) }
         if ct == nil, !isReply, o.kind == .new { joinByFingerprint(o, slot) }
         let key = isReply ? o.tuple.reversed : o.tuple
-        register(key, slot)
+        // `attach` has just pointed the conntrack tuples at `slot`.
+        if !(ct.map { key == $0.original || key == $0.translated } ?? false) { register(key, slot) }
         touch(slot)
         if slots[slot].live, !slots[slot].closing, slots[slot].allDone { ended(slot) }
         if !holdSweep { sweep() }
@@ -217,7 +217,8 @@ public struct FlowCorrelator {
                 return
             }
             merge(p, into: slot)
-            for t in slots[slot].indexTuples where byTuple[t] == nil { byTuple[t] = slot }
+            let joined = slots[slot]
+            joined.forEachIndexTuple { t in if byTuple[t] == nil { byTuple[t] = slot } }
             slots[slot].fingerprintJoined = true
             stats.fingerprintJoins += 1
         } else if byFingerprint[key] == nil, slots[slot].fingerprint == nil {
@@ -274,12 +275,22 @@ public struct FlowCorrelator {
             }
         }
         if ct.id != 0 {
-            if let other = byCt[ct.id], other != slot { merge(other, into: slot) }
-            byCt[ct.id] = slot
+            if let other = byCt[ct.id] {
+                if other != slot {
+                    merge(other, into: slot)
+                    byCt[ct.id] = slot
+                }
+            } else {
+                byCt[ct.id] = slot
+            }
         }
+        let translated = ct.translated
         register(ct.original, slot)
-        register(ct.translated, slot)
-        for t in FlowState.halfTranslated(ct.original, ct.translated) where byTuple[t] == nil { byTuple[t] = slot }
+        register(translated, slot)
+        if let (h0, h1) = FlowState.halfTranslated(ct.original, translated) {
+            if byTuple[h0] == nil { byTuple[h0] = slot }
+            if byTuple[h1] == nil { byTuple[h1] = slot }
+        }
     }
 
     /// Points an original-direction tuple at `slot`, merging or superseding whatever flow held it.
@@ -333,7 +344,7 @@ public struct FlowCorrelator {
                 byFingerprint[k] = nil
             }
         }
-        for t in other.indexTuples where byTuple[t] == b { byTuple[t] = a }
+        other.forEachIndexTuple { t in if byTuple[t] == b { byTuple[t] = a } }
         if other.ctID != 0, byCt[other.ctID] == b { byCt[other.ctID] = a }
         slots[a].lastActivityNs = max(slots[a].lastActivityNs, other.lastActivityNs)
         release(b)

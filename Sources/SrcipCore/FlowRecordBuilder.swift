@@ -99,7 +99,12 @@ struct FlowRecordBuilder {
         var expectation: Expectation?
         if let m = match, m.resolvedFrom == .vip {
             // kube-proxy runs one proxier per IP family: only the flow's family's endpoints count (a dual-stack Service has both).
-            let ready = m.port.endpoints.filter { $0.ready && $0.ip.isIPv4 == original.dst.isIPv4 }
+            let v4 = original.dst.isIPv4
+            var anyReady = false, anyLocalReady = false
+            for e in m.port.endpoints where e.ready && e.ip.isIPv4 == v4 {
+                anyReady = true
+                if isLocal(e) { anyLocalReady = true; break }
+            }
             // kube-proxy's rules show only the endpoints this node may use: a Local policy with none of them comes from
             // its "has no local endpoints" rule, so the Service has endpoints on other nodes (a kubectl dump lists all).
             let fromRules = catalog.origin.isKubeProxyRules
@@ -109,7 +114,7 @@ struct FlowRecordBuilder {
                 frontend: m.frontend, externalTrafficPolicy: m.service.externalTrafficPolicy,
                 internalTrafficPolicy: m.service.internalTrafficPolicy, client: client,
                 sourceIsLocal: context.isThisHost(original.src), hairpin: hairpin,
-                hasEndpoints: !ready.isEmpty || (fromRules && localPolicy), hasLocalEndpoints: ready.contains(where: isLocal),
+                hasEndpoints: anyReady || (fromRules && localPolicy), hasLocalEndpoints: anyLocalReady,
                 sourceAllowedByRanges: sourceAllowed(m, original.src), nftables: catalog.origin == .nftablesRules)
             expectation = Expectation.expected(input)
             if verdict == .dropped {

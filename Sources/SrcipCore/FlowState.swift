@@ -79,33 +79,38 @@ struct FlowState {
 
     var ctID: UInt64 { conntrack?.id ?? 0 }
 
-    /// Every original-direction tuple that identifies this flow (index keys).
-    var indexTuples: [FiveTuple] {
-        var out: [FiveTuple] = []
-        out.reserveCapacity(segments.count + 2)
-        for s in segments { out.append(s.isReply ? s.tuple.reversed : s.tuple) }
+    /// Calls `body` with every original-direction tuple that identifies this flow (index keys; repeats possible),
+    /// without building an array.
+    @inline(__always)
+    func forEachIndexTuple(_ body: (FiveTuple) -> Void) {
+        for s in segments { body(s.isReply ? s.tuple.reversed : s.tuple) }
         if let ct = conntrack {
-            out.append(ct.original)
-            out.append(ct.translated)
-            out += FlowState.halfTranslated(ct.original, ct.translated)
+            let translated = ct.translated
+            body(ct.original)
+            body(translated)
+            if let h = FlowState.halfTranslated(ct.original, translated) {
+                body(h.0)
+                body(h.1)
+            }
         } else if let i = segments.first(where: { !$0.isReply && $0.hook == .ingress }),
-                  let e = segments.last(where: { !$0.isReply && $0.hook == .egress }) {
-            out += FlowState.halfTranslated(i.tuple, e.tuple)
+                  let e = segments.last(where: { !$0.isReply && $0.hook == .egress }),
+                  let h = FlowState.halfTranslated(i.tuple, e.tuple) {
+            body(h.0)
+            body(h.1)
         }
-        return out
     }
 
     /// The request tuples of a flow with only one of its rewrites applied: a reply crossing a bridge with
     /// br_netfilter is seen at the bridge device after the SNAT is undone and before the DNAT is (and the
-    /// reverse on the way in). Empty when the flow is not both SNATed and DNATed.
-    static func halfTranslated(_ original: FiveTuple, _ translated: FiveTuple) -> [FiveTuple] {
+    /// reverse on the way in). Nil when the flow is not both SNATed and DNATed.
+    static func halfTranslated(_ original: FiveTuple, _ translated: FiveTuple) -> (FiveTuple, FiveTuple)? {
         let snat = original.src != translated.src || original.srcPort != translated.srcPort
         let dnat = original.dst != translated.dst || original.dstPort != translated.dstPort
-        guard snat, dnat else { return [] }
-        return [
+        guard snat, dnat else { return nil }
+        return (
             FiveTuple(src: original.src, dst: translated.dst, srcPort: original.srcPort, dstPort: translated.dstPort, proto: original.proto),
-            FiveTuple(src: translated.src, dst: original.dst, srcPort: translated.srcPort, dstPort: original.dstPort, proto: original.proto),
-        ]
+            FiveTuple(src: translated.src, dst: original.dst, srcPort: translated.srcPort, dstPort: original.dstPort, proto: original.proto)
+        )
     }
 
     var allDone: Bool { !segments.isEmpty && segments.allSatisfy(\.done) }

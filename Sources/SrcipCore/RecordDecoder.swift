@@ -24,57 +24,94 @@ public enum RecordDecodingError: Error, Equatable, CustomStringConvertible {
 
 /// Decodes `struct srcip_record` (srcip_abi.h) into an `Observation`.
 public enum RecordDecoder {
-    /// Decodes one record from raw ring-buffer bytes.
+    /// Decodes one record from raw ring-buffer bytes, reading each field in place (no copy of the whole record).
     public static func decode(_ raw: UnsafeRawBufferPointer) throws(RecordDecodingError) -> Observation {
-        guard raw.count == MemoryLayout<srcip_record>.size else { throw .wrongSize(raw.count) }
-        let rec = raw.loadUnaligned(as: srcip_record.self)
-        return try decode(rec)
+        guard raw.count == MemoryLayout<srcip_record>.size, let p = raw.baseAddress else { throw .wrongSize(raw.count) }
+        return try decode(at: UnsafeRawPointer(p))
     }
 
     /// Decodes one record already copied out of the ring buffer.
     public static func decode(_ rec: srcip_record) throws(RecordDecodingError) -> Observation {
-        guard let kind = ObservationKind(rawValue: rec.kind) else { throw .badKind(rec.kind) }
-        guard let hook = Hook(rawValue: rec.hook) else { throw .badHook(rec.hook) }
-        guard let join = JoinMethod(rawValue: rec.join) else { throw .badJoin(rec.join) }
-        guard let packet = try tuple(rec.tuple) else { throw .badTuple("empty packet tuple") }
+        var rec = rec
+        return try withUnsafeBytes(of: &rec) { (raw) throws(RecordDecodingError) -> Observation in
+            try decode(at: raw.baseAddress!)
+        }
+    }
+
+    /// Byte offsets of `struct srcip_record` and `struct srcip_tuple` fields (srcip_abi.h; checked by
+    /// `RecordDecoderTests` against the imported layout).
+    enum Offset {
+        static let tsNs = 0, firstNs = 8, packets = 16, bytes = 24, ctID = 32, ifindex = 40, ctStatus = 44
+        static let kind = 48, hook = 49, ctDir = 50, tcpFlags = 51, join = 52
+        static let tuple = 56, ctOrig = 96, ctReply = 136, fp = 176, encap = 192
+        static let fpTCPSeq = 0, fpTCPAck = 4, fpTCPTSval = 8, fpIPID = 12, fpLength = 14
+        static let encapVNI = 40, encapType = 44
+        static let saddr = 0, daddr = 16, sport = 32, dport = 34, family = 36, proto = 37
+    }
+
+    @inline(__always)
+    private static func decode(at p: UnsafeRawPointer) throws(RecordDecodingError) -> Observation {
+        @inline(__always) func u8(_ o: Int) -> UInt8 { p.load(fromByteOffset: o, as: UInt8.self) }
+        @inline(__always) func u16(_ o: Int) -> UInt16 { p.loadUnaligned(fromByteOffset: o, as: UInt16.self) }
+        @inline(__always) func u32(_ o: Int) -> UInt32 { p.loadUnaligned(fromByteOffset: o, as: UInt32.self) }
+        @inline(__always) func u64(_ o: Int) -> UInt64 { p.loadUnaligned(fromByteOffset: o, as: UInt64.self) }
+        let k = u8(Offset.kind), h = u8(Offset.hook), j = u8(Offset.join)
+        guard let kind = ObservationKind(rawValue: k) else { throw .badKind(k) }
+        guard let hook = Hook(rawValue: h) else { throw .badHook(h) }
+        guard let join = JoinMethod(rawValue: j) else { throw .badJoin(j) }
+        guard let packet = try tuple(at: p + Offset.tuple) else { throw .badTuple("empty packet tuple") }
         var ct: ConntrackMapping?
-        if join == .conntrack, let orig = try tuple(rec.ct_orig), let reply = try tuple(rec.ct_reply) {
+        if join == .conntrack, let orig = try tuple(at: p + Offset.ctOrig), let reply = try tuple(at: p + Offset.ctReply) {
             let dir: Bool?
-            switch UInt32(rec.ct_dir) {
+            switch UInt32(u8(Offset.ctDir)) {
             case SRCIP_CT_DIR_ORIGINAL.rawValue: dir = false
             case SRCIP_CT_DIR_REPLY.rawValue: dir = true
             default: dir = nil
             }
-            ct = ConntrackMapping(id: rec.ct_id, original: orig, reply: reply, status: rec.ct_status, packetIsReply: dir)
+            ct = ConntrackMapping(id: u64(Offset.ctID), original: orig, reply: reply, status: u32(Offset.ctStatus), packetIsReply: dir)
         }
-        let fp = PacketFingerprint(tcpSeq: rec.fp.tcp_seq, tcpAck: rec.fp.tcp_ack, tcpTSval: rec.fp.tcp_tsval,
-                                   ipID: rec.fp.ip_id, length: rec.fp.length)
+        let fp = PacketFingerprint(tcpSeq: u32(Offset.fp + Offset.fpTCPSeq), tcpAck: u32(Offset.fp + Offset.fpTCPAck),
+                                   tcpTSval: u32(Offset.fp + Offset.fpTCPTSval), ipID: u16(Offset.fp + Offset.fpIPID),
+                                   length: u16(Offset.fp + Offset.fpLength))
         var encap: Encapsulation?
-        if rec.encap.type != UInt8(SRCIP_ENCAP_NONE.rawValue) {
-            guard let k = Encapsulation.Kind(rawValue: rec.encap.type) else { throw .badEncapsulation(rec.encap.type) }
-            encap = Encapsulation(kind: k, vni: rec.encap.vni, outer: try tuple(rec.encap.outer))
+        let type = u8(Offset.encap + Offset.encapType)
+        if type != UInt8(SRCIP_ENCAP_NONE.rawValue) {
+            guard let k = Encapsulation.Kind(rawValue: type) else { throw .badEncapsulation(type) }
+            encap = Encapsulation(kind: k, vni: u32(Offset.encap + Offset.encapVNI), outer: try tuple(at: p + Offset.encap))
         }
-        return Observation(kind: kind, hook: hook, ifindex: rec.ifindex, timestampNs: rec.ts_ns,
-                           firstSeenNs: rec.first_ns, packets: rec.packets, bytes: rec.bytes, tuple: packet,
-                           tcpFlags: rec.tcp_flags, join: join, conntrack: ct, fingerprint: fp, encapsulation: encap)
+        return Observation(kind: kind, hook: hook, ifindex: u32(Offset.ifindex), timestampNs: u64(Offset.tsNs),
+                           firstSeenNs: u64(Offset.firstNs), packets: u64(Offset.packets), bytes: u64(Offset.bytes), tuple: packet,
+                           tcpFlags: u8(Offset.tcpFlags), join: join, conntrack: ct, fingerprint: fp, encapsulation: encap)
     }
 
     /// Decodes a `struct srcip_tuple`; nil for an empty one (family 0).
     public static func tuple(_ t: srcip_tuple) throws(RecordDecodingError) -> FiveTuple? {
-        guard t.family != 0 else { return nil }
-        guard let proto = L4Protocol(rawValue: t.proto) else { throw .badTuple("protocol \(t.proto)") }
+        var t = t
+        return try withUnsafeBytes(of: &t) { (raw) throws(RecordDecodingError) -> FiveTuple? in try tuple(at: raw.baseAddress!) }
+    }
+
+    /// Decodes the `struct srcip_tuple` at `p`, reading addresses as big-endian words.
+    @inline(__always)
+    private static func tuple(at p: UnsafeRawPointer) throws(RecordDecodingError) -> FiveTuple? {
+        let family = p.load(fromByteOffset: Offset.family, as: UInt8.self)
+        guard family != 0 else { return nil }
+        let rawProto = p.load(fromByteOffset: Offset.proto, as: UInt8.self)
+        guard let proto = L4Protocol(rawValue: rawProto) else { throw .badTuple("protocol \(rawProto)") }
+        @inline(__always) func be32(_ o: Int) -> UInt32 { UInt32(bigEndian: p.loadUnaligned(fromByteOffset: o, as: UInt32.self)) }
+        @inline(__always) func be64(_ o: Int) -> UInt64 { UInt64(bigEndian: p.loadUnaligned(fromByteOffset: o, as: UInt64.self)) }
         let src: IPAddress, dst: IPAddress
-        switch UInt32(t.family) {
+        switch UInt32(family) {
         case SRCIP_FAMILY_IPV4.rawValue:
-            src = .v4(be32(t.saddr.0, t.saddr.1, t.saddr.2, t.saddr.3))
-            dst = .v4(be32(t.daddr.0, t.daddr.1, t.daddr.2, t.daddr.3))
+            src = .v4(be32(Offset.saddr))
+            dst = .v4(be32(Offset.daddr))
         case SRCIP_FAMILY_IPV6.rawValue:
-            src = withUnsafeBytes(of: t.saddr) { IPAddress(bytes: $0)! }
-            dst = withUnsafeBytes(of: t.daddr) { IPAddress(bytes: $0)! }
+            src = .v6(be64(Offset.saddr), be64(Offset.saddr + 8))
+            dst = .v6(be64(Offset.daddr), be64(Offset.daddr + 8))
         default:
-            throw .badTuple("family \(t.family)")
+            throw .badTuple("family \(family)")
         }
-        return FiveTuple(src: src, dst: dst, srcPort: t.sport, dstPort: t.dport, proto: proto)
+        return FiveTuple(src: src, dst: dst, srcPort: p.loadUnaligned(fromByteOffset: Offset.sport, as: UInt16.self),
+                         dstPort: p.loadUnaligned(fromByteOffset: Offset.dport, as: UInt16.self), proto: proto)
     }
 
     /// Encodes a tuple into the ABI struct (for synthetic producers and tests).
@@ -122,10 +159,5 @@ public enum RecordDecoder {
             r.encap.outer = encode(e.outer)
         }
         return r
-    }
-
-    @inline(__always)
-    private static func be32(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) -> UInt32 {
-        UInt32(a) << 24 | UInt32(b) << 16 | UInt32(c) << 8 | UInt32(d)
     }
 }

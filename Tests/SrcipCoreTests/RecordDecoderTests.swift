@@ -82,4 +82,40 @@ import Testing
         #expect(RecordDecoderTests.client.reversed.reversed == RecordDecoderTests.client)
         #expect(RecordDecoderTests.client.reversed.srcPort == 30080)
     }
+
+    /// The decoder reads fields in place at fixed offsets: they must be the imported struct's.
+    @Test func decoderOffsetsMatchTheImportedLayout() {
+        typealias O = RecordDecoder.Offset
+        typealias R = MemoryLayout<srcip_record>
+        #expect(R.offset(of: \.ts_ns) == O.tsNs && R.offset(of: \.first_ns) == O.firstNs)
+        #expect(R.offset(of: \.packets) == O.packets && R.offset(of: \.bytes) == O.bytes && R.offset(of: \.ct_id) == O.ctID)
+        #expect(R.offset(of: \.ifindex) == O.ifindex && R.offset(of: \.ct_status) == O.ctStatus)
+        #expect(R.offset(of: \.kind) == O.kind && R.offset(of: \.hook) == O.hook && R.offset(of: \.ct_dir) == O.ctDir)
+        #expect(R.offset(of: \.tcp_flags) == O.tcpFlags && R.offset(of: \.join) == O.join)
+        #expect(R.offset(of: \.tuple) == O.tuple && R.offset(of: \.ct_orig) == O.ctOrig && R.offset(of: \.ct_reply) == O.ctReply)
+        #expect(R.offset(of: \.fp) == O.fp && R.offset(of: \.encap) == O.encap)
+        typealias F = MemoryLayout<srcip_fingerprint>
+        #expect(F.offset(of: \.tcp_seq) == O.fpTCPSeq && F.offset(of: \.tcp_ack) == O.fpTCPAck)
+        #expect(F.offset(of: \.tcp_tsval) == O.fpTCPTSval && F.offset(of: \.ip_id) == O.fpIPID && F.offset(of: \.length) == O.fpLength)
+        typealias E = MemoryLayout<srcip_encap>
+        #expect(E.offset(of: \.outer) == 0 && E.offset(of: \.vni) == O.encapVNI && E.offset(of: \.type) == O.encapType)
+        typealias T = MemoryLayout<srcip_tuple>
+        #expect(T.offset(of: \.saddr) == O.saddr && T.offset(of: \.daddr) == O.daddr && T.offset(of: \.sport) == O.sport)
+        #expect(T.offset(of: \.dport) == O.dport && T.offset(of: \.family) == O.family && T.offset(of: \.proto) == O.proto)
+    }
+
+    /// A record with every field set (IPv6, encapsulated, reply direction) survives encode → in-place decode.
+    @Test func roundTripsIPv6EncapsulatedRecords() throws {
+        let c6 = FiveTuple(src: IPAddress("2001:db8::10")!, dst: IPAddress("fd00:96::1")!, srcPort: 40001, dstPort: 443, proto: .tcp)
+        let x6 = FiveTuple(src: IPAddress("fd00::1")!, dst: IPAddress("fd00:244::7")!, srcPort: 61000, dstPort: 8443, proto: .tcp)
+        let ct = ConntrackMapping(id: 0x0123_4567_89ab_cdef, original: c6, reply: x6.reversed, status: SRCIP_IPS_DST_NAT, packetIsReply: true)
+        let outer = FiveTuple(src: .v4(0xC0A8_0A0B), dst: .v4(0xC0A8_0A0C), srcPort: 51_000, dstPort: 4789, proto: .udp)
+        let o = Observation(kind: .end, hook: .egress, ifindex: 0xfeed, timestampNs: .max - 1, firstSeenNs: 1 << 40,
+                            packets: 1 << 33, bytes: 1 << 45, tuple: x6.reversed, tcpFlags: 0x12, join: .conntrack, conntrack: ct,
+                            fingerprint: PacketFingerprint(tcpSeq: .max, tcpAck: 7, tcpTSval: 9, ipID: 0xabcd, length: 1500),
+                            encapsulation: Encapsulation(kind: .vxlan, vni: 0xABCDEF, outer: outer))
+        var rec = RecordDecoder.encode(o)
+        #expect(try withUnsafeBytes(of: &rec) { try RecordDecoder.decode($0) } == o)
+        #expect(try RecordDecoder.decode(rec) == o)
+    }
 }
