@@ -4,7 +4,7 @@ import SrcipSystem
 import Synchronization
 
 /// Runs a `RingBufferReader` on its own thread — a blocking `poll(2)` loop that is no Swift task — until `stop()`:
-/// it waits for a wakeup from the BPF side, a stop request or 100 ms (the BPF side wakes the reader only once 64
+/// it waits for a wakeup from the BPF side, a stop request or 100 ms (the BPF side wakes the reader only once 1024
 /// records wait), hands every record to `deliver`, and after a stop drains what is left and calls `finish` once.
 /// `deliver` must not block (hand the record to a bounded buffer and count what does not fit).
 final class RingBufferPump: Sendable {

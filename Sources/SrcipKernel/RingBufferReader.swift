@@ -62,7 +62,7 @@ public final class RingBufferReader {
     var epollFD: Int32 { ring_buffer__epoll_fd(ring) }
 
     /// Waits up to `timeoutMs` for a wakeup, then handles whatever is there; returns the number handled.
-    /// The BPF side wakes the reader only once 64 records are waiting, so a trickle is picked up when the
+    /// The BPF side wakes the reader only once 1024 records are waiting, so a trickle is picked up when the
     /// timeout expires.
     @discardableResult
     public func poll(timeoutMs: Int32) -> Int {

@@ -53,6 +53,13 @@ enum SideBySideBench {
         // One UDP flow through the same DNAT: VIP:5201/udp → server:5201 (nothing listens; ICMP errors are rate-limited).
         try lab.exec(lab.router, ["iptables", "-t", "nat", "-A", "PREROUTING", "-d", NATLab.vip, "-p", "udp", "--dport",
                                   "\(NATLab.iperfPort)", "-j", "DNAT", "--to-destination", "\(NATLab.serverIP):\(NATLab.iperfPort)"])
+        // MASQUERADE maps every client to the router's one address, so a SYN flood (random sources, one server
+        // port) has ~64 k reply tuples: after ~64 k SYNs (a second at 80 kpps) conntrack entries in SYN_RECV (60 s)
+        // hold them all, every further SYN costs the router a failed port search and is dropped (conntrack -S:
+        // insert_failed), and the delivered rate measures that, not the observers. An SNAT pool of 64 addresses
+        // (replies reach the router by the server's default route) makes the flood's runs measure forwarding.
+        try lab.exec(lab.router, ["iptables", "-t", "nat", "-I", "POSTROUTING", "1", "-o", lab.routerServerIf, "-p", "tcp",
+                                  "--dport", "\(NATLab.serverTCPPort)", "-j", "SNAT", "--to-source", snatPool])
         var result = Result()
         result.rounds = rounds
         result.seconds = seconds
@@ -82,6 +89,9 @@ enum SideBySideBench {
         }
         return result
     }
+
+    /// Source addresses of the flood's SNAT (outside the lab's subnets, routed back to the router by the server).
+    static let snatPool = "10.77.10.1-10.77.10.64"
 
     /// The `srcip` binary built next to this one (`swift build -c release` builds both).
     static func srcipBinary() throws -> String {

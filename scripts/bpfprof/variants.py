@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""Writes variants of bpf/srcip.bpf.c with one piece of the new-flow path removed, into OUTDIR (issue 13's profile).
+
+Usage: variants.py OUTDIR. Each substitution must match the source exactly (it fails loudly when the source moved on).
+Pieces are disabled behind skb->mark tests the compiler cannot fold, so the verifier still sees the same program shape.
+"""
+import pathlib, sys
+
+root = pathlib.Path(__file__).resolve().parents[2]
+src = (root / "bpf/srcip.bpf.c").read_text()
+EMIT = ("emit(skb, SRCIP_EVENT_NEW, &p, &fresh, &ct);", ";")
+UPDATE = ("long err = bpf_map_update_elem(&flows, &p.key, &fresh, restart ? BPF_ANY : BPF_NOEXIST);", "long err = 0;")
+CT = ("bool use_ct = flavour == FLAVOUR_CT &&", "bool use_ct = skb->mark == 0x5eed && flavour == FLAVOUR_CT &&")
+MAP = "\t__uint(type, BPF_MAP_TYPE_LRU_HASH);\n\t__uint(map_flags, BPF_F_NO_COMMON_LRU);\n\t__uint(max_entries, 65536);\n"
+VARIANTS = {
+    "full": [],
+    "parse_only": [("\tstruct ct_view ct;\n\tct.id = 0;", "\tif (skb->mark != 0x5eed) return SRCIP_PASS;\n\tstruct ct_view ct;\n\tct.id = 0;")],
+    "no_ct_update_record": [CT, UPDATE, EMIT],
+    "no_update_record": [UPDATE, EMIT],
+    "no_update": [UPDATE],
+    "no_record": [EMIT],
+    "no_ct": [CT],
+    "lru_1m": [(MAP, MAP.replace("65536", "1048576"))],
+    "hash_1m": [(MAP, "\t__uint(type, BPF_MAP_TYPE_HASH);\n\t__uint(max_entries, 1048576);\n")],
+}
+out = pathlib.Path(sys.argv[1])
+out.mkdir(parents=True, exist_ok=True)
+for name, subs in VARIANTS.items():
+    s = src
+    for a, b in subs:
+        if a not in s:
+            sys.exit(f"variant {name}: {a!r} is no longer in bpf/srcip.bpf.c")
+        s = s.replace(a, b)
+    # Includes are relative to bpf/: keep the variant's includes pointing there.
+    s = s.replace('#include "srcip_core.h"', f'#include "{root}/bpf/srcip_core.h"')
+    s = s.replace('#include "../Sources/CSrcipABI/include/srcip_abi.h"', f'#include "{root}/Sources/CSrcipABI/include/srcip_abi.h"')
+    (out / f"{name}.bpf.c").write_text(s)
+    print(out / f"{name}.bpf.c")
