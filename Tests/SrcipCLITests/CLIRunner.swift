@@ -4,10 +4,6 @@ import Testing
 
 @_exported import SrcipTestSupport
 
-/// Privileged tests need root; under CI they must fail rather than be skipped (SrcipTestSupport decides).
-let isRoot = TestEnvironment.isRoot
-let mustRunPrivileged = TestEnvironment.privilegedEnabled
-
 /// The srcip executable built next to the tests.
 let srcipBinary = TestEnvironment.srcipExecutable
 

@@ -5,7 +5,7 @@ import Testing
 /// Every flow record's packets and bytes (both directions) equal the kernel's own count: iptables counters in the
 /// router's mangle PREROUTING chain (after conntrack), one rule per flow and direction at the interface where the
 /// packets enter. tc sees the Ethernet header, iptables the IP packet: bytes differ by exactly 14 per packet.
-@Suite(.serialized, .enabled(if: mustRunPrivileged, "needs root (set CI to make this a failure)"))
+@Suite(.serialized, .privileged)
 struct FlowCountTests {
     static let tcpClosedPort = 40010, tcpOpenPort = 40011, udpPort = 40012, pingID = 4013
 

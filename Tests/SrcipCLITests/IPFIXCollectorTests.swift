@@ -5,7 +5,7 @@ import Testing
 /// `srcip trace --ipfix-collector`: real collectors (nfcapd/nfdump, tshark) on the router's loopback receive what the
 /// JSON Lines file of the same run says — one nfcapd listening from the start, another nfcapd and a tshark capture
 /// started after srcip (they decode only because the templates are refreshed).
-@Suite(.serialized, .enabled(if: mustRunPrivileged, "needs root (set CI to make this a failure)"))
+@Suite(.serialized, .privileged)
 struct IPFIXCollectorTests {
     /// A collector process in the router namespace, stopped by SIGTERM (so it writes its file). The test runner's
     /// children inherit a signal mask with SIGTERM blocked: a small exec wrapper clears it first.

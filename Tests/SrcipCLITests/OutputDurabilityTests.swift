@@ -4,7 +4,7 @@ import Testing
 
 /// `--output` is live and durable: records reach the file within about a second as whole lines, SIGHUP reopens it
 /// (logrotate), SIGKILL leaves whole lines only, an existing file is refused; losses are reported while running.
-@Suite(.serialized, .enabled(if: mustRunPrivileged, "needs root (set CI to make this a failure)"))
+@Suite(.serialized, .privileged)
 struct OutputDurabilityTests {
     static func tempPath(_ name: String) -> String { "/tmp/srcip-out-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\(name)" }
 

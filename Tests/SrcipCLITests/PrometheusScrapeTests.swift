@@ -6,7 +6,7 @@ import Testing
 /// The real Prometheus server (Debian's `prometheus` package) scrapes `srcip trace --metrics` while it traces NAT
 /// traffic in a lab's router namespace; what Prometheus stores equals the flow records srcip wrote, by verdict.
 /// Both run inside the router namespace on its loopback, on ports chosen per run.
-@Suite(.serialized, .enabled(if: mustRunPrivileged, "needs root (set CI to make this a failure)"))
+@Suite(.serialized, .privileged)
 struct PrometheusScrapeTests {
     static let prometheus = "/usr/bin/prometheus"
 

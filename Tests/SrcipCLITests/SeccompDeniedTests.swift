@@ -5,7 +5,7 @@ import Testing
 /// srcip under a seccomp filter that refuses bpf(2) with EPERM (what container runtimes' default profiles do without
 /// CAP_SYS_ADMIN) or ENOSYS (what allow-lists such as deploy/seccomp/srcip.json answer for calls they do not list)
 /// says the call was denied, not that the kernel lacks a ring buffer.
-@Suite(.serialized, .enabled(if: mustRunPrivileged, "needs root (set CI to make this a failure)"))
+@Suite(.serialized, .privileged)
 struct SeccompDeniedTests {
     /// Installs a seccomp filter returning the errno in argv[1] for bpf(2) only, then execs the rest of its arguments.
     static let denyBPF = """

@@ -6,9 +6,6 @@ import Testing
 struct NetnsSandbox {
     let name: String
 
-    /// Privileged tests run when root, and must run (and fail if not root) when CI is set.
-    static var privilegedEnabled: Bool { TestEnvironment.privilegedEnabled }
-
     struct Result { var status: Int32; var stdout: String; var stderr: String }
 
     @discardableResult

@@ -15,8 +15,6 @@ import Glibc
 enum LabTestSupport {
     static var isRoot: Bool { TestEnvironment.isRoot }
     static var isCI: Bool { TestEnvironment.inCI }
-    /// Privileged tests run as root, and also without root on CI (where they then fail instead of skipping).
-    static var privilegedEnabled: Bool { TestEnvironment.privilegedEnabled }
 
     /// The built `srcip` executable the lab uses for its daemons (built by `swift build` / `swift test`).
     static func srcipExecutable() throws -> String {

@@ -6,8 +6,6 @@ import Testing
 /// A throw-away network namespace for loading rules into a real kernel. Root only; under CI a missing privilege fails.
 enum NetnsLab {
     static var isRoot: Bool { TestEnvironment.isRoot }
-    /// Privileged tests run as root, and always under CI (where they then fail without root).
-    static var enabled: Bool { TestEnvironment.privilegedEnabled }
 
     /// Creates a netns, runs `body` with its name, deletes the netns afterwards (also on failure).
     static func with<T>(_ body: (String) throws -> T) throws -> T {
