@@ -35,6 +35,8 @@ public struct FlowCorrelator {
     /// Set while a Service change is being read: flows started since then wait in `parked` for the new catalog.
     var catalogPendingSinceNs: UInt64?
     var parked: [(FlowState, FinishReason)] = []
+    /// ICMP errors the kernel's rate limit suppressed, by sampling interval (`noteICMPRateLimited`).
+    var icmpSuppressed: [ICMPSuppression] = []
     /// Reads a view's live counters without removing them, for interim records of open flows (`interimRecords`).
     public var peekCounts: ((FlowView) -> FlowCounts?)?
 
