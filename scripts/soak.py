@@ -178,7 +178,7 @@ def main():
         for node in ("node1", "node2"):
             err = open(f"{work}/trace-{node}.err", "w")
             traces[node] = (subprocess.Popen(
-                ["ip", "netns", "exec", f"srcip-{lab}-{node}", srcip, "trace", "--check", "--format", "jsonl",
+                ["ip", "netns", "exec", f"srcip-{lab}-{node}", srcip, "trace", "--check", "--verbose", "--format", "jsonl",
                  "--output", f"{work}/trace-{node}.jsonl", "--force", "--node", node, "--node-ips", ",".join(NODE_IPS)],
                 stdout=subprocess.DEVNULL, stderr=err), err)
         deadline = time.monotonic() + 30
@@ -199,6 +199,8 @@ def main():
                 next_sample += 5
             if now >= next_churn:
                 step = ops % 6
+                with open(f"{work}/churn.log", "a") as log:
+                    log.write(f"{time.time():.3f} step {step}\n")
                 if step in (0, 3):
                     run(srcip, "lab", "scale", "--name", lab, "churn", str(random.randint(0, 3)))
                     churned["scale"] += 1

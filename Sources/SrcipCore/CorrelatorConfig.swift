@@ -14,7 +14,7 @@ public struct CorrelatorConfig: Sendable, Hashable {
     /// so the final ACKs and retransmissions after the first FIN/RST are counted; 0: written at once.
     public var closeLingerNs: UInt64 = 0
     /// Service catalog versions kept for live flows that started under them (the newest is always kept).
-    public var maxCatalogVersions = 8
+    public var maxCatalogVersions = 32
     /// A flow its start's catalog cannot attribute takes a catalog noticed at most this long after its start.
     public var catalogGraceNs: UInt64 = 2_000_000_000
     /// How long before a change was noticed the rules may already have changed (the watcher's wake-up and any read in

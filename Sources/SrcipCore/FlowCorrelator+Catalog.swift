@@ -8,13 +8,16 @@ extension FlowCorrelator {
         /// When the catalog was read and installed (0: not a change, e.g. the first catalog). From `validFromNs` minus
         /// the notice slack until then the rules may have been the previous catalog's, this one's or a step between.
         var readAtNs: UInt64 = 0
+        /// When it really became valid: `validFromNs` before pruning made the oldest kept version cover every
+        /// earlier start. A flow that started before this has lost its catalog (`catalogLostNote`).
+        var coversFromNs: UInt64 = 0
     }
 
     /// Installs a refreshed catalog, valid for flows that start at or after `validFromNs` (CLOCK_MONOTONIC: when
     /// the change was first noticed), read by `readAtNs` (CLOCK_MONOTONIC; default: the latest observation time).
     /// Flows started between the two, or up to `CorrelatorConfig.catalogNoticeSlackNs` before the notice, are judged
     /// against this catalog and the previous one (see `judgedAcrossChange`). Older versions are kept while a live flow started in their time, at most
-    /// `CorrelatorConfig.maxCatalogVersions` (beyond that, flows older than the oldest kept version use it).
+    /// `CorrelatorConfig.maxCatalogVersions` (beyond that, flows older than the oldest kept version are not checkable).
     /// The catalog's cluster CIDRs (when known) replace the context's, and `nodeAddresses` are added to it, for every
     /// flow finished from now on.
     public mutating func update(catalog: ServiceCatalog, validFromNs: UInt64, nodeAddresses: Set<IPAddress>? = nil,
@@ -26,7 +29,7 @@ extension FlowCorrelator {
             catalogVersions[catalogVersions.count - 1].catalog = catalog
             if catalogVersions.count > 1 { catalogVersions[catalogVersions.count - 1].readAtNs = readAt }
         } else {
-            catalogVersions.append(CatalogVersion(validFromNs: from, catalog: catalog, readAtNs: readAt))
+            catalogVersions.append(CatalogVersion(validFromNs: from, catalog: catalog, readAtNs: readAt, coversFromNs: from))
         }
         context.catalog = catalog
         if !catalog.clusterCIDRs.isEmpty { context.clusterCIDRs = catalog.clusterCIDRs }
@@ -119,6 +122,10 @@ extension FlowCorrelator {
         } else if let change = changeWindow(startingAt: start, index: i) {
             rec = judgedAcrossChange(st, rec, before: change.before, after: change.after, primary: i)
         }
+        if i == 0, start < catalogVersions[0].coversFromNs, rec.expectationMet != nil {
+            rec.expectationMet = nil
+            rec.reason = Self.appending(Self.catalogLostNote, to: rec.reason)
+        }
         return suppressedRejectChecked(rec, st)
     }
 
@@ -136,11 +143,16 @@ extension FlowCorrelator {
         return (rec, i)
     }
 
-    /// Keeps the newest version, the one before it (a flow that started just before the change may be read only
-    /// after it), and every version some live flow started under, newest first, up to the limit.
+    /// Keeps the newest version, every version superseded less than `catalogHoldNs` ago (a flow that started
+    /// before the change may be read, or held, only after it), and every version some live flow started under,
+    /// newest first, up to the limit.
     private mutating func pruneCatalogVersions() {
         guard catalogVersions.count > 1 else { return }
         var needed = Set([catalogVersions.count - 1, catalogVersions.count - 2])
+        let now = max(nowNs, catalogVersions[catalogVersions.count - 1].validFromNs)
+        for k in 0..<(catalogVersions.count - 1) where catalogVersions[k + 1].validFromNs &+ config.catalogHoldNs >= now {
+            needed.insert(k)
+        }
         for s in slots where s.live {
             guard let start = s.segments.map(\.firstNs).min() else { continue }
             let i = catalogIndex(startingAt: start)

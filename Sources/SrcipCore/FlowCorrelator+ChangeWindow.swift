@@ -4,6 +4,9 @@
 extension FlowCorrelator {
     /// The note on a flow the catalog before and after a change judge differently and neither describes.
     public static let catalogChangingNote = "started while the Service rules were changing: not checkable against the catalog before or after the change"
+    /// The note on a flow whose catalog version was dropped (more changes while it was open than the limit keeps).
+    public static let catalogLostNote = "its Service catalog version was no longer kept (more changes while it was open than "
+        + "CorrelatorConfig.maxCatalogVersions): not checkable"
     /// The note on a `dropped` flow where a REJECT was expected while the kernel suppressed ICMP errors.
     public static let rejectSuppressedNote = "REJECT expected but nothing came back while the kernel's ICMP rate limit "
         + "suppressed errors (net.ipv4.icmp_ratelimit, icmp_msgs_per_sec): a REJECT without its ICMP cannot be told from a DROP"

@@ -50,10 +50,14 @@ public struct VerificationFlow: Hashable, Sendable {
         stoppedAt = (r.verdict == .dropped || r.verdict == .rejected) ? r.node : nil
         reason = r.reason
         source = .record(r)
-        if r.expectationMet == nil, r.expected != nil, r.verdict != .unknown {
-            let notes = [FlowCorrelator.catalogChangingNote, FlowCorrelator.rejectSuppressedNote]
-            notCheckable = notes.first { r.reason?.contains($0) == true } ?? "not checkable: \(r.reason ?? "the record says so")"
-        }
+        notCheckable = Self.notCheckable(r)
+    }
+
+    /// Why a record with a known verdict and expectation says it cannot be checked (`expectationMet` nil), else nil.
+    static func notCheckable(_ r: FlowRecord) -> String? {
+        guard r.expectationMet == nil, r.expected != nil, r.verdict != .unknown else { return nil }
+        let notes = [FlowCorrelator.catalogChangingNote, FlowCorrelator.rejectSuppressedNote, FlowCorrelator.catalogLostNote]
+        return notes.first { r.reason?.contains($0) == true } ?? "not checkable: \(r.reason ?? "the record says so")"
     }
 
     /// A stitched path whose client addressed a Service on one of its hops; nil otherwise.
@@ -72,6 +76,7 @@ public struct VerificationFlow: Hashable, Sendable {
         stoppedAt = stop?.node
         reason = p.hops.compactMap(\.reason).first
         source = .path(p)
+        notCheckable = Self.notCheckable(vipHop)
     }
 }
 

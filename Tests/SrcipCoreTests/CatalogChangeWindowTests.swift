@@ -90,6 +90,29 @@ import Testing
         #expect(report.flowsUndecided == 1 && report.exitStatus == 0)
     }
 
+    @Test func flowWhoseCatalogVersionWasDroppedIsNotCheckable() throws {
+        var config = CorrelatorConfig()
+        config.maxCatalogVersions = 2
+        var ctx = L.context
+        ctx.catalog = Self.withLate
+        var c = FlowCorrelator(context: ctx, config: config)
+        let old = forwarded(port: 40041, t0: 5 * Self.sec, ct: 41)
+        c.add(old[0])
+        // Three changes while it is open, each long after the one before: only the two newest versions are kept.
+        for (k, catalog) in [Self.lateEmpty, Self.withLate, Self.lateEmpty].enumerated() {
+            let t = UInt64(20 + 20 * k) * Self.sec
+            for o in forwarded(port: UInt16(40042 + k), t0: t - Self.sec, ct: UInt64(42 + k)) { c.add(o) }
+            c.update(catalog: catalog, validFromNs: t, readAtNs: t + 100)
+        }
+        #expect(c.catalogVersionCount == 2)
+        for o in old.dropFirst() { c.add(o) }
+        let recs = c.flush()
+        let rec = try #require(recs.first { $0.original.srcPort == 40041 })
+        #expect(rec.service?.id == "late/np" && rec.expectationMet == nil)
+        #expect(rec.reason?.contains(FlowCorrelator.catalogLostNote) == true)
+        #expect(VerificationReport.build(records: [rec]).flowsUndecided == 1)
+    }
+
     /// A SYN to the endpoint-less ClusterIP 10.96.0.30, retransmitted once, that no ICMP answered (5–6 s).
     func unansweredSYN(_ c: inout FlowCorrelator) -> FlowRecord? {
         let orig = L.tcp(L.clientPod, 41601, "10.96.0.30", 80)
