@@ -257,6 +257,8 @@ def main():
                   f"replies without request {s['unmatched_replies']}; check: {s['as_documented']} as documented, "
                   f"{s['not_as_documented']} not, {s['undecided']} not checkable; interfaces (start/later/removed) {s['interfaces']}; "
                   f"catalog refreshes {s['catalog_refreshes']}")
+            print(f"  {n} RSS MB per minute: {' '.join(str(x // 1024) for x in rss[::12])}; fds per minute: "
+                  f"{' '.join(str(x) for x in fds[::12])}")
             for key, count in mismatches(f"{work}/trace-{n}.jsonl"):
                 print(f"  {n} not as documented: {count} × {key}")
             for key, count in mismatches(f"{work}/trace-{n}.jsonl", met=None):

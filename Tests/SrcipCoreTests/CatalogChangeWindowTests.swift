@@ -141,3 +141,53 @@ import Testing
         #expect(rec.expectationMet == false && rec.reason?.contains(FlowCorrelator.rejectSuppressedNote) == false)
     }
 }
+
+/// A client reusing a tuple after a request nothing answered starts a new flow, judged by the catalog of its own start.
+@Suite struct TupleReuseTests {
+    typealias L = Lab
+    static let sec: UInt64 = 1_000_000_000
+
+    @Test func newConnectionOnTheTupleOfARejectedRequestIsAFlowOfItsOwn() throws {
+        let orig = L.tcp(L.external, 40051, L.node1IP, 31999)
+        var ctx = L.context
+        ctx.catalog = CatalogChangeWindowTests.lateEmpty
+        var c = FlowCorrelator(context: ctx)
+        // 5 s: REJECTed (the Service has no endpoints); its BPF view at eth0 ingress persists.
+        c.add(L.obs(.new, .ingress, L.eth0, orig, t: 5 * Self.sec, flags: TCPFlags.syn))
+        c.update(catalog: CatalogChangeWindowTests.withLate, validFromNs: 20 * Self.sec, readAtNs: 20 * Self.sec + 100)
+        // 30 s: the same tuple, now forwarded; the ingress view still reports the first packet of 5 s.
+        let again = L.tcpConnection(orig: orig, xlat: L.tcp(L.gw, 40051, L.backend, 8099), inIf: L.eth0, outIf: L.vethBackend,
+                                    ctID: 51, t0: 30 * Self.sec)
+            .filter { !($0.kind == .new && $0.hook == .ingress && $0.tuple == orig) }
+            .map { o -> Observation in
+                var o = o
+                if o.hook == .ingress, o.ifindex == L.eth0, o.tuple == orig { o.firstSeenNs = 5 * Self.sec }
+                return o
+            }
+            .sorted { $0.timestampNs < $1.timestampNs }
+        for o in again { c.add(o) }
+        let all = c.flush()
+        let recs = all.filter { $0.original == orig }
+        #expect(recs.count == 2)
+        let old = try #require(recs.first { $0.startNs == L.context.unixNs(5 * Self.sec) })
+        #expect(old.verdict == .dropped && old.expected == .rejected && old.packets == 1)
+        let new = try #require(recs.first { $0.startNs > L.context.unixNs(29 * Self.sec) })
+        #expect(new.verdict == .snat && new.expected == .snat && new.expectationMet == true)
+    }
+
+    @Test func retransmittedSYNThatGetsThroughStaysOneFlow() throws {
+        // Within the reject window the answered retransmission is the same connection (no split).
+        let orig = L.tcp(L.external, 40052, L.node1IP, 31999)
+        var ctx = L.context
+        ctx.catalog = CatalogChangeWindowTests.withLate
+        var c = FlowCorrelator(context: ctx)
+        c.add(L.obs(.new, .ingress, L.eth0, orig, t: 5 * Self.sec, flags: TCPFlags.syn))
+        let t0 = 6 * Self.sec
+        for o in L.tcpConnection(orig: orig, xlat: L.tcp(L.gw, 40052, L.backend, 8099), inIf: L.eth0, outIf: L.vethBackend,
+                                 ctID: 52, t0: t0).filter({ !($0.kind == .new && $0.hook == .ingress) }) {
+            c.add(o)
+        }
+        let recs = c.flush().filter { $0.original == orig }
+        #expect(recs.count == 1 && recs.first?.verdict == .snat)
+    }
+}
