@@ -29,7 +29,7 @@ final class CatalogFollower: Sendable {
                 serviceCount.store(Set(r.services.services.map(\.id)).count, ordering: .relaxed)
                 if verbose {
                     let noticed = RFC3339.format(unixNs: KernelClock.unixOffsetNs() + Int64(r.validFromNs))
-                    Diagnostics.note("Services refreshed (\(r.trigger) change noticed at \(noticed)): \(r.changes.summary()); now \(r.services.summary)")
+                    Diagnostics.note("Services refreshed (\(r.trigger) change): \(r.changes.summary()); now \(r.services.summary); noticed at \(noticed)")
                 }
                 for w in r.services.warnings where verbose { Diagnostics.warning(w) }
             case .failed(let message, let suppressed):
