@@ -77,7 +77,10 @@ def load(rate, seconds, stats_path):
             if delay > 0:
                 time.sleep(delay)
             nxt += interval
-            ip, port = NODE_IPS[n % 2], PORTS[(n // 2) % 2] if n % 8 == 7 else PORTS[0]
+            # k numbers every connection of the run: 1 in 8 goes to the churned Service, alternately on each node.
+            k = n * threads + i
+            churn = k % 8 == 7
+            ip, port = NODE_IPS[(k // 8) % 2 if churn else k % 2], PORTS[1 if churn else 0]
             n += 1
             kind = "ok"
             try:
@@ -128,7 +131,8 @@ def summary(stderr):
                 "ringbuf_lost": r"ring buffer full: (\d+) lost", "consumer_dropped": r"consumer buffer full: (\d+) dropped",
                 "bpf_evicted": r"(\d+) evicted \(map full\)", "bpf_not_tracked": r"(\d+) not tracked \(map full\)",
                 "correlator_evicted": r"correlator: (\d+) evicted", "unmatched_replies": r"(\d+) replies without request",
-                "as_documented": r'"flows_as_documented":(\d+)', "not_as_documented": r'"flows_not_as_documented":(\d+)'}
+                "as_documented": r'"flows_as_documented":(\d+)', "not_as_documented": r'"flows_not_as_documented":(\d+)',
+                "undecided": r'"flows_undecided":(\d+)'}
     for key, pattern in patterns.items():
         m = re.findall(pattern, stderr)
         out[key] = int(m[-1]) if m else None
@@ -139,13 +143,14 @@ def summary(stderr):
     return out
 
 
-def mismatches(path):
-    """Flows --check counts as not documented, grouped by Service, verdict, expectation and reason."""
+def mismatches(path, met=False):
+    """Flows --check counts as not documented (met=False) or not checkable (met=None: verdict and expectation
+    known, the record says it cannot be checked), grouped by Service, verdict, expectation and reason."""
     groups = {}
     with open(path) as f:
         for line in f:
             r = json.loads(line)
-            if r.get("kind") is None and r.get("expectation_met") is False:
+            if r.get("kind") == "flow" and r.get("expected") and r["verdict"] != "unknown" and r.get("expectation_met") is met:
                 key = f"{(r.get('service') or {}).get('name')}:{r['dst_port']} {r['verdict']} (expected {r['expected']}): {r.get('reason', '')}"
                 groups[key] = groups.get(key, 0) + 1
     return sorted(groups.items(), key=lambda kv: -kv[1])
@@ -173,7 +178,7 @@ def main():
         for node in ("node1", "node2"):
             err = open(f"{work}/trace-{node}.err", "w")
             traces[node] = (subprocess.Popen(
-                ["ip", "netns", "exec", f"srcip-{lab}-{node}", srcip, "trace", "--check", "--format", "jsonl",
+                ["ip", "netns", "exec", f"srcip-{lab}-{node}", srcip, "trace", "--check", "--verbose", "--format", "jsonl",
                  "--output", f"{work}/trace-{node}.jsonl", "--force", "--node", node, "--node-ips", ",".join(NODE_IPS)],
                 stdout=subprocess.DEVNULL, stderr=err), err)
         deadline = time.monotonic() + 30
@@ -194,6 +199,8 @@ def main():
                 next_sample += 5
             if now >= next_churn:
                 step = ops % 6
+                with open(f"{work}/churn.log", "a") as log:
+                    log.write(f"{time.time():.3f} step {step}\n")
                 if step in (0, 3):
                     run(srcip, "lab", "scale", "--name", lab, "churn", str(random.randint(0, 3)))
                     churned["scale"] += 1
@@ -248,10 +255,14 @@ def main():
                   f"{s['received']} BPF records; lost: ring buffer {s['ringbuf_lost']}, consumer {s['consumer_dropped']}, "
                   f"BPF map evicted {s['bpf_evicted']}, not tracked {s['bpf_not_tracked']}, correlator {s['correlator_evicted']}; "
                   f"replies without request {s['unmatched_replies']}; check: {s['as_documented']} as documented, "
-                  f"{s['not_as_documented']} not; interfaces (start/later/removed) {s['interfaces']}; "
+                  f"{s['not_as_documented']} not, {s['undecided']} not checkable; interfaces (start/later/removed) {s['interfaces']}; "
                   f"catalog refreshes {s['catalog_refreshes']}")
+            print(f"  {n} RSS MB per minute: {' '.join(str(x // 1024) for x in rss[::12])}; fds per minute: "
+                  f"{' '.join(str(x) for x in fds[::12])}")
             for key, count in mismatches(f"{work}/trace-{n}.jsonl"):
                 print(f"  {n} not as documented: {count} × {key}")
+            for key, count in mismatches(f"{work}/trace-{n}.jsonl", met=None):
+                print(f"  {n} not checkable: {count} × {key}")
             if status != 0:
                 failures.append(f"{n}: trace exited {status}")
             if lost:

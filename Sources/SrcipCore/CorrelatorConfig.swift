@@ -14,9 +14,12 @@ public struct CorrelatorConfig: Sendable, Hashable {
     /// so the final ACKs and retransmissions after the first FIN/RST are counted; 0: written at once.
     public var closeLingerNs: UInt64 = 0
     /// Service catalog versions kept for live flows that started under them (the newest is always kept).
-    public var maxCatalogVersions = 8
+    public var maxCatalogVersions = 32
     /// A flow its start's catalog cannot attribute takes a catalog noticed at most this long after its start.
     public var catalogGraceNs: UInt64 = 2_000_000_000
+    /// How long before a change was noticed the rules may already have changed (the watcher's wake-up and any read in
+    /// progress delay the notice): a flow started that close before it is judged against both catalogs.
+    public var catalogNoticeSlackNs: UInt64 = 1_000_000_000
     /// Finished flows held back at most while a Service change is being read, and for how long at most.
     public var maxHeldFlows = 65_536
     public var catalogHoldNs: UInt64 = 10_000_000_000

@@ -5,20 +5,31 @@ extension FlowCorrelator {
     struct CatalogVersion {
         var validFromNs: UInt64
         var catalog: ServiceCatalog
+        /// When the catalog was read and installed (0: not a change, e.g. the first catalog). From `validFromNs` minus
+        /// the notice slack until then the rules may have been the previous catalog's, this one's or a step between.
+        var readAtNs: UInt64 = 0
+        /// When it really became valid: `validFromNs` before pruning made the oldest kept version cover every
+        /// earlier start. A flow that started before this has lost its catalog (`catalogLostNote`).
+        var coversFromNs: UInt64 = 0
     }
 
     /// Installs a refreshed catalog, valid for flows that start at or after `validFromNs` (CLOCK_MONOTONIC: when
-    /// the change was first noticed). Older versions are kept while a live flow started in their time, at most
-    /// `CorrelatorConfig.maxCatalogVersions` (beyond that, flows older than the oldest kept version use it).
+    /// the change was first noticed), read by `readAtNs` (CLOCK_MONOTONIC; default: the latest observation time).
+    /// Flows started between the two, or up to `CorrelatorConfig.catalogNoticeSlackNs` before the notice, are judged
+    /// against this catalog and the previous one (see `judgedAcrossChange`). Older versions are kept while a live flow started in their time, at most
+    /// `CorrelatorConfig.maxCatalogVersions` (beyond that, flows older than the oldest kept version are not checkable).
     /// The catalog's cluster CIDRs (when known) replace the context's, and `nodeAddresses` are added to it, for every
     /// flow finished from now on.
-    public mutating func update(catalog: ServiceCatalog, validFromNs: UInt64, nodeAddresses: Set<IPAddress>? = nil) {
+    public mutating func update(catalog: ServiceCatalog, validFromNs: UInt64, nodeAddresses: Set<IPAddress>? = nil,
+                                readAtNs: UInt64? = nil) {
         if catalogVersions.isEmpty { catalogVersions = [CatalogVersion(validFromNs: 0, catalog: context.catalog)] }
         let from = max(validFromNs, catalogVersions.last!.validFromNs)
+        let readAt = max(readAtNs ?? nowNs, from)
         if catalogVersions.last!.validFromNs == from {
             catalogVersions[catalogVersions.count - 1].catalog = catalog
+            if catalogVersions.count > 1 { catalogVersions[catalogVersions.count - 1].readAtNs = readAt }
         } else {
-            catalogVersions.append(CatalogVersion(validFromNs: from, catalog: catalog))
+            catalogVersions.append(CatalogVersion(validFromNs: from, catalog: catalog, readAtNs: readAt, coversFromNs: from))
         }
         context.catalog = catalog
         if !catalog.clusterCIDRs.isEmpty { context.clusterCIDRs = catalog.clusterCIDRs }
@@ -90,34 +101,71 @@ extension FlowCorrelator {
 
     /// The record of a flow, built with the catalog valid at its start. A flow that catalog cannot attribute but a
     /// version noticed within `catalogGraceNs` after its start can (a Service added while the change was being
-    /// detected) takes that one.
+    /// detected) takes that one, but is judged by it only when it behaved as that catalog documents: a flow that
+    /// started within the notice slack before the change is then not checkable, an earlier one keeps the catalog
+    /// in force at its start (the Service's rules did not exist yet: a RST from the node is no mismatch).
+    /// A flow that started while the rules changed is judged against the catalogs before and after the change
+    /// (`judgedAcrossChange`); a `dropped` flow where a REJECT was expected is checked for ICMP rate limiting.
     func record(_ st: FlowState) -> FlowRecord {
-        guard catalogVersions.count > 1 else { return builder.record(st, icmpFromNode: icmpFromNode, catalog: context.catalog) }
+        guard catalogVersions.count > 1 else {
+            return suppressedRejectChecked(builder.record(st, icmpFromNode: icmpFromNode, catalog: context.catalog), st)
+        }
         let start = st.segments.map(\.firstNs).min() ?? 0
         let i = catalogIndex(startingAt: start)
+        var (rec, used) = attributedRecord(st, start: start, index: i)
+        if used > i {
+            if start &+ config.catalogNoticeSlackNs >= catalogVersions[used].validFromNs {
+                rec = judgedAcrossChange(st, rec, before: i, after: used, primary: used)
+            } else if rec.expectationMet == false {
+                rec = builder.record(st, icmpFromNode: icmpFromNode, catalog: catalogVersions[i].catalog)
+            }
+        } else if let change = changeWindow(startingAt: start, index: i) {
+            rec = judgedAcrossChange(st, rec, before: change.before, after: change.after, primary: i)
+        }
+        if i == 0, start < catalogVersions[0].coversFromNs, rec.expectationMet != nil {
+            rec.expectationMet = nil
+            rec.reason = Self.appending(Self.catalogLostNote, to: rec.reason)
+        }
+        return suppressedRejectChecked(rec, st)
+    }
+
+    /// The record built with the catalog valid at `start` (version `i`), or a later one noticed within the grace,
+    /// and the version used.
+    private func attributedRecord(_ st: FlowState, start: UInt64, index i: Int) -> (FlowRecord, Int) {
         let rec = builder.record(st, icmpFromNode: icmpFromNode, catalog: catalogVersions[i].catalog)
-        guard rec.service == nil else { return rec }
+        guard rec.service == nil else { return (rec, i) }
         var j = i + 1
         while j < catalogVersions.count, catalogVersions[j].validFromNs <= start &+ config.catalogGraceNs {
             let later = builder.record(st, icmpFromNode: icmpFromNode, catalog: catalogVersions[j].catalog)
-            if later.service != nil { return later }
+            if later.service != nil { return (later, j) }
             j += 1
         }
-        return rec
+        return (rec, i)
     }
 
-    /// Keeps the newest version and every version some live flow started under, newest first, up to the limit.
+    /// Keeps the newest version, every version superseded less than `catalogHoldNs` ago (a flow that started
+    /// before the change may be read, or held, only after it), and every version some live flow started under,
+    /// newest first, up to the limit.
     private mutating func pruneCatalogVersions() {
         guard catalogVersions.count > 1 else { return }
-        var needed = Set([catalogVersions.count - 1])
+        var needed = Set([catalogVersions.count - 1, catalogVersions.count - 2])
+        let now = max(nowNs, catalogVersions[catalogVersions.count - 1].validFromNs)
+        for k in 0..<(catalogVersions.count - 1) where catalogVersions[k + 1].validFromNs &+ config.catalogHoldNs >= now {
+            needed.insert(k)
+        }
         for s in slots where s.live {
             guard let start = s.segments.map(\.firstNs).min() else { continue }
-            needed.insert(catalogIndex(startingAt: start))
+            let i = catalogIndex(startingAt: start)
+            needed.insert(i)
+            if let change = changeWindow(startingAt: start, index: i) { needed.formUnion([change.before, change.after]) }
         }
-        let keep = needed.sorted(by: >).prefix(max(1, config.maxCatalogVersions))
+        let keep = needed.sorted(by: >).prefix(max(1, config.maxCatalogVersions)).sorted()
         guard keep.count < catalogVersions.count else { return }
-        var kept = keep.sorted().map { catalogVersions[$0] }
+        var kept = keep.map { catalogVersions[$0] }
         kept[0].validFromNs = 0     // the oldest kept version covers every earlier start
+        for k in kept.indices where k == 0 || keep[k - 1] != keep[k] - 1 {
+            kept[k].readAtNs = 0    // its predecessor is gone: nothing to compare with
+        }
         catalogVersions = kept
     }
 }

@@ -35,6 +35,10 @@ public struct FlowCorrelator {
     /// Set while a Service change is being read: flows started since then wait in `parked` for the new catalog.
     var catalogPendingSinceNs: UInt64?
     var parked: [(FlowState, FinishReason)] = []
+    /// ICMP errors the kernel's rate limit suppressed, by sampling interval (`noteICMPRateLimited`).
+    var icmpSuppressed: [ICMPSuppression] = []
+    /// Tuples reused after an unanswered request, and the time the new connection's views cannot start before.
+    var reusedTupleFloor: [FiveTuple: UInt64] = [:]
     /// Reads a view's live counters without removing them, for interim records of open flows (`interimRecords`).
     public var peekCounts: ((FlowView) -> FlowCounts?)?
 
@@ -65,7 +69,8 @@ public struct FlowCorrelator {
     public var liveFlowCount: Int { stats.liveFlows }
 
     /// Feeds one observation; finished flows accumulate until `drainFinished()`.
-    public mutating func add(_ o: Observation) {
+    public mutating func add(_ observation: Observation) {
+        var o = reuseClamped(observation)
         stats.observations += 1
         if o.timestampNs > nowNs { nowNs = o.timestampNs }
         let ct = o.conntrack
@@ -82,6 +87,10 @@ public struct FlowCorrelator {
             let byT = byTuple[isReply ? o.tuple.reversed : o.tuple] ?? -1
             if byT >= 0, slots[byT].ctID != 0, slots[byT].ctID != ct.id {
                 finish(byT, .superseded)   // an older connection with the same tuple
+                slot = byID
+            } else if byT >= 0, byT != byID, isUnansweredRequestReused(byT, atNs: o.timestampNs) {
+                supersedeUnanswered(byT, floorNs: o.timestampNs)
+                o = reuseClamped(o)
                 slot = byID
             } else if byID >= 0, byT >= 0, byID != byT {
                 merge(byT, into: byID)
@@ -300,6 +309,8 @@ public struct FlowCorrelator {
         let a = slots[slot].ctID, b = slots[other].ctID
         if a != 0, b != 0, a != b {
             finish(other, .superseded)
+        } else if a != 0, b == 0, isUnansweredRequestReused(other, atNs: nowNs) {
+            supersedeUnanswered(other, floorNs: slots[slot].segments.map(\.firstNs).min() ?? nowNs)
         } else {
             merge(other, into: slot)
         }

@@ -185,7 +185,7 @@ public enum FlowPathMerger {
         else { outcome = .delivered }
         let stop = bad.map { StopPoint(node: $0.node, interface: $0.inInterface) }
         let expected = vipHop?.expected
-        let met: Bool? = verdict == .unknown ? nil : expected.map { $0 == verdict }
+        let met: Bool? = verdict == .unknown || vipHop.flatMap(VerificationFlow.notCheckable) != nil ? nil : expected.map { $0 == verdict }
         let endpointNode = (vipHop ?? first).endpointNode ?? hops.lazy.compactMap(\.endpointNode).first
         let reached: Bool? = bad != nil ? nil : endpointNode.map { n in hops.contains { $0.node == n } }
         return FlowPath(hops: hops, service: service, delivered: delivered, snatWrittenAt: written, verdict: verdict,

@@ -24,10 +24,13 @@ public struct VerificationFlow: Hashable, Sendable {
     /// Why the verdict or expectation is what it is, when the record says (drop reason, missing evidence).
     public var reason: String?
     public var source: Source
+    /// Why the record itself says its flow cannot be checked though verdict and expectation are known (it started
+    /// while the Service rules changed, or a REJECT's ICMP was rate-limited); nil when it can.
+    public var notCheckable: String?
 
     /// `true`/`false` when both the verdict and the expectation are known, else nil (counted as undecided).
     public var met: Bool? {
-        guard let expected, verdict != .unknown else { return nil }
+        guard let expected, verdict != .unknown, notCheckable == nil else { return nil }
         return verdict == expected
     }
 
@@ -47,6 +50,14 @@ public struct VerificationFlow: Hashable, Sendable {
         stoppedAt = (r.verdict == .dropped || r.verdict == .rejected) ? r.node : nil
         reason = r.reason
         source = .record(r)
+        notCheckable = Self.notCheckable(r)
+    }
+
+    /// Why a record with a known verdict and expectation says it cannot be checked (`expectationMet` nil), else nil.
+    static func notCheckable(_ r: FlowRecord) -> String? {
+        guard r.expectationMet == nil, r.expected != nil, r.verdict != .unknown else { return nil }
+        let notes = [FlowCorrelator.catalogChangingNote, FlowCorrelator.rejectSuppressedNote, FlowCorrelator.catalogLostNote]
+        return notes.first { r.reason?.contains($0) == true } ?? "not checkable: \(r.reason ?? "the record says so")"
     }
 
     /// A stitched path whose client addressed a Service on one of its hops; nil otherwise.
@@ -65,6 +76,7 @@ public struct VerificationFlow: Hashable, Sendable {
         stoppedAt = stop?.node
         reason = p.hops.compactMap(\.reason).first
         source = .path(p)
+        notCheckable = Self.notCheckable(vipHop)
     }
 }
 
@@ -265,6 +277,7 @@ extension VerificationRow {
 
     /// Why a flow could not be decided, in words a user can act on.
     static func undecidedReason(_ f: VerificationFlow) -> String {
+        if let why = f.notCheckable { return why }
         if f.expected == nil {
             return f.service.frontend == .loadBalancer
                 ? "no documented expectation: LB ipMode Proxy (§4 row 22), the load balancer decides"

@@ -1,5 +1,6 @@
 import Synchronization
 import SrcipCore
+import SrcipKernel
 import SrcipServices
 
 /// `srcip trace` following Services: a `CatalogWatcher` whose refreshes go into the trace's event buffer (the
@@ -27,7 +28,8 @@ final class CatalogFollower: Sendable {
                 refreshes.add(1, ordering: .relaxed)
                 serviceCount.store(Set(r.services.services.map(\.id)).count, ordering: .relaxed)
                 if verbose {
-                    Diagnostics.note("Services refreshed (\(r.trigger) change): \(r.changes.summary()); now \(r.services.summary)")
+                    let noticed = RFC3339.format(unixNs: KernelClock.unixOffsetNs() + Int64(r.validFromNs))
+                    Diagnostics.note("Services refreshed (\(r.trigger) change): \(r.changes.summary()); now \(r.services.summary); noticed at \(noticed)")
                 }
                 for w in r.services.warnings where verbose { Diagnostics.warning(w) }
             case .failed(let message, let suppressed):

@@ -183,13 +183,17 @@ final class FlowOutput {
         switch event {
         case .changing(let since): correlator.catalogChangePending(sinceNs: since)
         case .refreshed(let r):
-            correlator.update(catalog: r.services.catalog(), validFromNs: r.validFromNs, nodeAddresses: Set(r.services.nodeAddresses))
+            correlator.update(catalog: r.services.catalog(), validFromNs: r.validFromNs, nodeAddresses: Set(r.services.nodeAddresses),
+                              readAtNs: KernelClock.nowNs())
         case .unchanged, .failed: correlator.catalogChangeSettled()
         }
         try emit(correlator.drainFinished())
     }
 
     func tick(nowNs: UInt64) throws {
+        if let suppressed = icmpRateLimit.sample(atNs: nowNs) {
+            correlator.noteICMPRateLimited(count: suppressed.count, fromNs: suppressed.fromNs, toNs: nowNs)
+        }
         correlator.advance(toNs: nowNs)
         try emit(correlator.drainFinished())
         if activeTimeoutNs > 0 {
@@ -205,6 +209,9 @@ final class FlowOutput {
             peakLiveFlows = 0
         }
     }
+
+    /// The node's ICMP rate-limit counters, sampled every tick: a REJECT whose ICMP they suppressed is not a DROP.
+    private var icmpRateLimit = ICMPRateLimitCounter()
 
     /// Most live flows since the last trim of the heap.
     private var peakLiveFlows = 0

@@ -64,14 +64,14 @@ import Testing
         let obs = connection(port: 40007, t0: 10 * Self.sec, ct: 7)
         for o in obs.prefix(3) { c.add(o) }
         for i in 0..<20 {
-            c.update(catalog: i % 2 == 0 ? Self.withLate : Self.withoutLate, validFromNs: UInt64(20 + i) * Self.sec)
+            c.update(catalog: i % 2 == 0 ? Self.withLate : Self.withoutLate, validFromNs: UInt64(20 + 20 * i) * Self.sec)
         }
-        // The live flow's version and the newest.
-        #expect(c.catalogVersionCount == 2)
+        // The live flow's version, the newest and the one it superseded (less than catalogHoldNs ago).
+        #expect(c.catalogVersionCount == 3)
         for o in obs.dropFirst(3) { c.add(o) }
         #expect(c.flush().first?.service == nil)
-        c.update(catalog: Self.withLate, validFromNs: 50 * Self.sec)
-        #expect(c.catalogVersionCount == 1)
+        c.update(catalog: Self.withLate, validFromNs: 500 * Self.sec)
+        #expect(c.catalogVersionCount == 2)
     }
 
     @Test func versionsAreCappedWithManyLiveEras() {
