@@ -2,7 +2,7 @@ import Foundation
 
 /// nf_tables change notifications of the calling thread's network namespace: a NETLINK_NETFILTER socket in the
 /// NFNLGRP_NFTABLES group. Every nftables commit (kube-proxy's nftables mode, and iptables-nft, which iptables
-/// mode uses on nft-based distributions) sends messages here; their content is not needed, only that they came.
+/// mode uses on nft-based distributions) sends messages here; they name the tables, chains and sets that changed.
 final class NFTablesNotifications: Sendable {
     let fd: Int32
 
@@ -37,16 +37,19 @@ final class NFTablesNotifications: Sendable {
 
     deinit { close(fd) }
 
-    /// Reads whatever is queued; true when anything (or an overflow, ENOBUFS) came.
-    func drain() -> Bool {
+    /// Reads whatever is queued and names what it changed; `unknown` is set when messages were lost (ENOBUFS).
+    func drain() -> NFTablesChanges {
         withUnsafeTemporaryAllocation(byteCount: 1 << 16, alignment: 8) { buffer in
-            var any = false
+            var changes = NFTablesChanges()
             while true {
                 let n = recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
-                if n > 0 { any = true; continue }
+                if n > 0 {
+                    changes.decode(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                    continue
+                }
                 if n < 0 && errno == EINTR { continue }
-                if n < 0 && errno == ENOBUFS { any = true; continue }
-                return any
+                if n < 0 && errno == ENOBUFS { changes.unknown = true; continue }
+                return changes
             }
         }
     }
