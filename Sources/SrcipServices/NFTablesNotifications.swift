@@ -21,8 +21,13 @@ final class NFTablesNotifications: Sendable {
         let fd = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
                         Self.netlinkNetfilter)
         guard fd >= 0 else { throw .watchFailed(what: "socket(NETLINK_NETFILTER)", errno: errno) }
-        var size: Int32 = 1 << 20
-        _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        // A kube-proxy sync of a large node rewrites KUBE-SERVICES: thousands of messages at once. Lost messages
+        // force a full read, so ask for room for them (root may exceed rmem_max; the memory is used only while queued).
+        var size: Int32 = 64 << 20
+        if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+            size = 1 << 20
+            _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var addr = NetlinkAddress(family: UInt16(AF_NETLINK), pad: 0, pid: 0, groups: 1 << (Self.groupNFTables - 1))
         let rc = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<NetlinkAddress>.size)) }
