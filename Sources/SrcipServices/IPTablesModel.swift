@@ -17,6 +17,8 @@ struct IPTablesModel {
         var notes: [String] = []
         /// The Services of `sets`.
         var interpreted: DiscoveredServices
+        /// `TABLE/CHAIN` → the listing it was last read from (chains listed since the full read only).
+        var listings: [String: String] = [:]
 
         init(save: String, text: String) throws {
             self.save = save
@@ -32,17 +34,25 @@ struct IPTablesModel {
             return d
         }
 
-        /// Lists `chain` again (or drops it when its last event was its deletion); false when it cannot be listed.
-        mutating func reread(_ chain: NFTablesChanges.Object, deleted: Bool, tools: ServiceDiscovery.Tools) throws -> Bool {
-            guard let listTool, sets.count == 1 else { return false }
+        enum Reread { case same, changed, failed }
+
+        /// Lists `chain` again (or drops it when its last event was its deletion). `.same` when it was rewritten with
+        /// the rules it had (kube-proxy rewrites its top-level chains in every sync); `.failed` when it cannot be listed.
+        mutating func reread(_ chain: NFTablesChanges.Object, deleted: Bool, tools: ServiceDiscovery.Tools) throws -> Reread {
+            guard let listTool, sets.count == 1 else { return .failed }
             var table = sets[0][chain.table] ?? IPTablesTable(name: chain.table)
-            table.rules[chain.name] = nil
+            let key = chain.table + "/" + chain.name
             if deleted {
+                listings[key] = nil
+                table.rules[chain.name] = nil
                 table.chains[chain.name] = nil
             } else {
                 let args = ["-t", chain.table, "-S", chain.name]
                 let r = try tools.result(listTool, args, aptPackage: "iptables")
-                guard r.status == 0 else { return false }
+                guard r.status == 0 else { return .failed }
+                if listings[key] == r.stdout, table.chains[chain.name] != nil { return .same }
+                listings[key] = r.stdout
+                table.rules[chain.name] = nil
                 let file = ([listTool] + args).joined(separator: " ")
                 table.chains[chain.name] = table.chains[chain.name] ?? 0
                 var line = 0
@@ -50,12 +60,12 @@ struct IPTablesModel {
                     line += 1
                     guard text.hasPrefix("-A ") else { continue }
                     let rule = try IPTablesRule(table: chain.table, text: text.dropFirst(3), line: line, file: file)
-                    guard rule.chain == chain.name else { return false }
+                    guard rule.chain == chain.name else { return .failed }
                     table.rules[chain.name, default: []].append(rule)
                 }
             }
             sets[0][chain.table] = table
-            return true
+            return .changed
         }
     }
 
@@ -100,9 +110,15 @@ struct IPTablesModel {
                 if chains.contains(where: { $0.name.hasPrefix("KUBE-") }) { return false }
                 continue
             }
+            var changed = false
             for c in chains.sorted() {
-                guard try f.reread(c, deleted: changes.deletedChains.contains(c), tools: tools) else { return false }
+                switch try f.reread(c, deleted: changes.deletedChains.contains(c), tools: tools) {
+                case .failed: return false
+                case .changed: changed = true
+                case .same: break
+                }
             }
+            guard changed else { continue }
             f.interpreted = try IPTablesRulesParser.interpret(f.sets, file: f.save)
             if isV6 { v6 = f } else { v4 = f }
         }
