@@ -4,7 +4,8 @@ import SrcipSystem
 
 /// Follows the Service catalog while a trace runs: re-reads it when kube-proxy's rules change (nf_tables netlink
 /// notifications for nftables mode and iptables-nft; a once-a-second digest of the legacy tables when legacy tables
-/// exist) or when a `--services FILE` changes (device, inode, size, mtime). Bursts are debounced: a read starts once
+/// exist) or when a `--services FILE` changes (device, inode, size, mtime). On iptables-nft only the chains the
+/// notifications name are listed again (`IPTablesModel`); everything else is a full read. Bursts are debounced: a read starts once
 /// the changes have been quiet for `quietNs` (or have lasted `maxDelayNs`), at most once per `minIntervalNs`.
 /// Each noticed change is announced (`.changing`) and then resolved: `.refreshed`, or `.unchanged` when the read
 /// equals the previous catalog or fails (the previous catalog stays until the next change; failures are also
@@ -24,6 +25,9 @@ public final class CatalogWatcher: Sendable {
         public var pollIntervalNs: UInt64 = 1_000_000_000
         /// At most one failure report per this interval.
         public var warnIntervalNs: UInt64 = 30_000_000_000
+        /// The first change after this long since the last full read is read in full, even when the notifications
+        /// name what changed (a safety net; lost notifications already force a full read).
+        public var resyncIntervalNs: UInt64 = 600_000_000_000
 
         public init(source: ServiceSource, localNodeName: String? = nil, netns: String? = nil) {
             self.source = source
@@ -70,12 +74,16 @@ public final class CatalogWatcher: Sendable {
 
     /// Catalog reads done so far (refreshes, unchanged reads and failures).
     public var readCount: Int { state.reads.load(ordering: .relaxed) }
+
+    /// Of `readCount`, the reads that listed only the changed chains (iptables-nft) instead of every rule.
+    public var incrementalReadCount: Int { state.incrementalReads.load(ordering: .relaxed) }
 }
 
 /// What the watcher thread and its owner share.
 private final class WatchState: Sendable {
     let stopped = Atomic<Bool>(false)
     let reads = Atomic<Int>(0)
+    let incrementalReads = Atomic<Int>(0)
 }
 
 /// The watcher thread's state: what changed since when, and the last catalog read.
@@ -92,6 +100,11 @@ private struct WatchLoop: Sendable {
     var legacyDigest: Int?
     var lastWarnNs: UInt64?
     var suppressed = 0
+    /// What the notifications named since the last read.
+    var pending = NFTablesChanges()
+    /// The iptables rules of the last read, when it was an iptables read (kept to follow changes chain by chain).
+    var iptables: IPTablesModel?
+    var lastFullReadNs: UInt64 = 0
 
     init(options: CatalogWatcher.Options, previous: DiscoveredServices?, notifications: NFTablesNotifications?) {
         self.options = options
@@ -108,7 +121,13 @@ private struct WatchLoop: Sendable {
             _ = poll(&p, 1, 100)
             let now = monotonicNs()
             let wasDirty = dirtySinceNs != nil
-            if let n = notifications, n.drain() { changed("nf_tables", at: now) }
+            if let n = notifications {
+                let c = n.drain()
+                if !c.isEmpty {
+                    pending.formUnion(c)
+                    changed("nf_tables", at: now)
+                }
+            }
             if now &- lastPollNs >= options.pollIntervalNs {
                 lastPollNs = now
                 pollFileAndLegacy(now)
@@ -118,7 +137,7 @@ private struct WatchLoop: Sendable {
                   now &- lastChangeNs >= options.quietNs || now &- since >= options.maxDelayNs else { continue }
             lastReadNs = now
             state.reads.add(1, ordering: .relaxed)
-            read(validFromNs: since, now: now, report: report)
+            read(validFromNs: since, now: now, state: state, report: report)
         }
     }
 
@@ -138,26 +157,69 @@ private struct WatchLoop: Sendable {
             fileStamp = stamp ?? fileStamp
         } else if notifications != nil, options.netns == nil {
             let digest = LegacyRulesDigest.current()
-            if digest != legacyDigest, digest != nil { changed("iptables-legacy", at: now) }
+            if digest != legacyDigest, digest != nil {
+                pending.unknown = true   // legacy changes are not named: read everything
+                changed("iptables-legacy", at: now)
+            }
             legacyDigest = digest ?? legacyDigest
         }
     }
 
+    /// iptables-nft: applies the changed chains to the kept rules when the notifications name them all; otherwise
+    /// (and every `resyncIntervalNs`) reads everything.
+    private mutating func follow(now: UInt64, state: WatchState) throws -> DiscoveredServices {
+        let changes = pending
+        pending = NFTablesChanges()
+        let tools = ServiceDiscovery.Tools(netns: options.netns)
+        if var model = iptables, now &- lastFullReadNs < options.resyncIntervalNs {
+            iptables = nil
+            if try model.apply(changes, tools: tools) {
+                var found = model.services()
+                if options.source == .iptables || found.hasKubeProxyRules {
+                    iptables = model
+                    state.incrementalReads.add(1, ordering: .relaxed)
+                    if options.source == .auto { found.source += " (auto)" }
+                    return found
+                }
+            }
+        }
+        lastFullReadNs = now
+        return try discover()
+    }
+
     /// `auto` re-reads only the mode it found last time (half the work: one dump and parse), and looks at both
-    /// again when that mode's kube-proxy rules are gone.
-    private func discover() throws -> DiscoveredServices {
+    /// again when that mode's kube-proxy rules are gone. iptables reads keep their rules in `iptables`.
+    private mutating func discover() throws -> DiscoveredServices {
+        iptables = nil
+        let tools = ServiceDiscovery.Tools(netns: options.netns)
+        let options = options
         let read = { (s: ServiceSource) in try ServiceDiscovery.discover(s, localNodeName: options.localNodeName, netns: options.netns) }
+        if options.source == .iptables {
+            let model = try ServiceDiscovery.readIPTables(tools)
+            iptables = model
+            return model.services()
+        }
         guard options.source == .auto, let p = previous, p.structures.isSubset(of: .nftables) || p.structures.isSubset(of: .iptables),
               p.hasKubeProxyRules else { return try read(options.source) }
-        var found = try read(p.structures.isSubset(of: .nftables) ? .nftables : .iptables)
-        guard found.hasKubeProxyRules else { return try read(.auto) }
+        var found: DiscoveredServices
+        if p.structures.isSubset(of: .iptables) {
+            let model = try ServiceDiscovery.readIPTables(tools)
+            found = model.services()
+            if found.hasKubeProxyRules { iptables = model }
+        } else {
+            found = try read(.nftables)
+        }
+        guard found.hasKubeProxyRules else {
+            iptables = nil
+            return try read(.auto)
+        }
         found.source += " (auto)"
         return found
     }
 
-    private mutating func read(validFromNs: UInt64, now: UInt64, report: (CatalogWatchEvent) -> Void) {
+    private mutating func read(validFromNs: UInt64, now: UInt64, state: WatchState, report: (CatalogWatchEvent) -> Void) {
         do {
-            let found = try discover()
+            let found = try follow(now: now, state: state)
             dirtySinceNs = nil
             guard found != previous else { return report(.unchanged) }
             let changes = CatalogChanges.between(previous?.services ?? [], found.services)

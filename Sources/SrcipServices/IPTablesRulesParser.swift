@@ -7,7 +7,11 @@ public enum IPTablesRulesParser {
     /// Parses the whole text. Throws `ServiceSourceError` for text that is not iptables-save output or is cut off;
     /// returns warnings for inconsistencies that leave the rest usable (e.g. a jump to a missing KUBE-SEP chain).
     public static func parse(_ text: String, file: String = "iptables-save") throws -> DiscoveredServices {
-        let sets = try IPTablesSaveReader.read(text, file: file)
+        try interpret(IPTablesSaveReader.read(text, file: file), file: file)
+    }
+
+    /// Services of rule sets already split into tables (one set per family).
+    static func interpret(_ sets: [[String: IPTablesTable]], file: String) throws -> DiscoveredServices {
         var result = DiscoveredServices(services: [], source: "iptables")
         if sets.isEmpty {
             result.warnings.append("\(file): no nat or filter table found")

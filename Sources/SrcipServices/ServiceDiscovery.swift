@@ -69,38 +69,36 @@ public enum ServiceDiscovery {
                                          legacyNames: "/proc/net/ip6_tables_names")
     }
 
-    /// nat and filter tables of IPv4 (`iptables-save`) and IPv6 (`ip6tables-save`). A family without kube-proxy chains
-    /// adds nothing, not even its "no kube-proxy chains" warning, when the other has them: an IPv6-only cluster is
-    /// read from ip6tables alone. IPv6 tool failures only warn.
+    /// nat and filter tables of IPv4 (`iptables-save`) and IPv6 (`ip6tables-save`); see `IPTablesModel.services()`.
     static func fromIPTables(_ tools: Tools) throws -> DiscoveredServices {
-        let v4 = try family(.ipv4, tools)
-        var v6: DiscoveredServices?
-        var v6Problem: String?
+        try readIPTables(tools).services()
+    }
+
+    /// Reads both families' tables. IPv6 tool failures only warn.
+    static func readIPTables(_ tools: Tools) throws -> IPTablesModel {
+        var model = IPTablesModel(v4: try family(.ipv4, tools))
         do {
-            v6 = try family(.ipv6, tools)
+            model.v6 = try family(.ipv6, tools)
         } catch ServiceSourceError.toolMissing {
-            v6Problem = "ip6tables-save not found; IPv6 Services not read"
+            model.v6Problem = "ip6tables-save not found; IPv6 Services not read"
         } catch {
-            v6Problem = "IPv6 Services not read: \(error)"
+            model.v6Problem = "IPv6 Services not read: \(error)"
         }
-        var d: DiscoveredServices
-        switch (v4.hasKubeProxyRules, v6?.hasKubeProxyRules ?? false) {
-        case (_, false): d = v4
-        case (false, true): d = v6!
-        case (true, true): d = v4; d.merge(v6!)
-        }
-        if let v6Problem { d.warnings.append(v6Problem) }
-        return d
+        return model
     }
 
     /// One family's rules; when its default backend shows no kube-proxy chains, the other backend
     /// (`*-legacy-save` / `*-nft-save`) is tried.
-    private static func family(_ f: IPTablesFamily, _ tools: Tools) throws -> DiscoveredServices {
-        var d = try IPTablesRulesParser.parse(save(f.save, tools), file: f.save)
+    private static func family(_ f: IPTablesFamily, _ tools: Tools) throws -> IPTablesModel.Family {
+        var d = try IPTablesModel.Family(save: f.save, text: save(f.save, tools))
         if !d.hasKubeProxyRules, let other = otherBackend(f, tools), Command.locate(other) != nil,
-           let alt = try? IPTablesRulesParser.parse(save(other, tools), file: other), alt.hasKubeProxyRules {
+           var alt = try? IPTablesModel.Family(save: other, text: save(other, tools)), alt.hasKubeProxyRules {
+            alt.notes.append("\(f.save) shows no kube-proxy rules; read them with \(other)")
             d = alt
-            d.warnings.append("\(f.save) shows no kube-proxy rules; read them with \(other)")
+        }
+        if d.listTool != nil, let version = try? tools.run(d.listTool!, ["--version"], aptPackage: "iptables"),
+           !String(decoding: version, as: UTF8.self).contains("nf_tables") {
+            d.listTool = nil   // legacy tables send no notifications: no chain-by-chain updates
         }
         return d
     }
@@ -150,7 +148,7 @@ public enum ServiceDiscovery {
     /// The backend that is not the default, when it is worth a look: the nft one when the default is legacy; the
     /// legacy one only when legacy tables exist in this namespace (listing them could otherwise load legacy kernel
     /// modules as a side effect).
-    private static func otherBackend(_ f: IPTablesFamily, _ tools: Tools) -> String? {
+    static func otherBackend(_ f: IPTablesFamily, _ tools: Tools) -> String? {
         guard let version = try? tools.run(f.save, ["--version"], aptPackage: "iptables") else { return nil }
         if String(decoding: version, as: UTF8.self).contains("legacy") { return f.nftSave }
         guard tools.netns == nil, let names = FileManager.default.contents(atPath: f.legacyNames), !names.isEmpty else {
@@ -160,7 +158,7 @@ public enum ServiceDiscovery {
     }
 
     /// `tool -t nat` + `tool -t filter`, concatenated.
-    private static func save(_ tool: String, _ tools: Tools) throws(ServiceSourceError) -> String {
+    static func save(_ tool: String, _ tools: Tools) throws(ServiceSourceError) -> String {
         let nat = try tools.run(tool, ["-t", "nat"], aptPackage: "iptables")
         let filter = try tools.run(tool, ["-t", "filter"], aptPackage: "iptables")
         return String(decoding: nat, as: UTF8.self) + String(decoding: filter, as: UTF8.self)

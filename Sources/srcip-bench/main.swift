@@ -67,6 +67,8 @@ if !skipCatalog {
         row("\(r.mode.rawValue): seconds from rule load to refresh (median)", fmt(r.latency.sorted()[r.latency.count / 2], 2))
         row("\(r.mode.rawValue): % of one core with rules unchanged", fmt(r.idleCPUPerSecond * 100, 2))
         row("\(r.mode.rawValue): CPU seconds of one rule dump (tool only) / dump + parse", fmt(r.dumpCPU, 3) + " / " + fmt(r.discoverCPU, 3))
+        row("\(r.mode.rawValue): reads listing only changed chains / all reads", "\(r.incrementalReads) / \(r.reads)")
+        row("\(r.mode.rawValue): refreshes differing from a full read", "\(r.mismatches)", "must be 0")
     }
 }
 
