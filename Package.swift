@@ -89,7 +89,7 @@ let package = Package(
         // What tests may rely on (root, the upstream kube-proxy fixtures, the built binary), decided once.
         .target(name: "SrcipTestSupport", path: "Sources/SrcipTestSupport"),
         .testTarget(name: "SrcipCoreTests", dependencies: ["SrcipCore", "CSrcipABI"]),
-        .testTarget(name: "SrcipServicesTests", dependencies: ["SrcipTestSupport", "SrcipServices", "SrcipCore", "SrcipJSON"]),
+        .testTarget(name: "SrcipServicesTests", dependencies: ["SrcipTestSupport", "SrcipServices", "SrcipCore", "SrcipJSON", "SrcipSystem"]),
         .testTarget(name: "SrcipExportTests", dependencies: ["SrcipExport", "SrcipCore", "SrcipJSON"]),
         .testTarget(name: "SrcipMetricsTests", dependencies: ["SrcipMetrics", "SrcipHTTP", "SrcipCore"]),
         .testTarget(name: "SrcipBenchTests", dependencies: ["srcip-bench", "SrcipTestbed", "SrcipCore"]),
