@@ -29,6 +29,9 @@ struct FinishedMemory {
         return tuples[o.tuple] != nil || tuples[o.tuple.reversed] != nil
     }
 
+    /// Entries in the ring, remembered tuples and remembered conntrack ids.
+    var counts: (ring: Int, tuples: Int, cts: Int) { (ring.count, tuples.count, cts.count) }
+
     /// Whether `t` identified a finished flow (an original-direction tuple).
     func containsRequest(_ t: FiveTuple) -> Bool { tuples[t] != nil }
 

@@ -224,6 +224,13 @@ public struct VerificationBuilder: Sendable {
 
     public init(clusterWide: Bool) { self.clusterWide = clusterWide }
 
+    /// Rows kept, and the distinct values counted across their tallies and evidence (memory grows with these).
+    public var size: (rows: Int, entries: Int) {
+        (rows.count, rows.values.reduce(0) {
+            $0 + $1.entryNodes.counts.count + $1.undecided.counts.count + $1.saw.counts.count + $1.stopped.counts.count + $1.evidence.count
+        })
+    }
+
     /// A node's flow record; flows without a Service here, or judged where they entered, count as not verifiable.
     public mutating func add(record: FlowRecord) {
         if let f = VerificationFlow(record: record) { add(f) } else { notService += 1 }

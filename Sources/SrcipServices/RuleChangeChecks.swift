@@ -18,7 +18,7 @@ struct LegacyRulesDigest {
         var hasher = Hasher()
         var any = false
         for f in families {
-            guard let names = try? String(contentsOfFile: f.names, encoding: .utf8) else { continue }
+            guard let names = FileText.string(atPath: f.names) else { continue }
             let tables = names.split(separator: "\n").filter { $0 == "nat" || $0 == "filter" }.sorted()
             guard !tables.isEmpty, Command.locate(f.save) != nil else { continue }
             for t in tables {

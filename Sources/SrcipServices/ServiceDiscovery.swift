@@ -151,7 +151,7 @@ public enum ServiceDiscovery {
     static func otherBackend(_ f: IPTablesFamily, _ tools: Tools) -> String? {
         guard let version = try? tools.run(f.save, ["--version"], aptPackage: "iptables") else { return nil }
         if String(decoding: version, as: UTF8.self).contains("legacy") { return f.nftSave }
-        guard tools.netns == nil, let names = FileManager.default.contents(atPath: f.legacyNames), !names.isEmpty else {
+        guard tools.netns == nil, let names = FileText.bytes(atPath: f.legacyNames), !names.isEmpty else {
             return nil
         }
         return f.legacySave

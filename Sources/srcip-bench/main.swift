@@ -12,6 +12,10 @@ func option(_ name: String, _ fallback: Int) -> Int {
     guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) else { return fallback }
     return v
 }
+if args.contains("--census") {
+    SteadyLoadCensus.run(minutes: option("--census", 10))
+    exit(0)
+}
 let seconds = option("--seconds", 3)
 let rounds = option("--rounds", 5)
 let connections = option("--connections", 200)

@@ -1,4 +1,4 @@
-import Foundation
+import SrcipSystem
 
 /// The kernel's count of ICMP errors its rate limits suppressed in this network namespace: `Icmp: OutRateLimitGlobal`
 /// and `OutRateLimitHost` in /proc/net/snmp (Linux 6.0+), plus `Icmp6OutRateLimitHost` in /proc/net/snmp6. A REJECT
@@ -18,10 +18,10 @@ struct ICMPRateLimitCounter {
     /// The sum of the rate-limit counters, or nil when the kernel has none.
     static func read() -> UInt64? {
         var total: UInt64?
-        if let snmp = try? String(contentsOfFile: "/proc/net/snmp", encoding: .utf8) {
+        if let snmp = FileText.string(atPath: "/proc/net/snmp") {
             total = parse(snmp: snmp)
         }
-        if let snmp6 = try? String(contentsOfFile: "/proc/net/snmp6", encoding: .utf8) {
+        if let snmp6 = FileText.string(atPath: "/proc/net/snmp6") {
             for line in snmp6.split(separator: "\n") {
                 let f = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
                 if f.count == 2, f[0] == "Icmp6OutRateLimitHost", let v = UInt64(f[1]) { total = (total ?? 0) + v }
