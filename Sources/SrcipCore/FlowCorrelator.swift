@@ -142,7 +142,9 @@ public struct FlowCorrelator {
         let key = isReply ? o.tuple.reversed : o.tuple
         // `attach` has just pointed the conntrack tuples at `slot`.
         if !(ct.map { key == $0.original || key == $0.translated } ?? false) { register(key, slot) }
-        touch(slot)
+        // An expiry says a view went quiet: it must not restart the flow's idle time. A view without a BPF entry (an
+        // unanswered or rejected handshake, recorded but not inserted) has no expiry of its own to end the flow.
+        if o.kind != .expired { touch(slot) }
         if slots[slot].live, !slots[slot].closing, slots[slot].allDone { ended(slot) }
         if !holdSweep { sweep() }
     }

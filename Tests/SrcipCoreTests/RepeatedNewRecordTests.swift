@@ -44,3 +44,23 @@ import Testing
         #expect(stats.flowsCreated == plainStats.flowsCreated && stats.lateRecords == 0, "\(stats) vs \(plainStats)")
     }
 }
+
+/// A rejected SYN: the request view has no BPF entry (so no expiry), the RST's view expires from the flow map. The
+/// expiry must not restart the flow's idle time, or the flow lives until the trace ends.
+@Suite struct HandshakeWithoutEntryTests {
+    typealias L = Lab
+
+    @Test func aRejectedHandshakeIdlesOutDespiteTheReplyExpiring() {
+        let req = L.tcp(L.external, 40001, L.node1IP, 82)
+        var c = FlowCorrelator(context: L.context, config: CorrelatorConfig(idleTimeoutNs: 2_000_000_000))
+        c.add(L.obs(.new, .ingress, L.eth0, req, t: 1_000_000, flags: TCPFlags.syn))
+        c.add(L.obs(.new, .egress, L.eth0, req.reversed, t: 1_100_000, flags: TCPFlags.rst | TCPFlags.ack))
+        c.add(L.obs(.end, .egress, L.eth0, req.reversed, t: 1_100_000, flags: TCPFlags.rst | TCPFlags.ack))
+        c.add(expired: [L.obs(.expired, .egress, L.eth0, req.reversed, t: 2_600_000_000, first: 1_100_000,
+                              flags: TCPFlags.rst | TCPFlags.ack)])
+        c.advance(toNs: 3_200_000_000)
+        let done = c.drainFinished()
+        #expect(done.count == 1 && c.liveFlowCount == 0, "finished 2 s after the RST, not 2 s after its expiry")
+        #expect(done.first?.endReason == .idle && done.first?.replyPackets == 1)
+    }
+}
