@@ -45,22 +45,32 @@ import Testing
     }
 }
 
-/// A rejected SYN: the request view has no BPF entry (so no expiry), the RST's view expires from the flow map. The
-/// expiry must not restart the flow's idle time, or the flow lives until the trace ends.
+/// A SYN recorded without a BPF entry has no END or expiry of its own: its flow ends with a RST answer, or idles out
+/// counted from its last packet — a reply view's expiry must not restart the idle time.
 @Suite struct HandshakeWithoutEntryTests {
     typealias L = Lab
+    static let req = L.tcp(L.external, 40001, L.node1IP, 82)
 
-    @Test func aRejectedHandshakeIdlesOutDespiteTheReplyExpiring() {
-        let req = L.tcp(L.external, 40001, L.node1IP, 82)
+    @Test func aRefusedHandshakeEndsWithTheRST() {
+        var c = FlowCorrelator(context: L.context, config: CorrelatorConfig(idleTimeoutNs: 120_000_000_000))
+        c.add(L.obs(.new, .ingress, L.eth0, Self.req, t: 1_000_000, flags: TCPFlags.syn))
+        c.add(L.obs(.new, .egress, L.eth0, Self.req.reversed, t: 1_100_000, flags: TCPFlags.rst | TCPFlags.ack))
+        c.add(L.obs(.end, .egress, L.eth0, Self.req.reversed, t: 1_100_000, flags: TCPFlags.rst | TCPFlags.ack))
+        c.advance(toNs: 5_000_000_000)
+        let done = c.drainFinished()
+        #expect(done.count == 1 && c.liveFlowCount == 0)
+        #expect(done.first?.endReason == .endOfFlow && done.first?.replyPackets == 1)
+    }
+
+    @Test func aReplyViewsExpiryDoesNotRestartTheIdleTime() {
         var c = FlowCorrelator(context: L.context, config: CorrelatorConfig(idleTimeoutNs: 2_000_000_000))
-        c.add(L.obs(.new, .ingress, L.eth0, req, t: 1_000_000, flags: TCPFlags.syn))
-        c.add(L.obs(.new, .egress, L.eth0, req.reversed, t: 1_100_000, flags: TCPFlags.rst | TCPFlags.ack))
-        c.add(L.obs(.end, .egress, L.eth0, req.reversed, t: 1_100_000, flags: TCPFlags.rst | TCPFlags.ack))
-        c.add(expired: [L.obs(.expired, .egress, L.eth0, req.reversed, t: 2_600_000_000, first: 1_100_000,
-                              flags: TCPFlags.rst | TCPFlags.ack)])
+        let synack = TCPFlags.syn | TCPFlags.ack
+        c.add(L.obs(.new, .ingress, L.eth0, Self.req, t: 1_000_000, flags: TCPFlags.syn))
+        c.add(L.obs(.new, .egress, L.eth0, Self.req.reversed, t: 1_100_000, flags: synack))
+        c.add(expired: [L.obs(.expired, .egress, L.eth0, Self.req.reversed, t: 2_600_000_000, first: 1_100_000, flags: synack)])
         c.advance(toNs: 3_200_000_000)
         let done = c.drainFinished()
-        #expect(done.count == 1 && c.liveFlowCount == 0, "finished 2 s after the RST, not 2 s after its expiry")
-        #expect(done.first?.endReason == .idle && done.first?.replyPackets == 1)
+        #expect(done.count == 1 && c.liveFlowCount == 0, "idle 2 s after the SYN-ACK, not 2 s after its expiry")
+        #expect(done.first?.endReason == .idle)
     }
 }
