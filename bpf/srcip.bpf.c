@@ -114,6 +114,30 @@ struct {
 	__type(value, struct coarse_clock);
 } clock_cache SEC(".maps");
 
+/* Opening handshakes recorded without a flow entry (issue 13). A TCP SYN or SYN-ACK (without
+ * FIN/RST) that finds no entry emits its NEW record and keeps its state here instead of in the
+ * flow map: the insert into the 65,536-entry LRU map (cold bucket and element, an eviction when
+ * full) was most of a new flow's cost, and a flood of SYNs that are never answered filled the
+ * map with half-open flows. The flow's next packet finds its slot and inserts the state without
+ * a second NEW record; a retransmitted SYN updates the slot. Direct-mapped by a hash of the key
+ * (224 KB): a slot is overwritten by a later handshake with the same index, after which the next
+ * packet is a new flow again (a second NEW record, as for a flow whose entry was evicted). Races
+ * between CPUs have the same outcome at worst. */
+#define SYN_SLOTS 4096
+
+struct syn_slot {
+	struct srcip_flow_state st;
+	__u32 tag; /* high half of the key's hash, low bit set; 0: empty */
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SYN_SLOTS);
+	__type(key, __u32);
+	__type(value, struct syn_slot);
+} syn_seen SEC(".maps");
+
 extern struct nf_conn *bpf_skb_ct_lookup(struct __sk_buff *skb, struct bpf_sock_tuple *tuple, __u32 tuple__sz,
 					 struct bpf_ct_opts *opts, __u32 opts__sz) __ksym __weak;
 extern void bpf_ct_release(struct nf_conn *ct) __ksym __weak;
@@ -647,6 +671,90 @@ static __always_inline bool tcp_ends(__u8 flags)
 	return flags & (0x01 /* FIN */ | 0x04 /* RST */);
 }
 
+/* A 64-bit hash of the flow key: the low bits index syn_seen, the high half is the slot's tag. */
+static __always_inline __u64 key_hash(const struct srcip_flow_key *k)
+{
+	const __u64 *w = (const __u64 *)k;
+	__u64 h = 0x9e3779b97f4a7c15ULL;
+
+	for (int i = 0; i < (int)(sizeof(*k) / 8); i++) {
+		h ^= w[i];
+		h *= 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	return h;
+}
+
+/* A TCP packet without a flow entry, with what conntrack said (ct->id 0: nothing, or not
+ * asked). A handshake packet is recorded in syn_seen (NEW record the first time; a
+ * retransmission only reports a changed mapping); the packet after it inserts the slot's state
+ * into the flow map and reports only what it adds (the mapping conntrack knows now, FIN/RST).
+ * False: not handled, the caller makes a new flow (or, when another CPU inserted the entry
+ * first, updates it). A subprogram that calls no conntrack function: the stack of
+ * handle → ct_lookup → ct_read is at the verifier's 512-byte limit. */
+static __noinline bool handshake_flow(struct __sk_buff *skb, struct packet *p, struct ct_view *ct)
+{
+	__u64 h = key_hash(&p->key);
+	__u32 idx = (__u32)h & (SYN_SLOTS - 1);
+	__u32 tag = (__u32)(h >> 32) | 1;
+	struct syn_slot *slot = bpf_map_lookup_elem(&syn_seen, &idx);
+	if (!slot)
+		return false;
+	bool handshake = (p->tcp_flags & 0x02 /* SYN */) && !tcp_ends(p->tcp_flags);
+	bool seen = slot->tag == tag;
+	if (!seen && !handshake)
+		return false;
+
+	struct srcip_flow_state *s = &slot->st;
+	__u64 now = bpf_ktime_get_ns();
+	if (!seen) {
+		s->first_ns = now;
+		s->packets = 0;
+		s->bytes = 0;
+		s->ct_id = 0;
+		s->ct_status = 0;
+		s->tcp_flags = 0;
+		s->ct_dir = SRCIP_CT_DIR_UNKNOWN;
+	}
+	s->last_ns = now;
+	s->packets += 1;
+	s->bytes += skb->len;
+	s->tcp_flags |= p->tcp_flags;
+	bool ct_changed = ct->id && ct->id != s->ct_id;
+	if (ct_changed) {
+		s->ct_id = ct->id;
+		s->ct_status = ct->status;
+		s->ct_dir = ct->dir;
+	}
+
+	if (handshake) {
+		slot->tag = tag;
+		if (!seen) {
+			count(SRCIP_CNT_HANDSHAKES_DEFERRED);
+			emit(skb, SRCIP_EVENT_NEW, p, s, ct);
+		} else if (ct_changed) {
+			emit(skb, SRCIP_EVENT_NAT, p, s, ct);
+		}
+		return true;
+	}
+	slot->tag = 0;
+	long err = bpf_map_update_elem(&flows, &p->key, s, BPF_NOEXIST);
+	if (err == -17 /* EEXIST: another CPU inserted it first */)
+		return false;
+	if (err != 0) {
+		count(SRCIP_CNT_FLOW_INSERT_FAILED);
+		return true;
+	}
+	count(SRCIP_CNT_FLOWS_CREATED);
+	if (ct_changed)
+		emit(skb, SRCIP_EVENT_NAT, p, s, ct);
+	if (tcp_ends(p->tcp_flags)) {
+		count(SRCIP_CNT_FLOWS_ENDED);
+		emit(skb, SRCIP_EVENT_END, p, s, ct);
+	}
+	return true;
+}
+
 static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour flavour)
 {
 	struct packet p = {};
@@ -709,14 +817,13 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 		 * only a stale one of an earlier connection on this tuple: skip the costly lookup; the
 		 * flow's next packets look it up (the NAT record). */
 		bool opening_syn = is_tcp && (p.tcp_flags & (0x02 | 0x10)) == 0x02;
-		if (use_ct && (attached || !opening_syn)) {
-			bool found = attached ? ct_from_nfct(nfct, &ct) : ct_lookup(skb, &p, &ct);
-			if (found) {
-				fresh.ct_id = ct.id;
-				fresh.ct_status = ct.status;
-				fresh.ct_dir = ct.dir;
-			}
+		if (use_ct && (attached || !opening_syn) && (attached ? ct_from_nfct(nfct, &ct) : ct_lookup(skb, &p, &ct))) {
+			fresh.ct_id = ct.id;
+			fresh.ct_status = ct.status;
+			fresh.ct_dir = ct.dir;
 		}
+		if (is_tcp && !restart && handshake_flow(skb, &p, &ct))
+			return SRCIP_PASS;
 		long err = bpf_map_update_elem(&flows, &p.key, &fresh, restart ? BPF_ANY : BPF_NOEXIST);
 		if (err == 0) {
 			count(SRCIP_CNT_FLOWS_CREATED);

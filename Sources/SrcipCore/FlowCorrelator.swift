@@ -142,7 +142,9 @@ public struct FlowCorrelator {
         let key = isReply ? o.tuple.reversed : o.tuple
         // `attach` has just pointed the conntrack tuples at `slot`.
         if !(ct.map { key == $0.original || key == $0.translated } ?? false) { register(key, slot) }
-        touch(slot)
+        // An expiry says a view went quiet: it must not restart the flow's idle time. A view without a BPF entry (an
+        // unanswered or rejected handshake, recorded but not inserted) has no expiry of its own to end the flow.
+        if o.kind != .expired { touch(slot) }
         if slots[slot].live, !slots[slot].closing, slots[slot].allDone { ended(slot) }
         if !holdSweep { sweep() }
     }
@@ -159,8 +161,10 @@ public struct FlowCorrelator {
     /// The flow that has `tuple` as a view (either direction) saw a packet at `ns` without a record (the BPF side
     /// only reports new, translated and ended views): keeps a long-lived flow from being finished as idle.
     public mutating func noteActivity(tuple: FiveTuple, atNs ns: UInt64) {
-        guard let slot = byTuple[tuple] ?? byTuple[tuple.reversed], slots[slot].live else { return }
-        slots[slot].lastActivityNs = max(slots[slot].lastActivityNs, ns)
+        // Activity the flow's records already showed must not move it to the front of the idle order: behind newer
+        // flows it would wait for them to idle out first.
+        guard let slot = byTuple[tuple] ?? byTuple[tuple.reversed], slots[slot].live, ns > slots[slot].lastActivityNs else { return }
+        slots[slot].lastActivityNs = ns
         guard head != slot else { return }
         unlink(slot)
         linkFront(slot)

@@ -113,7 +113,13 @@ struct FlowState {
         )
     }
 
-    var allDone: Bool { !segments.isEmpty && segments.allSatisfy(\.done) }
+    /// Every view ended. A request view that saw only its SYN counts as ended once a reply view ended with a RST (the
+    /// connection was refused): the BPF side records such a SYN without a flow entry, so it has no END or expiry of its own.
+    var allDone: Bool {
+        guard !segments.isEmpty else { return false }
+        let refused = segments.contains { $0.isReply && $0.done && $0.tcpFlags & TCPFlags.rst != 0 }
+        return segments.allSatisfy { $0.done || (refused && !$0.isReply && $0.tcpFlags == TCPFlags.syn) }
+    }
 }
 
 /// A client address and port (port 0: any port of the address).

@@ -25,6 +25,9 @@ public struct CounterSnapshot: Sendable, Equatable, CustomStringConvertible {
     public var vxlanNotVXLAN: UInt64 = 0
     /// Valid VXLAN header, but the inner frame truncated, not IP or unparsable: followed as UDP.
     public var vxlanInnerSkipped: UInt64 = 0
+    /// TCP SYN/SYN-ACK packets without a flow entry recorded (NEW) but not inserted: the flow's next packet
+    /// inserts it, so half-open flows (a SYN flood) never fill the flow map. Not in `flowsCreated`.
+    public var handshakesDeferred: UInt64 = 0
     /// Flows user space deleted from the flow map (idle sweeps).
     public var flowsDeleted: UInt64 = 0
     /// Flows the LRU flow map evicted to make room (map full): created − replaced − deleted − live.
@@ -53,6 +56,7 @@ public struct CounterSnapshot: Sendable, Equatable, CustomStringConvertible {
         vxlan = v(SRCIP_CNT_VXLAN)
         vxlanNotVXLAN = v(SRCIP_CNT_VXLAN_NOT_VXLAN)
         vxlanInnerSkipped = v(SRCIP_CNT_VXLAN_INNER_SKIPPED)
+        handshakesDeferred = v(SRCIP_CNT_HANDSHAKES_DEFERRED)
     }
 
     /// Field-wise difference (self - earlier), for measuring one interval.
@@ -75,13 +79,14 @@ public struct CounterSnapshot: Sendable, Equatable, CustomStringConvertible {
         d.vxlan = vxlan &- earlier.vxlan
         d.vxlanNotVXLAN = vxlanNotVXLAN &- earlier.vxlanNotVXLAN
         d.vxlanInnerSkipped = vxlanInnerSkipped &- earlier.vxlanInnerSkipped
+        d.handshakesDeferred = handshakesDeferred &- earlier.handshakesDeferred
         d.flowsDeleted = flowsDeleted &- earlier.flowsDeleted
         d.flowsEvicted = flowsEvicted &- earlier.flowsEvicted
         return d
     }
 
     public var description: String {
-        "packets=\(packets) records=\(records) lost=\(ringbufLost) flows=+\(flowsCreated)/-\(flowsEnded) evicted=\(flowsEvicted) "
+        "packets=\(packets) records=\(records) lost=\(ringbufLost) flows=+\(flowsCreated)/-\(flowsEnded) handshakes=\(handshakesDeferred) evicted=\(flowsEvicted) "
             + "insert_failed=\(flowInsertFailed) not_ip=\(notIP) truncated=\(truncated) bad_header=\(badHeader) "
             + "fragment=\(fragment) unknown_proto=\(unknownProto) ct=\(ctFound)/\(ctLookups) "
             + "vxlan=\(vxlan) vxlan_not_vxlan=\(vxlanNotVXLAN) vxlan_inner_skipped=\(vxlanInnerSkipped)"

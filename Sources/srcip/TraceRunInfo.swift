@@ -25,7 +25,8 @@ extension TraceSummaryRecord {
         var counters: [(name: String, value: UInt64)] = [
             ("bpf_records_received", received), ("ring_buffer_lost", c.ringbufLost), ("consumer_buffer_dropped", bufferDropped),
             ("bpf_flows_created", c.flowsCreated), ("bpf_flows_ended", c.flowsEnded), ("bpf_flows_evicted", c.flowsEvicted),
-            ("bpf_flows_not_tracked", c.flowInsertFailed), ("packets_seen", c.packets), ("packets_not_ip", c.notIP),
+            ("bpf_flows_not_tracked", c.flowInsertFailed),
+            ("bpf_handshakes_recorded_untracked", c.handshakesDeferred), ("packets_seen", c.packets), ("packets_not_ip", c.notIP),
             ("packets_malformed", c.truncated + c.badHeader), ("packets_fragments", c.fragment),
             ("packets_other_protocols", c.unknownProto),
         ]

@@ -65,7 +65,8 @@ enum TraceSummary {
                      correlator s: CorrelatorStats?, version: String = SrcipVersion.current) -> String {
         var text = "srcip \(version): \(written) \(unit) written (\(received) BPF records received); ring buffer full: \(c.ringbufLost) lost; "
             + "consumer buffer full: \(bufferDropped) dropped; "
-            + "BPF flows: \(c.flowsCreated) created, \(c.flowsEnded) ended, \(c.flowsEvicted) evicted (map full), \(c.flowInsertFailed) not tracked (map full); "
+            + "BPF flows: \(c.flowsCreated) created, \(c.flowsEnded) ended, \(c.flowsEvicted) evicted (map full), \(c.flowInsertFailed) not tracked (map full), "
+            + "\(c.handshakesDeferred) handshakes recorded before their flow's second packet; "
             + "packets: \(c.packets) seen, \(c.notIP) not IP, \(c.truncated + c.badHeader) malformed, "
             + "\(c.fragment) fragments, \(c.unknownProto) other protocols"
         if let s {

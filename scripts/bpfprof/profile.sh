@@ -2,7 +2,7 @@
 # Issue 13's new-flow profile: variants of bpf/srcip.bpf.c with one piece removed (variants.py), each attached to
 # both router interfaces of a throwaway NAT lab (client — router with DNAT + SNAT pool — server) under a SYN flood
 # with random sources (hping3), bpf_stats on; alternating rounds. Also BPF_PROG_TEST_RUN of each variant.
-# Usage (root): scripts/bpfprof/profile.sh [ROUNDS=2] [SECONDS=3] [VARIANT...]
+# Usage (root): [BPFPROF_BASE=FILE] scripts/bpfprof/profile.sh [ROUNDS=2] [SECONDS=3] [VARIANT...] (base: FILE, see variants.py)
 set -euo pipefail
 ROUNDS=${1:-2}; SECS=${2:-3}; shift $(( $# > 2 ? 2 : $# ))
 here=$(cd "$(dirname "$0")" && pwd); root=$(cd "$here/../.." && pwd)

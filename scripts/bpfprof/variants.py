@@ -4,7 +4,7 @@
 Usage: variants.py OUTDIR. Each substitution must match the source exactly (it fails loudly when the source moved on).
 Pieces are disabled behind skb->mark tests the compiler cannot fold, so the verifier still sees the same program shape.
 """
-import pathlib, sys
+import os, pathlib, sys
 
 root = pathlib.Path(__file__).resolve().parents[2]
 src = (root / "bpf/srcip.bpf.c").read_text()
@@ -23,10 +23,13 @@ VARIANTS = {
     "lru_1m": [(MAP, MAP.replace("65536", "1048576"))],
     "hash_1m": [(MAP, "\t__uint(type, BPF_MAP_TYPE_HASH);\n\t__uint(max_entries, 1048576);\n")],
 }
+# BPFPROF_BASE=FILE: also a variant "base", that file unchanged (e.g. `git show REV:bpf/srcip.bpf.c`), to measure a
+# change against the code before it in the same alternating rounds.
+bases = {"base": pathlib.Path(os.environ["BPFPROF_BASE"]).read_text()} if os.environ.get("BPFPROF_BASE") else {}
 out = pathlib.Path(sys.argv[1])
 out.mkdir(parents=True, exist_ok=True)
-for name, subs in VARIANTS.items():
-    s = src
+for name, subs in list(VARIANTS.items()) + [(n, []) for n in bases]:
+    s = bases.get(name, src)
     for a, b in subs:
         if a not in s:
             sys.exit(f"variant {name}: {a!r} is no longer in bpf/srcip.bpf.c")

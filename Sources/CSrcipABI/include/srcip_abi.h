@@ -79,6 +79,7 @@ enum srcip_counter {
 	SRCIP_CNT_VXLAN,              /* VXLAN packets whose inner flow was followed */
 	SRCIP_CNT_VXLAN_NOT_VXLAN,    /* UDP to a VXLAN port without a valid VXLAN header: followed as UDP */
 	SRCIP_CNT_VXLAN_INNER_SKIPPED,/* valid VXLAN header, inner frame truncated/not IP/unparsable: followed as UDP */
+	SRCIP_CNT_HANDSHAKES_DEFERRED,/* TCP SYN/SYN-ACK without an entry: NEW record, no map insert (the next packet inserts) */
 	SRCIP_CNT__MAX,
 };
 
