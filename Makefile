@@ -15,7 +15,7 @@ BPFTOOL      ?= /usr/sbin/bpftool
 BPF_ARCH_INC ?= /usr/include/$(shell uname -m)-linux-gnu
 BPF_CFLAGS   := -target bpf -O2 -g -Wall -Werror -I$(BPF_ARCH_INC) -fdebug-prefix-map=$(CURDIR)=.
 BPF_SRC      := bpf/srcip.bpf.c
-BPF_DEPS     := $(BPF_SRC) bpf/srcip_core.h Sources/CSrcipABI/include/srcip_abi.h
+BPF_DEPS     := $(BPF_SRC) $(wildcard bpf/*.h) Sources/CSrcipABI/include/srcip_abi.h
 SKELETON     := Sources/CSrcipSkeleton/include/srcip.skel.h
 
 SRCIP_DEBUG   := .build/debug/srcip

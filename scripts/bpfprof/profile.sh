@@ -17,7 +17,7 @@ gcc -O2 -o "$work/prof" "$here/prof.c" -lbpf
 python3 "$here/variants.py" "$work" >/dev/null
 names=("$@"); [ ${#names[@]} -eq 0 ] && names=(full parse_only no_ct_update_record no_update_record no_update no_record no_ct lru_1m hash_1m)
 for v in "${names[@]}"; do
-  /opt/swift/usr/bin/clang -target bpf -O2 -g -Wall -Werror -I/usr/include/$(uname -m)-linux-gnu -c "$work/$v.bpf.c" -o "$work/$v.o"
+  /opt/swift/usr/bin/clang -target bpf -O2 -g -Wall -Werror -I/usr/include/$(uname -m)-linux-gnu -I"$root/bpf" -c "$work/$v.bpf.c" -o "$work/$v.o"
 done
 for n in $C $R $S; do ip netns add $n; done
 ip link add c$T type veth peer name rc$T; ip link set c$T netns $C; ip link set rc$T netns $R

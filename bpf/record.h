@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Ring-buffer records, and opening handshakes recorded before (or without) a flow-map entry.
+ * Part of srcip.bpf.c (one compilation unit): included after its maps, `struct packet`, `struct ct_view`
+ * and the counters. */
+#ifndef SRCIP_RECORD_H
+#define SRCIP_RECORD_H
+
+/* Writes one record stamped with the precise clock; the hook is p->key.hook. A flow's first
+ * packet reuses the clock read that stamped first_ns. When the ring buffer is full the record
+ * is counted as lost: the packet path never waits. */
+static __noinline void emit(struct __sk_buff *skb, __u8 kind, const struct packet *p,
+			    const struct srcip_flow_state *st, const struct ct_view *ct)
+{
+	struct srcip_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count(SRCIP_CNT_RINGBUF_LOST);
+		return;
+	}
+	/* Every byte written once, no memset first: the slot is cold ring memory. */
+	r->ts_ns = st->packets == 1 ? st->first_ns : bpf_ktime_get_ns();
+	r->first_ns = st->first_ns;
+	r->packets = st->packets;
+	r->bytes = st->bytes;
+	r->ifindex = skb->ifindex;
+	r->kind = kind;
+	r->hook = p->key.hook;
+	r->tcp_flags = st->tcp_flags;
+	r->_pad[0] = 0;
+	r->_pad[1] = 0;
+	r->_pad[2] = 0;
+	r->tuple = p->key.tuple;
+	r->fp = p->fp;
+	r->fp.tcp_tsval = tcp_tsval(skb, p);
+	r->encap = p->encap; /* all zero unless p->key.encap */
+	if (ct && ct->id) {
+		r->join = SRCIP_JOIN_CONNTRACK;
+		r->ct_id = ct->id;
+		r->ct_status = ct->status;
+		r->ct_dir = ct->dir;
+		r->ct_orig = ct->orig;
+		r->ct_reply = ct->reply;
+	} else {
+		r->join = SRCIP_JOIN_FINGERPRINT;
+		r->ct_id = 0;
+		r->ct_status = 0;
+		r->ct_dir = SRCIP_CT_DIR_UNKNOWN;
+		__builtin_memset(&r->ct_orig, 0, sizeof(r->ct_orig) + sizeof(r->ct_reply));
+	}
+	/* Records waiting, this one included (reserve already advanced the producer). */
+	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) / RECORD_SLOT;
+	bpf_ringbuf_submit(r, waiting % WAKEUP_RECORDS == 0 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	count(SRCIP_CNT_RECORDS);
+}
+
+static __always_inline bool tcp_ends(__u8 flags)
+{
+	return flags & (0x01 /* FIN */ | 0x04 /* RST */);
+}
+
+/* A 64-bit hash of the flow key: the low bits index syn_seen, the high half is the slot's tag. */
+static __always_inline __u64 key_hash(const struct srcip_flow_key *k)
+{
+	const __u64 *w = (const __u64 *)k;
+	__u64 h = 0x9e3779b97f4a7c15ULL;
+
+	for (int i = 0; i < (int)(sizeof(*k) / 8); i++) {
+		h ^= w[i];
+		h *= 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	return h;
+}
+
+/* A TCP packet without a flow entry, with what conntrack said (ct->id 0: nothing, or not
+ * asked). A handshake packet is recorded in syn_seen (NEW record the first time; a
+ * retransmission only reports a changed mapping); the packet after it inserts the slot's state
+ * into the flow map and reports only what it adds (the mapping conntrack knows now, FIN/RST).
+ * False: not handled, the caller makes a new flow (or, when another CPU inserted the entry
+ * first, updates it). A subprogram that calls no conntrack function: the stack of
+ * handle → ct_lookup → ct_read is at the verifier's 512-byte limit. */
+static __noinline bool handshake_flow(struct __sk_buff *skb, struct packet *p, struct ct_view *ct)
+{
+	__u64 h = key_hash(&p->key);
+	__u32 idx = (__u32)h & (SYN_SLOTS - 1);
+	__u32 tag = (__u32)(h >> 32) | 1;
+	struct syn_slot *slot = bpf_map_lookup_elem(&syn_seen, &idx);
+	if (!slot)
+		return false;
+	bool handshake = (p->tcp_flags & 0x02 /* SYN */) && !tcp_ends(p->tcp_flags);
+	bool seen = slot->tag == tag;
+	if (!seen && !handshake)
+		return false;
+
+	struct srcip_flow_state *s = &slot->st;
+	__u64 now = bpf_ktime_get_ns();
+	if (!seen) {
+		s->first_ns = now;
+		s->packets = 0;
+		s->bytes = 0;
+		s->ct_id = 0;
+		s->ct_status = 0;
+		s->tcp_flags = 0;
+		s->ct_dir = SRCIP_CT_DIR_UNKNOWN;
+	}
+	s->last_ns = now;
+	s->packets += 1;
+	s->bytes += skb->len;
+	s->tcp_flags |= p->tcp_flags;
+	bool ct_changed = ct->id && ct->id != s->ct_id;
+	if (ct_changed) {
+		s->ct_id = ct->id;
+		s->ct_status = ct->status;
+		s->ct_dir = ct->dir;
+	}
+
+	if (handshake) {
+		slot->tag = tag;
+		if (!seen) {
+			count(SRCIP_CNT_HANDSHAKES_DEFERRED);
+			emit(skb, SRCIP_EVENT_NEW, p, s, ct);
+		} else if (ct_changed) {
+			emit(skb, SRCIP_EVENT_NAT, p, s, ct);
+		}
+		return true;
+	}
+	slot->tag = 0;
+	long err = bpf_map_update_elem(&flows, &p->key, s, BPF_NOEXIST);
+	if (err == -17 /* EEXIST: another CPU inserted it first */)
+		return false;
+	if (err != 0) {
+		count(SRCIP_CNT_FLOW_INSERT_FAILED);
+		return true;
+	}
+	count(SRCIP_CNT_FLOWS_CREATED);
+	if (ct_changed)
+		emit(skb, SRCIP_EVENT_NAT, p, s, ct);
+	if (tcp_ends(p->tcp_flags)) {
+		count(SRCIP_CNT_FLOWS_ENDED);
+		emit(skb, SRCIP_EVENT_END, p, s, ct);
+	}
+	return true;
+}
+
+#endif
