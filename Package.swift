@@ -91,7 +91,7 @@ let package = Package(
         .testTarget(name: "SrcipCoreTests", dependencies: ["SrcipCore", "CSrcipABI"]),
         .testTarget(name: "SrcipServicesTests", dependencies: ["SrcipTestSupport", "SrcipServices", "SrcipCore", "SrcipJSON",
                                                              "SrcipLabCluster", "SrcipLabKubeProxy", "SrcipLabNetwork", "SrcipSystem"]),
-        .testTarget(name: "SrcipExportTests", dependencies: ["SrcipExport", "SrcipCore", "SrcipJSON"]),
+        .testTarget(name: "SrcipExportTests", dependencies: ["SrcipExport", "SrcipCore", "SrcipJSON", "SrcipTestSupport"]),
         .testTarget(name: "SrcipMetricsTests", dependencies: ["SrcipMetrics", "SrcipHTTP", "SrcipCore"]),
         .testTarget(name: "SrcipBenchTests", dependencies: ["srcip-bench", "SrcipTestbed", "SrcipCore"]),
         .testTarget(

@@ -2,6 +2,7 @@ import Foundation
 import SrcipCore
 import SrcipExport
 import SrcipJSON
+import SrcipTestSupport
 import Testing
 
 /// The verification report's renderings: the text table, JSON Lines rows and JUnit XML validated against the JUnit
@@ -109,27 +110,13 @@ import Testing
         #expect(try Self.validate(empty).status == 0)
     }
 
-    static var schema: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/junit-4.xsd").path
-    }
-
-    /// `xmllint --noout --schema junit-4.xsd FILE`: exit status and what it printed.
+    /// `xmllint --noout --schema junit-4.xsd` over `xml` written to a temporary file: exit status and what it printed.
     static func validate(_ xml: String) throws -> (status: Int32, output: String) {
         let file = FileManager.default.temporaryDirectory
             .appendingPathComponent("srcip-junit-\(getpid())-\(UInt32.random(in: 0..<1_000_000)).xml")
         try xml.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/xmllint")
-        p.arguments = ["--noout", "--schema", schema, file.path]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        return try JUnitSchema.validate(file: file.path)
     }
 
     struct JSONFailure: Error {}
