@@ -63,9 +63,10 @@ public enum PacketBuilder {
         return ethernet(type: 0x0800) + ipv4(src: a4, dst: b4, proto: 1, payloadLength: i.count) + i
     }
 
-    /// IPv6 TCP behind hop-by-hop, routing, destination-options and a first fragment header.
-    public static func ipv6TCPWithExtensions() -> [UInt8] {
-        let t = tcp(sport: 41000, dport: 443, seq: 5, ack: 0, flags: 0x02, tsval: 99)
+    /// IPv6 TCP behind hop-by-hop, routing, destination-options and a first fragment header; a SYN unless `flags` says
+    /// otherwise (an ACK is an established flow's packet: a SYN without a flow entry takes the handshake path).
+    public static func ipv6TCPWithExtensions(flags: UInt8 = 0x02) -> [UInt8] {
+        let t = tcp(sport: 41000, dport: 443, seq: 5, ack: 0, flags: flags, tsval: 99)
         let hopByHop: [UInt8] = [43, 0, 1, 4, 0, 0, 0, 0]            // next: routing, 8 bytes
         let routing: [UInt8] = [60, 1, 0, 0, 0, 0, 0, 0] + [UInt8](repeating: 0, count: 8) // next: dstopts, 16 bytes
         let dstOpts: [UInt8] = [44, 0, 1, 4, 0, 0, 0, 0]             // next: fragment

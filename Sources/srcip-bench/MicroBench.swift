@@ -25,7 +25,7 @@ enum MicroBench {
                 rows.append(Row(flavour: "srcip_nop", hook: .ingress, packet: "baseline, IPv4 TCP ACK", nsPerPacket: r.durationNs))
             }
             for (name, packet) in [("IPv4 TCP ACK", PacketBuilder.ipv4TCP(flags: 0x10)), ("IPv4 UDP", PacketBuilder.ipv4UDP()),
-                                   ("IPv6 TCP, 3 ext. headers", PacketBuilder.ipv6TCPWithExtensions())] {
+                                   ("IPv6 TCP ACK, 3 ext. headers", PacketBuilder.ipv6TCPWithExtensions(flags: 0x10))] {
                 for hook in Hook.allCases {
                     _ = try object.testRun(hook: hook, packet: packet)  // create the flow: the timed runs are established
                     let r = try object.testRun(hook: hook, packet: packet, repeat: repeatCount)
