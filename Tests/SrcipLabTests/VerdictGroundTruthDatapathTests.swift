@@ -66,18 +66,9 @@ struct VerdictGroundTruthDatapathTests {
     /// `srcip merge` of external → node2:NodePort (eTP Cluster) served on node1 over VXLAN: one path, SNAT to node2's
     /// overlay address written at flannel.1, and named as flannel.1's address; the hops crossed the overlay in VXLAN.
     private func checkOverlayMerge(_ sent: [VerdictGroundTruthTests.Sent], session: LabTraceSession, srcip: String) throws {
-        let s = try #require(sent.first { s in
-            if s.probe.row.row == 8, case .nodePort(_, let node) = s.probe.row.target { return node == "node2" }
-            return false
-        })
-        let files = ["node2", "node1"].compactMap { n in session.traces.first { $0.node == n }?.output }
-        let r = try Command.run(srcip, ["merge", "--format", "jsonl"] + files)
-        #expect(r.status == 0, "srcip merge: \(r.stderr)")
-        let paths = r.stdout.split(separator: "\n").compactMap {
-            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-        }.filter { $0["kind"] as? String == "path" && $0["client_port"] as? Int == Int(s.probe.sourcePort) }
+        let (s, paths, output) = try VerdictGroundTruthTests.mergedNodePortPaths(sent, session: session, srcip: srcip)
         #expect(paths.count == 1, "one merged path for client port \(s.probe.sourcePort): \(paths)")
-        let path = try #require(paths.first, "no merged path in \(r.stdout.prefix(2000))")
+        let path = try #require(paths.first, "no merged path in \(output.prefix(2000))")
         #expect((path["hops"] as? [[String: Any]] ?? []).map { $0["node"] as? String } == ["node2", "node1"], "\(path)")
         #expect(path["backend_saw_ip"] as? String == "10.244.2.0", "node2's flannel.1 address: \(path)")
         let written = path["snat_written_at"] as? [String: Any]

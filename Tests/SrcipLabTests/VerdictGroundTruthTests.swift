@@ -182,8 +182,10 @@ struct VerdictGroundTruthTests {
         if case .response = p.outcome { #expect(fpPath.hops[0].join == .fingerprint, "\(what)") }
     }
 
-    /// `srcip merge` over node2's and node1's files: external → node2:NodePort (eTP Cluster) with the backend on node1.
-    private func checkMerge(_ sent: [Sent], session: LabTraceSession, srcip: String) throws {
+    /// The request external → node2:NodePort (eTP Cluster, row 8) and the `srcip merge --format jsonl` paths of its
+    /// client port over node2's and node1's files.
+    static func mergedNodePortPaths(_ sent: [Sent], session: LabTraceSession, srcip: String) throws
+        -> (sent: Sent, paths: [[String: Any]], output: String) {
         let s = try #require(sent.first { s in
             if s.probe.row.row == 8, case .nodePort(_, let node) = s.probe.row.target { return node == "node2" }
             return false
@@ -193,9 +195,15 @@ struct VerdictGroundTruthTests {
         #expect(r.status == 0, "srcip merge: \(r.stderr)")
         let paths = r.stdout.split(separator: "\n").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-        }
-        let path = try #require(paths.first { $0["kind"] as? String == "path" && $0["client_port"] as? Int == Int(s.probe.sourcePort) },
-                                "no merged path for client port \(s.probe.sourcePort) in \(r.stdout.prefix(2000))")
+        }.filter { $0["kind"] as? String == "path" && $0["client_port"] as? Int == Int(s.probe.sourcePort) }
+        return (s, paths, r.stdout)
+    }
+
+    /// `srcip merge` over node2's and node1's files: external → node2:NodePort (eTP Cluster) with the backend on node1.
+    private func checkMerge(_ sent: [Sent], session: LabTraceSession, srcip: String) throws {
+        let merged = try Self.mergedNodePortPaths(sent, session: session, srcip: srcip)
+        let path = try #require(merged.paths.first,
+                                "no merged path for client port \(merged.sent.probe.sourcePort) in \(merged.output.prefix(2000))")
         let hops = path["hops"] as? [[String: Any]] ?? []
         #expect(hops.map { $0["node"] as? String } == ["node2", "node1"], "\(path)")
         #expect(path["client_ip"] as? String == "203.0.113.10")
