@@ -3,8 +3,7 @@ import SrcipCore
 /// Writes flow records as CSV (RFC 4180): a header row of the v1 field names, `service` flattened into
 /// `service_namespace`, `service_name`, …; null is an empty cell.
 public final class CSVWriter: FlowRecordWriter {
-    private let sink: FileSink
-    private var wroteHeader = false
+    private let sink: HeaderedSink
 
     public static let serviceColumns = ["namespace", "name", "port_name", "port", "type", "frontend",
                                         "external_traffic_policy", "internal_traffic_policy", "resolved_from"]
@@ -14,34 +13,22 @@ public final class CSVWriter: FlowRecordWriter {
         name == "service" ? serviceColumns.map { "service_" + $0 } : [name]
     }
 
-    public init(sink: FileSink) { self.sink = sink }
-    public convenience init(path: String, mode: FileOpenMode = .truncate) throws(ExportError) {
-        let sink = try FileSink(path: path, mode: mode)
-        self.init(sink: sink)
-        wroteHeader = mode == .append && !sink.isEmptyFile
+    /// The header row as written (a file without records still gets it).
+    static let headerRow = columns.map(quote).joined(separator: ",") + "\r\n"
+
+    public init(sink: FileSink) { self.sink = HeaderedSink(sink: sink, header: Self.headerRow, headerWithoutLines: true) }
+    public init(path: String, mode: FileOpenMode = .truncate) throws(ExportError) {
+        sink = try HeaderedSink(path: path, mode: mode, header: Self.headerRow, headerWithoutLines: true)
     }
     public func flush() throws(ExportError) { try sink.flush() }
     /// A new file gets the header row again.
-    public func reopen() throws(ExportError) {
-        try sink.reopen()
-        wroteHeader = !sink.isEmptyFile
-    }
+    public func reopen() throws(ExportError) { try sink.reopen() }
 
     public func write(_ record: FlowRecord) throws(ExportError) {
-        if !wroteHeader {
-            try sink.write(CSVWriter.columns.map(CSVWriter.quote).joined(separator: ",") + "\r\n")
-            wroteHeader = true
-        }
         try sink.write(CSVWriter.row(record).map { CSVWriter.quote($0 ?? "") }.joined(separator: ",") + "\r\n")
     }
 
-    public func close() throws(ExportError) {
-        if !wroteHeader {
-            try sink.write(CSVWriter.columns.joined(separator: ",") + "\r\n")
-            wroteHeader = true
-        }
-        try sink.close()
-    }
+    public func close() throws(ExportError) { try sink.close() }
 
     /// The cells of one record, in `columns` order.
     public static func row(_ r: FlowRecord) -> [String?] {

@@ -49,24 +49,13 @@ public final class CompactWriter: FlowRecordWriter {
 
 /// `--format table`: a header row, then one fixed-width row per flow.
 public final class TableWriter: FlowRecordWriter {
-    private let sink: FileSink
-    private var wroteHeader = false
+    private let sink: HeaderedSink
 
     public init(path: String, mode: FileOpenMode = .truncate) throws(ExportError) {
-        sink = try FileSink(path: path, mode: mode)
-        wroteHeader = mode == .append && !sink.isEmptyFile
+        sink = try HeaderedSink(path: path, mode: mode, header: FlowRecord.tableHeader + "\n", headerWithoutLines: false)
     }
     public func flush() throws(ExportError) { try sink.flush() }
-    public func reopen() throws(ExportError) {
-        try sink.reopen()
-        wroteHeader = !sink.isEmptyFile
-    }
-    public func write(_ record: FlowRecord) throws(ExportError) {
-        if !wroteHeader {
-            try sink.write(FlowRecord.tableHeader + "\n")
-            wroteHeader = true
-        }
-        try sink.write(record.tableRow + "\n")
-    }
+    public func reopen() throws(ExportError) { try sink.reopen() }
+    public func write(_ record: FlowRecord) throws(ExportError) { try sink.write(record.tableRow + "\n") }
     public func close() throws(ExportError) { try sink.close() }
 }
