@@ -16,7 +16,7 @@ extension FlowPath {
     /// `✓`/`✗` after the verdict, or nothing without an expectation.
     var expectationMark: String {
         guard let e = expected else { return "" }
-        return " (expected \(e.rawValue) \(expectationMet == true ? "✓" : expectationMet == false ? "✗" : "?"))"
+        return " (expected \(e.rawValue) \(ExpectationMark.of(expectationMet)))"
     }
 
     /// What the end of the path says: the pod and what it saw, where it stopped, or that it ended on the node.
@@ -53,7 +53,7 @@ extension FlowPath {
         }
         s += " " + verdict.rawValue
         if let w = snatWrittenAt { s += "@\(w.node)/\(w.interface ?? "?")" }
-        if let m = expectationMet { s += m ? " ✓" : " ✗" }
+        if expected != nil { s += " " + ExpectationMark.of(expectationMet) }
         return s
     }
 
@@ -68,7 +68,7 @@ extension FlowPath {
         }
         let backend = outcome == .delivered ? Endpoint.format(delivered.dst, delivered.dstPort) : stoppedAt.map { "stopped@\($0.node)" } ?? "-"
         return [service?.id ?? "-", service?.frontend.rawValue ?? "-", client, route, backend, saw, written, verdict.rawValue,
-                expected.map { $0.rawValue + (expectationMet == true ? " ✓" : " ✗") } ?? "-"]
+                expected.map { $0.rawValue + " " + ExpectationMark.of(expectationMet) } ?? "-"]
     }
 
     public static let tableHeader = ["SERVICE", "FRONTEND", "CLIENT", "ROUTE", "BACKEND", "SAW", "SNAT AT", "VERDICT", "EXPECTED"]

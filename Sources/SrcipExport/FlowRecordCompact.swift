@@ -7,7 +7,7 @@ extension FlowRecord {
         if let t = translated, outInterface != nil { s += " ⇒ \(Endpoint.format(t.dst, t.dstPort)) saw \(t.src)" } else { s += " ⇒ ✗" }
         s += " " + verdict.rawValue
         if snat { s += "@\(node)/\(snatInterface ?? "?")" }
-        if let m = expectationMet { s += m ? " ✓" : " ✗" }
+        if expected != nil { s += " " + ExpectationMark.of(expectationMet) }
         return s
     }
 
@@ -31,7 +31,7 @@ extension FlowRecord {
             time, service?.id ?? "-", Endpoint.format(original.src, original.srcPort), Endpoint.format(original.dst, original.dstPort),
             left ? translated.map { Endpoint.format($0.dst, $0.dstPort) } ?? "-" : "-", left ? translated?.src.description ?? "-" : "-",
             snat ? "\(node)/\(snatInterface ?? "?")" : "-", verdict.rawValue,
-            expected.map { $0.rawValue + (expectationMet == true ? " ✓" : " ✗") } ?? "-",
+            expected.map { $0.rawValue + " " + ExpectationMark.of(expectationMet) } ?? "-",
         ])
     }
 }

@@ -28,7 +28,7 @@ extension FlowRecord {
         }
         s += "  " + verdict.rawValue
         if let e = expected {
-            s += " (expected \(e.rawValue) \(expectationMet == true ? "✓" : "✗"))"
+            s += " (expected \(e.rawValue) \(ExpectationMark.of(expectationMet)))"
         } else {
             s += " (no expectation)"
         }
@@ -39,5 +39,17 @@ extension FlowRecord {
     static func endpoints(_ t: FiveTuple) -> String {
         if t.proto.hasPorts { return "\(Endpoint.format(t.src, t.srcPort)) → \(Endpoint.format(t.dst, t.dstPort))" }
         return "\(t.src) → \(t.dst) id \(t.srcPort)"
+    }
+}
+
+/// The mark after an expected verdict in text, compact and table output: `✓` as documented, `✗` not, `?` undecided
+/// (verdict `unknown`, or a flow its record says is not checkable: `expectation_met` null) — never `✗` for those.
+enum ExpectationMark {
+    static func of(_ met: Bool?) -> String {
+        switch met {
+        case true?: return "✓"
+        case false?: return "✗"
+        case nil: return "?"
+        }
     }
 }

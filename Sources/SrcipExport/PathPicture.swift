@@ -84,7 +84,7 @@ public enum PathPicture {
         o += "<rect x=\"\(margin - 6)\" y=\"\(y)\" width=\"\(frameWidth)\" height=\"\(rowHeight - 10)\" rx=\"8\" fill=\"\(fill)\" "
             + "stroke=\"\(broken ? "#d50000" : stroke)\" stroke-width=\"\(broken ? 3 : 1)\"\(broken ? " stroke-dasharray=\"8 4\"" : "")/>\n"
         var verdictText = p.verdict.rawValue
-        if let e = p.expected { verdictText += " — documented \(e.rawValue) " + (p.expectationMet == true ? "✓" : p.expectationMet == false ? "✗" : "?") }
+        if let e = p.expected { verdictText += " — documented \(e.rawValue) " + ExpectationMark.of(p.expectationMet) }
         if let w = p.snatWrittenAt { verdictText += " — source rewritten at \(w)" }
         o += text(margin + 4, y + 16, verdictText, weight: "bold", colour: broken ? "#d50000" : stroke)
         let top = y + 34, boxHeight = 62

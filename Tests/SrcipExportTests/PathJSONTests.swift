@@ -48,6 +48,27 @@ import SrcipCore
         #expect(r.textLine.hasSuffix("⇒ did not leave node1  snat (no expectation)"))
     }
 
+    /// Text, compact and table mark an expectation ✓ met, ✗ not, ? undecided (not checkable, or verdict unknown).
+    @Test(arguments: [(true, Verdict.snat, "✓"), (false, .preserved, "✗"), (nil, .snat, "?")] as [(Bool?, Verdict, String)])
+    func everyLineMarksTheExpectationTheSameWay(met: Bool?, expected: Verdict, mark: String) throws {
+        var r = Fixtures.snatRecord
+        r.reason = met == nil ? FlowCorrelator.catalogChangingNote : nil
+        (r.expected, r.expectationMet) = (expected, met)
+        #expect(r.textLine.contains("  snat (expected \(expected) \(mark))"), "\(r.textLine)")
+        #expect(r.compactLine.hasSuffix(" snat@node1/eth0 \(mark)"), "\(r.compactLine)")
+        #expect(r.tableRow.hasSuffix(" \(expected) \(mark)"), "\(r.tableRow)")
+        var hop2 = r
+        hop2.node = "node2"
+        hop2.original = try #require(r.translated)
+        hop2.startNs += 1_000
+        (hop2.snat, hop2.dnat, hop2.snatInterface, hop2.snatHook, hop2.service, hop2.expected) = (false, false, nil, nil, nil, nil)
+        let path = try #require(FlowPathMerger.merge([r, hop2]).paths.first)
+        #expect(path.hops.count == 2 && path.expectationMet == met)
+        #expect(path.textLine.hasSuffix("  snat (expected \(expected) \(mark))"), "\(path.textLine)")
+        #expect(path.compactLine.hasSuffix(" snat@node1/eth0 \(mark)"), "\(path.compactLine)")
+        #expect(path.tableRow.last == "\(expected) \(mark)")
+    }
+
     @Test func formatNamesMapToWriters() throws {
         #expect(FlowRecordFormat(name: "jsonl") == .json && FlowRecordFormat(name: "IPFIX") == .ipfix && FlowRecordFormat(name: "xml") == nil)
         let path = NSTemporaryDirectory() + "srcip-fmt-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).txt"
