@@ -5,7 +5,7 @@ import SrcipCore
 public struct MetricsLimits: Sendable, Equatable {
     /// Distinct Services (`namespace/name`) in `srcip_flows_total`.
     public var services = 200
-    /// Distinct (address, device) pairs in `srcip_snat_flows_total`.
+    /// Distinct (address, device, address_device) label sets in `srcip_snat_flows_total`.
     public var snatPairs = 64
     /// Distinct BPF program labels (srcip loads two; more only after reloads).
     public var programs = 16
@@ -66,7 +66,7 @@ public struct TraceGauges: Sendable, Equatable {
 /// refreshes), read by the metrics server as a snapshot under the same lock; label values are bounded by `limits`.
 public final class TraceMetrics: Sendable {
     private struct FlowKey: Hashable { var service, verdict, expectationMet: String }
-    private struct SNATKey: Hashable { var address, device: String }
+    private struct SNATKey: Hashable { var address, device, addressDevice: String }
 
     private struct State {
         var flows: [FlowKey: UInt64] = [:]
@@ -91,17 +91,19 @@ public final class TraceMetrics: Sendable {
     }
 
     /// A flow record was written: counts it by Service, verdict and expectation, and its SNAT by the replacing
-    /// address and the device where it happened.
+    /// address, the device where the translation was seen (`snat_interface`) and the device that owns the address
+    /// (`snat_address_interface`).
     public func flowWritten(_ r: FlowRecord) {
         state.withLock { s in
             let service = r.service.map { s.services.map($0.id) } ?? "none"
             let met = r.expectationMet.map { $0 ? "true" : "false" } ?? "unknown"
             s.flows[FlowKey(service: service, verdict: r.verdict.rawValue, expectationMet: met), default: 0] += 1
             if r.snat {
-                let address = r.translated.map { $0.src.description } ?? "unknown"
-                let pair = s.snatPairs.map("\(address)|\(r.snatInterface ?? "unknown")")
-                let key = pair == BoundedLabel.other ? SNATKey(address: pair, device: pair)
-                    : SNATKey(address: address, device: r.snatInterface ?? "unknown")
+                var key = SNATKey(address: r.translated.map { $0.src.description } ?? "unknown", device: r.snatInterface ?? "unknown",
+                                  addressDevice: r.snatAddressInterface ?? "unknown")
+                if s.snatPairs.map("\(key.address)|\(key.device)|\(key.addressDevice)") == BoundedLabel.other {
+                    key = SNATKey(address: BoundedLabel.other, device: BoundedLabel.other, addressDevice: BoundedLabel.other)
+                }
                 s.snat[key, default: 0] += 1
             }
         }
@@ -146,10 +148,11 @@ public final class TraceMetrics: Sendable {
                          samples: s.flows.sorted { ($0.key.service, $0.key.verdict, $0.key.expectationMet) < ($1.key.service, $1.key.verdict, $1.key.expectationMet) }
                             .map { .init([L("service", $0.key.service), L("verdict", $0.key.verdict), L("expectation_met", $0.key.expectationMet)], Double($0.value)) }),
             MetricFamily(name: "srcip_snat_flows_total",
-                         help: "Flow records with source NAT, by the replacing source address and the device where it happened (other past the label limit).",
+                         help: "Flow records with source NAT, by the replacing source address, the device where the translation was seen (snat_interface) and the device that owns the address (snat_address_interface); unknown when not known, other past the label limit.",
                          kind: .counter,
-                         samples: s.snat.sorted { ($0.key.address, $0.key.device) < ($1.key.address, $1.key.device) }
-                            .map { .init([L("address", $0.key.address), L("device", $0.key.device)], Double($0.value)) }),
+                         samples: s.snat.sorted { ($0.key.address, $0.key.device, $0.key.addressDevice) < ($1.key.address, $1.key.device, $1.key.addressDevice) }
+                            .map { .init([L("address", $0.key.address), L("device", $0.key.device), L("address_device", $0.key.addressDevice)],
+                                         Double($0.value)) }),
             MetricFamily(name: "srcip_records_lost_total",
                          help: "Records lost, by cause: ring_buffer (BPF ring buffer full), bpf_map_eviction (BPF flow map full), correlator_bound (flows written early at the correlator's memory bound), consumer_buffer (events the consumer's buffer could not take).",
                          kind: .counter,

@@ -4,13 +4,15 @@ import Testing
 
 /// `TraceMetrics`: what flows, losses and the catalog turn into, and the bound on Service and SNAT labels.
 struct TraceMetricsTests {
-    static func record(service: String?, verdict: Verdict, met: Bool?, snatTo: String? = nil, device: String? = nil) -> FlowRecord {
+    static func record(service: String?, verdict: Verdict, met: Bool?, snatTo: String? = nil, device: String? = nil,
+                       addressDevice: String? = nil) -> FlowRecord {
         let original = FiveTuple(src: IPAddress("10.0.0.1")!, dst: IPAddress("10.96.0.10")!, srcPort: 40000, dstPort: 80, proto: .tcp)
         var translated: FiveTuple?
         if let snatTo { translated = FiveTuple(src: IPAddress(snatTo)!, dst: IPAddress("10.244.1.5")!, srcPort: 40000, dstPort: 8080, proto: .tcp) }
         var r = FlowRecord(node: "n", startNs: 0, endNs: 1, original: original, translated: translated, snat: snatTo != nil, dnat: true,
                            clientKind: .external, verdict: verdict, join: .conntrack)
         r.snatInterface = device
+        r.snatAddressInterface = addressDevice
         r.expectationMet = met
         if let service {
             let parts = service.split(separator: "/")
@@ -39,7 +41,7 @@ struct TraceMetricsTests {
             "service=default/web,verdict=preserved,expectation_met=false": 1,
             "service=none,verdict=preserved,expectation_met=unknown": 1,
         ])
-        #expect(Self.samples(m, "srcip_snat_flows_total") == ["address=10.0.0.9,device=eth0": 2])
+        #expect(Self.samples(m, "srcip_snat_flows_total") == ["address=10.0.0.9,device=eth0,address_device=unknown": 2])
         #expect(Self.samples(m, "srcip_build_info") == ["version=v1.2.3": 1])
     }
 
@@ -53,7 +55,30 @@ struct TraceMetricsTests {
                           "service=other,verdict=snat,expectation_met=true": 2])
         let snat = Self.samples(m, "srcip_snat_flows_total")
         #expect(snat.count == 2)
-        #expect(snat["address=other,device=other"] == 3)
+        #expect(snat["address=other,device=other,address_device=other"] == 3)
+    }
+
+    /// The labels follow the record: `device` is `snat_interface` (where the translation was seen), `address_device`
+    /// is `snat_address_interface` (the device owning the address). They differ with `--cni routed`, where node1
+    /// masquerades toward its own pod at the pod's veth, which has no address, so the kernel picks eth0's node IP; they
+    /// agree for the overlay address seen at flannel.1; a record that names neither counts as unknown.
+    @Test func snatIsLabelledByWhereItWasSeenAndWhoOwnsTheAddress() {
+        let m = TraceMetrics(version: "x")
+        m.flowWritten(Self.record(service: "default/web", verdict: .snat, met: true, snatTo: "192.168.10.11", device: "calie01462f3d7c",
+                                  addressDevice: "eth0"))
+        m.flowWritten(Self.record(service: "default/web", verdict: .snat, met: true, snatTo: "192.168.10.11", device: "calie01462f3d7c",
+                                  addressDevice: "eth0"))
+        m.flowWritten(Self.record(service: "default/web", verdict: .snat, met: true, snatTo: "10.244.2.0", device: "flannel.1",
+                                  addressDevice: "flannel.1"))
+        m.flowWritten(Self.record(service: "default/web", verdict: .snat, met: true, snatTo: "192.168.10.12", device: nil))
+        #expect(Self.samples(m, "srcip_snat_flows_total") == [
+            "address=192.168.10.11,device=calie01462f3d7c,address_device=eth0": 2,
+            "address=10.244.2.0,device=flannel.1,address_device=flannel.1": 1,
+            "address=192.168.10.12,device=unknown,address_device=unknown": 1,
+        ])
+        let text = m.exposition()
+        #expect(text.contains(#"srcip_snat_flows_total{address="192.168.10.11",device="calie01462f3d7c",address_device="eth0"} 2"#), "\(text)")
+        #expect(text.contains("the device that owns the address (snat_address_interface)"))
     }
 
     @Test func lossesCatalogAndProgramStatsAppearAsExposedAndProgramsOnlyWhenMeasured() {
