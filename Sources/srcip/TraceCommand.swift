@@ -66,7 +66,7 @@ struct TraceCommand: AsyncParsableCommand {
     @Flag(help: "With --output: replace an existing file instead of refusing it.")
     var force = false
 
-    @Option(help: "Where Services come from: auto, iptables, nftables, none, or a file (iptables-save output, nft -j list ruleset, kubectl get svc,endpointslices -A -o json).")
+    @Option(help: "Where Services come from: auto, iptables, nftables, none, or a file (iptables-save output, nft -j list ruleset, kubectl get svc,endpointslices,nodes -A -o json).")
     var services: ServiceSource = .auto
 
     @Option(help: "Node name written into records. Default: the network namespace's name, else the host name.")

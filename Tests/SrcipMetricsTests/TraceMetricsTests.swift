@@ -81,6 +81,22 @@ struct TraceMetricsTests {
         #expect(text.contains("the device that owns the address (snat_address_interface)"))
     }
 
+    /// README: at most 201 × 13 + 5 = 2,618 flow series — 200 Services and `other`, each with 4 verdicts × 3
+    /// expectation values plus `unknown` (never judged), and `none` with its 5 verdicts.
+    @Test func flowSeriesStayWithinTheDocumentedBound() {
+        let m = TraceMetrics(version: "x")
+        let judged: [Verdict] = [.preserved, .snat, .dropped, .rejected]
+        for i in 0..<250 {
+            for v in judged { for met in [true, false, nil] as [Bool?] { m.flowWritten(Self.record(service: "ns/s\(i)", verdict: v, met: met)) } }
+            m.flowWritten(Self.record(service: "ns/s\(i)", verdict: .unknown, met: nil))
+        }
+        for v in judged + [.unknown] { m.flowWritten(Self.record(service: nil, verdict: v, met: nil)) }
+        let flows = Self.samples(m, "srcip_flows_total")
+        #expect(flows.count == 2_618)
+        #expect(flows.values.reduce(0, +) == Double(250 * 13 + 5))
+        #expect(flows["service=other,verdict=snat,expectation_met=true"] == 50)
+    }
+
     @Test func lossesCatalogAndProgramStatsAppearAsExposedAndProgramsOnlyWhenMeasured() {
         let m = TraceMetrics(version: "x")
         m.catalogRefreshed(services: 7)
