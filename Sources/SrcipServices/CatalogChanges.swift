@@ -13,17 +13,10 @@ public struct CatalogChanges: Sendable, Equatable {
         self.changed = changed
     }
 
-    /// The difference from `old` to `new`, each list sorted. Only the Services between the equal head and tail of
-    /// the two lists are compared (with every other listing of their ids): a refresh usually changes a few in place.
+    /// The difference from `old` to `new`, each list sorted.
     public static func between(_ old: [Service], _ new: [Service]) -> CatalogChanges {
-        var head = 0
-        while head < old.count, head < new.count, old[head] == new[head] { head += 1 }
-        var tail = 0
-        while tail < old.count - head, tail < new.count - head, old[old.count - 1 - tail] == new[new.count - 1 - tail] { tail += 1 }
-        let ids = Set(old[head..<(old.count - tail)].map(\.id)).union(new[head..<(new.count - tail)].map(\.id))
-        if ids.isEmpty { return CatalogChanges() }
-        let before = Dictionary(grouping: old.filter { ids.contains($0.id) }, by: \.id).mapValues(Set.init)
-        let after = Dictionary(grouping: new.filter { ids.contains($0.id) }, by: \.id).mapValues(Set.init)
+        let before = Dictionary(grouping: old, by: \.id).mapValues(Set.init)
+        let after = Dictionary(grouping: new, by: \.id).mapValues(Set.init)
         var c = CatalogChanges()
         for (id, s) in after {
             if let b = before[id] { if b != s { c.changed.append(id) } } else { c.added.append(id) }

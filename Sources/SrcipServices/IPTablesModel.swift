@@ -1,3 +1,4 @@
+import Foundation
 import SrcipSystem
 
 /// kube-proxy's iptables rules as last read, kept up to date chain by chain. On iptables-nft every sync names the
@@ -109,7 +110,12 @@ struct IPTablesModel {
                 let line = Substring(bytes)
                 if line.hasPrefix("-A ") { lines.append((number, line.dropFirst(3))) }
             }
-            func same(_ rule: IPTablesRule, _ text: Substring) -> Bool { rule.text.utf8.elementsEqual(text.utf8) }
+            func same(_ rule: IPTablesRule, _ text: Substring) -> Bool {
+                let fast = rule.text.utf8.withContiguousStorageIfAvailable { a in
+                    text.utf8.withContiguousStorageIfAvailable { b in a.count == b.count && (a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0) }
+                }
+                return (fast ?? nil) ?? rule.text.utf8.elementsEqual(text.utf8)
+            }
             var head = 0
             while head < had.count, head < lines.count, same(had[head], lines[head].text) { head += 1 }
             var tail = 0
