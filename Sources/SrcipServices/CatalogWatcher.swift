@@ -77,6 +77,9 @@ public final class CatalogWatcher: Sendable {
 
     /// Of `readCount`, the reads that listed only the changed chains (iptables-nft) instead of every rule.
     public var incrementalReadCount: Int { state.incrementalReads.load(ordering: .relaxed) }
+
+    /// Of `incrementalReadCount`, the reads that re-assembled only the Services the changed chains touch.
+    public var partialReadCount: Int { state.partialReads.load(ordering: .relaxed) }
 }
 
 /// What the watcher thread and its owner share.
@@ -84,6 +87,7 @@ private final class WatchState: Sendable {
     let stopped = Atomic<Bool>(false)
     let reads = Atomic<Int>(0)
     let incrementalReads = Atomic<Int>(0)
+    let partialReads = Atomic<Int>(0)
 }
 
 /// The watcher thread's state: what changed since when, and the last catalog read.
@@ -173,11 +177,13 @@ private struct WatchLoop: Sendable {
         let tools = ServiceDiscovery.Tools(netns: options.netns)
         if var model = iptables, now &- lastFullReadNs < options.resyncIntervalNs {
             iptables = nil
+            let partial = model.partialReassemblies
             if try model.apply(changes, tools: tools) {
                 var found = model.services()
                 if options.source == .iptables || found.hasKubeProxyRules {
                     iptables = model
                     state.incrementalReads.add(1, ordering: .relaxed)
+                    if model.partialReassemblies > partial { state.partialReads.add(1, ordering: .relaxed) }
                     if options.source == .auto { found.source += " (auto)" }
                     return found
                 }

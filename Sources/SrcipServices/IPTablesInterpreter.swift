@@ -11,10 +11,22 @@ struct IPTablesInterpreter {
     /// The kube-proxy chains this family's tables have.
     private(set) var structures: KubeProxyStructures = []
     /// Per-service chain hash (the 16 characters after `KUBE-SVC-` etc.) → its service port.
-    private var owner: [String: ServicePortName] = [:]
+    private(set) var owner: [String: ServicePortName] = [:]
     private var ownerOrder: [String] = []
+    /// What each nat chain says about the cluster CIDRs (chains that say nothing are left out).
+    private(set) var cidrNotes: [String: [CIDRNote]] = [:]
+    /// The warnings of `cidrNotes` (also in `warnings`).
+    private(set) var cidrWarnings: [String] = []
+    /// When set, the rules of the top-level chains (`IPTablesInterpreter.topLevelChains`, by `table/chain`) to read
+    /// instead of the tables' own: a partial run that assembles only the Services these rules name. It leaves the
+    /// cluster CIDRs and the target check to its caller.
+    var topLevel: [String: [IPTablesRule]]?
 
     static let serviceChainPrefixes = ["KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-FW-", "KUBE-XLB-"]
+    /// The chains whose rules name Services in their comments, as `table/chain`.
+    static let topLevelChains: Set<String> = ["nat/KUBE-SERVICES", "nat/KUBE-NODEPORTS", "filter/KUBE-NODEPORTS",
+                                              "filter/KUBE-SERVICES", "filter/KUBE-EXTERNAL-SERVICES",
+                                              "filter/KUBE-PROXY-FIREWALL"]
 
     init(nat: IPTablesTable?, filter: IPTablesTable?, file: String) {
         self.nat = nat
@@ -22,11 +34,23 @@ struct IPTablesInterpreter {
         self.file = file
     }
 
+    /// The rules of a top-level chain this run reads.
+    private func topRules(_ table: IPTablesTable, _ chain: String) -> [IPTablesRule] {
+        guard let topLevel else { return table.rules(chain) }
+        return topLevel[table.name + "/" + chain] ?? []
+    }
+
+    /// The kube-proxy chains of one family's tables.
+    static func structures(nat: IPTablesTable?, filter: IPTablesTable?) -> KubeProxyStructures {
+        var s: KubeProxyStructures = []
+        if nat?.chains["KUBE-SERVICES"] != nil { s.insert(.iptablesNAT) }
+        if filter.map({ $0.chains.keys.contains { $0.hasPrefix("KUBE-") } }) ?? false { s.insert(.iptablesFilter) }
+        return s
+    }
+
     mutating func run() throws {
-        let natHasKube = nat?.chains["KUBE-SERVICES"] != nil
-        let filterHasKube = filter.map { $0.chains.keys.contains { $0.hasPrefix("KUBE-") } } ?? false
-        if natHasKube { structures.insert(.iptablesNAT) }
-        if filterHasKube { structures.insert(.iptablesFilter) }
+        structures = Self.structures(nat: nat, filter: filter)
+        let natHasKube = structures.contains(.iptablesNAT)
         if structures.isEmpty {
             warnings.append("\(file): no kube-proxy chains (KUBE-SERVICES) in this rule set")
             return
@@ -35,35 +59,48 @@ struct IPTablesInterpreter {
             warnings.append("\(file): nat table \(nat == nil ? "missing" : "has no KUBE-SERVICES chain"); "
                             + "only Services without endpoints (filter table) are visible")
         }
-        try requireTargets()
+        if topLevel == nil { try Self.requireTargets([nat, filter].compactMap { $0 }, file: file) }
         // filter first: its "has no local endpoints" rules tell Local policies that nat rules may not show.
         if let filter { try readFilter(filter) }
         if let nat {
             try readServiceFrontends(nat)
             try readNodePorts(nat)
-            readClusterCIDRs(nat)
+            if topLevel == nil {
+                for (chain, rules) in nat.rules {
+                    let notes = Self.cidrNotes(rules, file: file)
+                    if !notes.isEmpty { cidrNotes[chain] = notes }
+                }
+                let (cidrs, w) = Self.foldCIDRNotes(cidrNotes.keys.sorted().map { cidrNotes[$0]! })
+                clusterCIDRs = cidrs
+                warnings += w
+                cidrWarnings = w
+            }
             for hash in ownerOrder { try readServiceChains(nat, hash: hash, spn: owner[hash]!) }
         }
     }
 
     /// Every kube-proxy rule that srcip reads ends in `-j`; one without (a line cut before its target) would silently
     /// drop an endpoint or frontend. KUBE-FW's "other traffic … will be dropped" rule is the one legitimate exception.
-    private func requireTargets() throws {
-        let prefixes = ["KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-XLB-", "KUBE-SEP-"]
-        let fixed: Set<String> = ["KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-EXTERNAL-SERVICES", "KUBE-PROXY-FIREWALL"]
-        let bad = [nat, filter].compactMap { $0 }.flatMap { table in
-            table.rules.filter { chain, _ in fixed.contains(chain) || prefixes.contains { chain.hasPrefix($0) } }
-                .flatMap { $0.value.filter { $0.target == nil } }
+    static func requireTargets(_ tables: [IPTablesTable], file: String) throws {
+        let bad = tables.flatMap { table in
+            table.rules.filter { chain, _ in needsTargets(chain) }.flatMap { $0.value.filter { $0.target == nil } }
         }
         if let first = bad.min(by: { $0.line < $1.line }) {
             throw ServiceSourceError.malformedLine(file: file, line: first.line, problem: "rule in \(first.chain) has no -j target (line cut?)")
         }
     }
 
+    /// Whether every rule of `chain` must end in `-j` (see `requireTargets`).
+    static func needsTargets(_ chain: String) -> Bool {
+        let prefixes = ["KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-XLB-", "KUBE-SEP-"]
+        let fixed: Set<String> = ["KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-EXTERNAL-SERVICES", "KUBE-PROXY-FIREWALL"]
+        return fixed.contains(chain) || prefixes.contains { chain.hasPrefix($0) }
+    }
+
     // MARK: nat
 
     private mutating func readServiceFrontends(_ nat: IPTablesTable) throws {
-        for rule in nat.rules("KUBE-SERVICES") {
+        for rule in topRules(nat, "KUBE-SERVICES") {
             guard let comment = rule.comment else { continue }
             let kinds = [" cluster IP", " external IP", " loadbalancer IP"]
             guard let kind = kinds.first(where: { comment.hasSuffix($0) }) else { continue }
@@ -86,38 +123,64 @@ struct IPTablesInterpreter {
     }
 
     private mutating func readNodePorts(_ nat: IPTablesTable) throws {
-        for rule in nat.rules("KUBE-NODEPORTS") {
+        for rule in topRules(nat, "KUBE-NODEPORTS") {
             guard let comment = rule.comment, let (spn, nodePort) = try nodePort(rule, spnText: comment) else { continue }
             assembler.update(spn) { $0.nodePort = nodePort }
             claim(rule.target ?? "", for: spn)
         }
     }
 
-    /// `! -s <cidr> -j KUBE-MARK-MASQ` (cluster-IP masquerade) and `-s <cidr>` in "pod traffic for" short-circuits.
-    private mutating func readClusterCIDRs(_ nat: IPTablesTable) {
-        var interfaceDetector = false
-        for chain in nat.rules.keys.sorted() {
-            for rule in nat.rules(chain) {
-                var text: String?
-                if rule.target == "KUBE-MARK-MASQ", let s = rule.negatedValue("-s") {
-                    text = s
-                } else if let c = rule.comment, c.hasPrefix("pod traffic for ") || c.hasPrefix("Redirect pods trying to reach external loadbalancer VIP"),
-                          let s = rule.value("-s") {
-                    text = s
-                }
-                if text == nil, rule.target == "KUBE-MARK-MASQ", rule.negatedValue("-i") != nil, !interfaceDetector {
-                    interfaceDetector = true
-                    warnings.append("\(file):\(rule.line): kube-proxy tells pods by interface (`! -i \(rule.negatedValue("-i")!)`), "
-                                    + "not by cluster CIDR; pod clients cannot be told by address")
-                }
-                guard let text else { continue }
-                guard let prefix = IPPrefix(text) else {
-                    warnings.append("\(file):\(rule.line): cluster CIDR `\(text)` is not a prefix; ignored")
-                    continue
-                }
-                if !clusterCIDRs.contains(prefix) { clusterCIDRs.append(prefix) }
+    /// What one nat rule says about the cluster CIDRs.
+    enum CIDRNote: Equatable {
+        case prefix(IPPrefix)
+        /// A warning: the rule names something that is not a prefix.
+        case notPrefix(String)
+        /// A warning: kube-proxy tells pods by interface (only the first such rule is reported).
+        case interface(String)
+    }
+
+    /// `! -s <cidr> -j KUBE-MARK-MASQ` (cluster-IP masquerade) and `-s <cidr>` in "pod traffic for" short-circuits,
+    /// of one chain's rules.
+    static func cidrNotes(_ rules: [IPTablesRule], file: String) -> [CIDRNote] {
+        var notes: [CIDRNote] = []
+        for rule in rules {
+            var text: String?
+            if rule.target == "KUBE-MARK-MASQ", let s = rule.negatedValue("-s") {
+                text = s
+            } else if let c = rule.comment, c.hasPrefix("pod traffic for ") || c.hasPrefix("Redirect pods trying to reach external loadbalancer VIP"),
+                      let s = rule.value("-s") {
+                text = s
+            }
+            if text == nil, rule.target == "KUBE-MARK-MASQ", let i = rule.negatedValue("-i") {
+                notes.append(.interface("\(file):\(rule.line): kube-proxy tells pods by interface (`! -i \(i)`), "
+                                        + "not by cluster CIDR; pod clients cannot be told by address"))
+            }
+            guard let text else { continue }
+            if let prefix = IPPrefix(text) {
+                notes.append(.prefix(prefix))
+            } else {
+                notes.append(.notPrefix("\(file):\(rule.line): cluster CIDR `\(text)` is not a prefix; ignored"))
             }
         }
+        return notes
+    }
+
+    /// The cluster CIDRs (first seen first) and warnings of the chains' notes, chains in name order.
+    static func foldCIDRNotes(_ chains: some Sequence<[CIDRNote]>) -> ([IPPrefix], [String]) {
+        var cidrs: [IPPrefix] = [], warnings: [String] = []
+        var interfaceDetector = false
+        for notes in chains {
+            for note in notes {
+                switch note {
+                case .prefix(let p): if !cidrs.contains(p) { cidrs.append(p) }
+                case .notPrefix(let w): warnings.append(w)
+                case .interface(let w):
+                    if !interfaceDetector { warnings.append(w) }
+                    interfaceDetector = true
+                }
+            }
+        }
+        return (cidrs, warnings)
     }
 
     /// Follows KUBE-SVC/SVL/EXT/FW/XLB-<hash> to the endpoints and reads the policies the chains encode.
@@ -192,7 +255,7 @@ struct IPTablesInterpreter {
     // MARK: filter
 
     private mutating func readFilter(_ filter: IPTablesTable) throws {
-        for rule in filter.rules("KUBE-NODEPORTS") {
+        for rule in topRules(filter, "KUBE-NODEPORTS") {
             guard let c = rule.comment, c.hasSuffix(" health check node port") else { continue }
             let spnText = c.dropLast(" health check node port".count)
             guard let proto = try protocolOf(rule), let spn = ServicePortName(spnText, proto: proto) else { continue }
@@ -202,7 +265,7 @@ struct IPTablesInterpreter {
             assembler.update(spn) { $0.healthCheckNodePort = port }
         }
         for chain in ["KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES"] {
-            for rule in filter.rules(chain) {
+            for rule in topRules(filter, chain) {
                 guard let c = rule.comment else { continue }
                 let local = c.hasSuffix(" has no local endpoints")
                 guard local || c.hasSuffix(" has no endpoints") else { continue }
@@ -230,7 +293,7 @@ struct IPTablesInterpreter {
                 }
             }
         }
-        for rule in filter.rules("KUBE-PROXY-FIREWALL") {
+        for rule in topRules(filter, "KUBE-PROXY-FIREWALL") {
             guard let c = rule.comment, let r = c.firstRange(of: " traffic not accepted by ") else { continue }
             let (spnOpt, ip, port) = try frontend(rule, spnText: c[..<r.lowerBound])
             guard let spn = spnOpt else { continue }

@@ -1,9 +1,11 @@
+import Foundation
 import SrcipSystem
 
 /// kube-proxy's iptables rules as last read, kept up to date chain by chain. On iptables-nft every sync names the
 /// chains it rewrote in nf_tables notifications (`NFTablesChanges`); only those are listed again
-/// (`iptables -t TABLE -S CHAIN`, which fetches that chain alone) and the family's Services are re-assembled from the
-/// kept tables. Legacy tables send no notifications and are only ever read whole.
+/// (`iptables -t TABLE -S CHAIN`, which fetches that chain alone), and only the Services those chains touch are
+/// re-assembled from the kept tables (`IPTablesServiceIndex`; all of the family's when it cannot tell). Legacy tables
+/// send no notifications and are only ever read whole.
 struct IPTablesModel {
     /// One family's tables as read by one tool.
     struct Family {
@@ -19,13 +21,30 @@ struct IPTablesModel {
         var interpreted: DiscoveredServices
         /// `TABLE/CHAIN` → the listing it was last read from (chains listed since the full read only).
         var listings: [String: String] = [:]
+        /// What re-assembles only the Services a change touches; nil when every change is interpreted in full.
+        var index: IPTablesServiceIndex?
 
         init(save: String, text: String) throws {
             self.save = save
             sets = try IPTablesSaveReader.read(text, file: save)
             listTool = save.hasSuffix("-save") ? String(save.dropLast(5)) : nil
-            interpreted = try IPTablesRulesParser.interpret(sets, file: save)
+            (interpreted, index) = try IPTablesRulesParser.interpretIndexed(sets, file: save)
         }
+
+        /// Re-assembles the Services after `changes` (chains listed again): only those the changes touch when the
+        /// index can tell, else all of them.
+        mutating func reinterpret(_ changes: [IPTablesServiceIndex.Change]) throws {
+            // Taken out of `index`: a second reference would make the index copy its tables when it changes.
+            if sets.count == 1, var i = index.take(), let d = i.reassemble(nat: sets[0]["nat"], filter: sets[0]["filter"], changes: changes) {
+                index = i
+                interpreted = d
+                partialCount += 1
+                return
+            }
+            (interpreted, index) = try IPTablesRulesParser.interpretIndexed(sets, file: save)
+        }
+        /// Re-assemblies that read only the touched Services.
+        var partialCount = 0
 
         var hasKubeProxyRules: Bool { interpreted.hasKubeProxyRules }
         var result: DiscoveredServices {
@@ -36,11 +55,29 @@ struct IPTablesModel {
 
         enum Reread { case same, changed, failed }
 
+        /// Lists `chains` again and re-assembles the Services they touch; false when a chain cannot be listed.
+        mutating func follow(_ chains: [NFTablesChanges.Object], deleted: Set<NFTablesChanges.Object>,
+                             tools: ServiceDiscovery.Tools) throws -> Bool {
+            var changed: [IPTablesServiceIndex.Change] = []
+            for c in chains.sorted() {
+                let old = sets.first?[c.table]?.chains[c.name] == nil ? nil : sets.first?[c.table]?.rules[c.name] ?? []
+                switch try reread(c, deleted: deleted.contains(c), tools: tools) {
+                case .failed: return false
+                case .changed: changed.append(IPTablesServiceIndex.Change(table: c.table, chain: c.name, old: old))
+                case .same: break
+                }
+            }
+            if !changed.isEmpty { try reinterpret(changed) }
+            return true
+        }
+
         /// Lists `chain` again (or drops it when its last event was its deletion). `.same` when it was rewritten with
         /// the rules it had (kube-proxy rewrites its top-level chains in every sync); `.failed` when it cannot be listed.
         mutating func reread(_ chain: NFTablesChanges.Object, deleted: Bool, tools: ServiceDiscovery.Tools) throws -> Reread {
             guard let listTool, sets.count == 1 else { return .failed }
-            var table = sets[0][chain.table] ?? IPTablesTable(name: chain.table)
+            // Out of `sets` while it changes: a second reference would copy its rule dictionary.
+            var table = sets[0].removeValue(forKey: chain.table) ?? IPTablesTable(name: chain.table)
+            defer { sets[0][chain.table] = table }
             let key = chain.table + "/" + chain.name
             if deleted {
                 listings[key] = nil
@@ -52,20 +89,56 @@ struct IPTablesModel {
                 guard r.status == 0 else { return .failed }
                 if listings[key] == r.stdout, table.chains[chain.name] != nil { return .same }
                 listings[key] = r.stdout
-                table.rules[chain.name] = nil
                 let file = ([listTool] + args).joined(separator: " ")
-                table.chains[chain.name] = table.chains[chain.name] ?? 0
-                var line = 0
-                for text in r.stdout.split(separator: "\n") {
-                    line += 1
-                    guard text.hasPrefix("-A ") else { continue }
-                    let rule = try IPTablesRule(table: chain.table, text: text.dropFirst(3), line: line, file: file)
-                    guard rule.chain == chain.name else { return .failed }
-                    table.rules[chain.name, default: []].append(rule)
+                guard let rules = try Self.rules(of: chain, listing: r.stdout, had: table.rules(chain.name), file: file) else {
+                    return .failed
                 }
+                table.chains[chain.name] = table.chains[chain.name] ?? 0
+                table.rules[chain.name] = rules.isEmpty ? nil : rules
             }
-            sets[0][chain.table] = table
             return .changed
+        }
+
+        /// The `-A` rules of one chain's listing; rules whose text the chain already had are reused, not parsed
+        /// again (kube-proxy rewrites its top-level chains whole on every sync, mostly with the rules they had: the
+        /// equal head and tail are matched in order, the rest by text). Nil when a rule is for another chain.
+        static func rules(of chain: NFTablesChanges.Object, listing: String, had: [IPTablesRule], file: String) throws -> [IPTablesRule]? {
+            var lines: [(number: Int, text: Substring)] = []
+            var number = 0
+            for bytes in listing.utf8.split(separator: UInt8(ascii: "\n")) {   // bytes: splitting Characters is slow
+                number += 1
+                let line = Substring(bytes)
+                if line.hasPrefix("-A ") { lines.append((number, line.dropFirst(3))) }
+            }
+            func same(_ rule: IPTablesRule, _ text: Substring) -> Bool {
+                let fast = rule.text.utf8.withContiguousStorageIfAvailable { a in
+                    text.utf8.withContiguousStorageIfAvailable { b in a.count == b.count && (a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0) }
+                }
+                return (fast ?? nil) ?? rule.text.utf8.elementsEqual(text.utf8)
+            }
+            var head = 0
+            while head < had.count, head < lines.count, same(had[head], lines[head].text) { head += 1 }
+            var tail = 0
+            while tail < had.count - head, tail < lines.count - head,
+                  same(had[had.count - 1 - tail], lines[lines.count - 1 - tail].text) { tail += 1 }
+            var known: [String: IPTablesRule] = [:]
+            for r in had[head..<(had.count - tail)] { known[r.text] = r }
+            var rules: [IPTablesRule] = []
+            rules.reserveCapacity(lines.count)
+            for (i, line) in lines.enumerated() {
+                var rule: IPTablesRule
+                if i < head {
+                    rule = had[i]
+                } else if i >= lines.count - tail {
+                    rule = had[had.count - (lines.count - i)]
+                } else {
+                    rule = try known[String(line.text)] ?? IPTablesRule(table: chain.table, text: line.text, line: line.number, file: file)
+                }
+                guard rule.chain == chain.name else { return nil }
+                rule.line = line.number
+                rules.append(rule)
+            }
+            return rules
         }
     }
 
@@ -73,6 +146,9 @@ struct IPTablesModel {
     var v6: Family?
     /// Why IPv6 was not read, when it was not.
     var v6Problem: String?
+
+    /// Re-assemblies so far that read only the Services the changed chains touch.
+    var partialReassemblies: Int { v4.partialCount + (v6?.partialCount ?? 0) }
 
     /// The Services of both families. A family without kube-proxy chains adds nothing, not even its "no kube-proxy
     /// chains" warning, when the other has them: an IPv6-only cluster is read from ip6tables alone.
@@ -105,22 +181,14 @@ struct IPTablesModel {
             if followed.contains(c.table) { byFamily[c.family, default: []].append(c) }
         }
         for (family, chains) in byFamily {
-            let isV6 = family == NFTablesChanges.familyIPv6
-            guard var f = isV6 ? v6 : v4 else {
-                if chains.contains(where: { $0.name.hasPrefix("KUBE-") }) { return false }
-                continue
+            // In place: a copy of a family would copy its tables' rule dictionaries on the first change.
+            if family == NFTablesChanges.familyIPv6, v6 != nil {
+                guard try v6!.follow(chains, deleted: changes.deletedChains, tools: tools) else { return false }
+            } else if family == NFTablesChanges.familyIPv4 {
+                guard try v4.follow(chains, deleted: changes.deletedChains, tools: tools) else { return false }
+            } else if chains.contains(where: { $0.name.hasPrefix("KUBE-") }) {
+                return false
             }
-            var changed = false
-            for c in chains.sorted() {
-                switch try f.reread(c, deleted: changes.deletedChains.contains(c), tools: tools) {
-                case .failed: return false
-                case .changed: changed = true
-                case .same: break
-                }
-            }
-            guard changed else { continue }
-            f.interpreted = try IPTablesRulesParser.interpret(f.sets, file: f.save)
-            if isV6 { v6 = f } else { v4 = f }
         }
         return true
     }

@@ -10,8 +10,10 @@ struct IPTablesRule {
     let table: String
     let chain: String
     /// 1-based line number in the input.
-    let line: Int
+    var line: Int
     let options: [Option]
+    /// The words after `-A`, as read: equal texts are equal rules (a re-listed chain reuses the rules it already had).
+    let text: String
 
     /// The value of the first non-negated option `name` (multi-word unquoted values joined by spaces).
     func value(_ name: String) -> String? {
@@ -25,8 +27,8 @@ struct IPTablesRule {
     func has(_ name: String) -> Bool { options.contains { $0.name == name } }
 
     /// `-j` or `-g` target.
-    var target: String? { value("-j") ?? value("-g") }
-    var comment: String? { value("--comment") }
+    let target: String?
+    let comment: String?
 
     /// Long option spellings iptables accepts, mapped to the short ones iptables-save prints.
     private static let aliases = ["--destination": "-d", "--source": "-s", "--protocol": "-p", "--jump": "-j",
@@ -71,6 +73,24 @@ struct IPTablesRule {
         self.chain = chain
         self.line = line
         self.options = options
+        self.text = String(text)
+        // Read by every pass over the rules: worked out once.
+        let first = { (name: String) in options.first { $0.name == name && !$0.negated }.map { $0.values.joined(separator: " ") } }
+        target = first("-j") ?? first("-g")
+        comment = first("--comment")
+        serviceID = Self.serviceID(comment: comment)
+    }
+
+    /// The Service (`ns/name`) a top-level rule is about: its comment's first word up to the port, as
+    /// `ServicePortName` splits it (e.g. `default/web` of `default/web:http cluster IP`); nil without a comment.
+    /// Rules that name no Service get whatever their comment starts with; the interpreter skips or rejects them.
+    let serviceID: String?
+
+    private static func serviceID(comment: String?) -> String? {
+        guard let c = comment else { return nil }
+        let word = c.prefix { $0 != " " }
+        guard let slash = word.firstIndex(of: "/"), let colon = word[slash...].firstIndex(of: ":") else { return String(word) }
+        return String(word[..<colon])
     }
 
     /// `-x` or `--word`; `->` (inside unquoted comments) and negative numbers are values.

@@ -12,19 +12,28 @@ public enum IPTablesRulesParser {
 
     /// Services of rule sets already split into tables (one set per family).
     static func interpret(_ sets: [[String: IPTablesTable]], file: String) throws -> DiscoveredServices {
+        try interpretIndexed(sets, file: file).services
+    }
+
+    /// `interpret`, with the index that lets a change re-assemble only the Services it touches (one rule set only,
+    /// and only when its interpretation has no warnings besides the cluster-CIDR ones).
+    static func interpretIndexed(_ sets: [[String: IPTablesTable]], file: String) throws
+        -> (services: DiscoveredServices, index: IPTablesServiceIndex?) {
         var result = DiscoveredServices(services: [], source: "iptables")
         if sets.isEmpty {
             result.warnings.append("\(file): no nat or filter table found")
         }
+        var index: IPTablesServiceIndex?
         for tables in sets {
             var interpreter = IPTablesInterpreter(nat: tables["nat"], filter: tables["filter"], file: file)
             try interpreter.run()
             var warnings = interpreter.warnings
             let services = interpreter.assembler.services(warnings: &warnings)
+            if sets.count == 1 { index = IPTablesServiceIndex(interpreter, services: services, warnings: warnings) }
             result.merge(DiscoveredServices(services: services, clusterCIDRs: interpreter.clusterCIDRs,
                                             source: "iptables", warnings: warnings,
                                             structures: interpreter.structures))
         }
-        return result
+        return (result, index)
     }
 }

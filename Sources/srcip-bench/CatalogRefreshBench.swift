@@ -23,6 +23,8 @@ enum CatalogRefreshBench {
         var reads: Int
         /// Of `reads`, those that listed only the changed chains.
         var incrementalReads = 0
+        /// Of `incrementalReads`, those that re-assembled only the Services the changed chains touch.
+        var partialReads = 0
         /// Refreshes whose Services differed from a full read done right after them (must be 0).
         var mismatches = 0
         /// CPU seconds of one rule dump by the tool alone, and of one whole discovery (dump + parse) of this mode.
@@ -62,13 +64,13 @@ enum CatalogRefreshBench {
         return s(me.ru_utime) + s(me.ru_stime) + s(kids.ru_utime) + s(kids.ru_stime)
     }
 
-    static func run(services: Int, changes: Int) async throws -> [Result] {
+    static func run(services: Int, changes: Int, modes: [ProxyMode] = ProxyMode.allCases) async throws -> [Result] {
         let (objects, _) = try LabManifest.parse(manifest(services: services), source: "bench")
         let full = try ClusterState.build(from: objects, nodeCount: 1)
         let (fewer, _) = try LabManifest.parse(manifest(services: services - 1), source: "bench")
         let smaller = try ClusterState.build(from: fewer, nodeCount: 1)
         var results: [Result] = []
-        for mode in ProxyMode.allCases {
+        for mode in modes {
             let ns = "srcip-bench-cat\(getpid() % 100_000)"
             try Command.check("ip", ["netns", "add", ns])
             defer { _ = try? Command.run("ip", ["netns", "del", ns]) }
@@ -110,6 +112,7 @@ enum CatalogRefreshBench {
             }
             r.reads = watcher.readCount
             r.incrementalReads = watcher.incrementalReadCount
+            r.partialReads = watcher.partialReadCount
             watcher.stop()
             var c = cpuSeconds()
             if mode == .nftables {

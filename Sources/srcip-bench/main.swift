@@ -1,11 +1,12 @@
 import Foundation
 import SrcipExport
 import SrcipKernel
+import SrcipLabCluster
 
 // `make bench`: every number in one run, printed as a table of measured values and targets.
 // Usage: srcip-bench [--seconds N] [--rounds N] [--connections N] [--skip-nat] [--skip-lab] [--skip-side]
 //                    [--side-rounds N] [--json PATH (default .build/bench.json)] [--skip-catalog]
-//                    [--catalog-services N] [--catalog-changes N]
+//                    [--catalog-services N] [--catalog-changes N] [--catalog-mode iptables|nftables]
 
 let args = Array(CommandLine.arguments.dropFirst())
 func option(_ name: String, _ fallback: Int) -> Int {
@@ -63,7 +64,9 @@ if !skipCatalog {
     let n = option("--catalog-services", 5000)
     print("")
     print("Following Services (\(n) Services, one added or removed per second, --services auto)")
-    for r in try await CatalogRefreshBench.run(services: n, changes: option("--catalog-changes", 6)) {
+    let modeName = args.firstIndex(of: "--catalog-mode").flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil }
+    let modes = ProxyMode.allCases.filter { modeName == nil || $0.rawValue == modeName }
+    for r in try await CatalogRefreshBench.run(services: n, changes: option("--catalog-changes", 6), modes: modes) {
         let cpu = r.cpuPerRefresh.sorted()[r.cpuPerRefresh.count / 2]
         row("\(r.mode.rawValue): CPU seconds per refresh (median of \(r.cpuPerRefresh.count))", fmt(cpu, 3),
             "runs: " + r.cpuPerRefresh.map { fmt($0, 3) }.joined(separator: " "))
@@ -72,6 +75,9 @@ if !skipCatalog {
         row("\(r.mode.rawValue): % of one core with rules unchanged", fmt(r.idleCPUPerSecond * 100, 2))
         row("\(r.mode.rawValue): CPU seconds of one rule dump (tool only) / dump + parse", fmt(r.dumpCPU, 3) + " / " + fmt(r.discoverCPU, 3))
         row("\(r.mode.rawValue): reads listing only changed chains / all reads", "\(r.incrementalReads) / \(r.reads)")
+        if r.mode == .iptables {
+            row("\(r.mode.rawValue): of those, re-assembling only the touched Services", "\(r.partialReads)")
+        }
         row("\(r.mode.rawValue): refreshes differing from a full read", "\(r.mismatches)", "must be 0")
     }
 }

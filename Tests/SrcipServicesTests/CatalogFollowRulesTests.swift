@@ -11,7 +11,7 @@ import Testing
 /// Privileged: a `CatalogWatcher` on a node namespace whose kube-proxy rules go through Service add/delete and
 /// endpoints 0 → 3 → 0, loaded as kube-proxy's partial syncs (and one full resync), in both proxy modes. After every
 /// step the followed catalog must equal a fresh full read; in iptables mode (iptables-nft) the steps must have been
-/// followed chain by chain.
+/// followed chain by chain, re-assembling only the Services the changed chains touch.
 @Suite(.serialized, .privileged)
 struct CatalogFollowRulesTests {
     static func manifest(replicas: Int, services: [String]) -> String {
@@ -102,6 +102,8 @@ struct CatalogFollowRulesTests {
             // The first read builds the kept tables; every later one lists only the chains the notifications named.
             #expect(watcher.readCount >= steps.count && watcher.readCount - watcher.incrementalReadCount == 1,
                     "reads: \(watcher.readCount), chain by chain: \(watcher.incrementalReadCount)")
+            // …and re-assembles only the Services those chains touch (every step after the first changes some).
+            #expect(watcher.partialReadCount >= steps.count - 1, "partial re-assemblies: \(watcher.partialReadCount)")
         }
     }
 
