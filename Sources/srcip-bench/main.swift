@@ -5,7 +5,7 @@ import SrcipKernel
 // `make bench`: every number in one run, printed as a table of measured values and targets.
 // Usage: srcip-bench [--seconds N] [--rounds N] [--connections N] [--skip-nat] [--skip-lab] [--skip-side]
 //                    [--side-rounds N] [--json PATH (default .build/bench.json)] [--skip-catalog]
-//                    [--catalog-services N] [--catalog-changes N]
+//                    [--catalog-services N] [--catalog-changes N] [--side-loads syn_flood,udp64,bulk_tcp] [--only-side]
 
 let args = Array(CommandLine.arguments.dropFirst())
 func option(_ name: String, _ fallback: Int) -> Int {
@@ -19,13 +19,20 @@ if args.contains("--census") {
 let seconds = option("--seconds", 3)
 let rounds = option("--rounds", 5)
 let connections = option("--connections", 200)
-let skipNAT = args.contains("--skip-nat")
-let skipLab = args.contains("--skip-lab")
+let skipNAT = args.contains("--skip-nat") || args.contains("--only-side")
+let skipLab = args.contains("--skip-lab") || args.contains("--only-side")
 let skipSide = args.contains("--skip-side")
 let jsonPath = args.firstIndex(of: "--json").flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil } ?? ".build/bench.json"
 /// Everything measured, written to `jsonPath` at the end.
 var benchJSON: [String: Any] = [:]
-let skipCatalog = args.contains("--skip-catalog")
+let onlySide = args.contains("--only-side")
+let skipCatalog = args.contains("--skip-catalog") || onlySide
+/// `--side-loads`: prefixes of the side-by-side loads to run (e.g. `syn` for the SYN flood alone).
+let sideLoads: [SideBySideBench.Load] = {
+    guard let i = args.firstIndex(of: "--side-loads"), i + 1 < args.count else { return SideBySideBench.Load.allCases }
+    let names = args[i + 1].split(separator: ",")
+    return SideBySideBench.Load.allCases.filter { l in names.contains { l.rawValue.hasPrefix($0) } }
+}()
 
 func row(_ what: String, _ value: String, _ target: String = "") {
     let pad = { (s: String, n: Int) in s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
@@ -34,17 +41,19 @@ func row(_ what: String, _ value: String, _ target: String = "") {
 func fmt(_ v: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", v) }
 
 print("srcip benchmarks — \(ProcessInfo.processInfo.processorCount) CPUs, kernel \(ProcessInfo.processInfo.operatingSystemVersionString)")
-print("")
-print("Consumer")
-let decode = DecodeBench.run()
-row("records decoded per second (one core)", fmt(decode.perSecond, 0), "target ≥ 1,000,000")
+if !onlySide {
+    print("")
+    print("Consumer")
+    let decode = DecodeBench.run()
+    row("records decoded per second (one core)", fmt(decode.perSecond, 0), "target ≥ 1,000,000")
 
-print("")
-print("Correlation")
-let corr = CorrelatorBenchmark.run(observations: 2_000_000, concurrency: 10_000, liveFlows: 100_000)
-row("records correlated per second (one core)", fmt(corr.recordsPerSecond, 0), "target ≥ 500,000")
-row("memory per 100,000 live flows (MB, resident)", fmt(corr.bytesPerLiveFlow * 100_000 / 1e6), "target ≤ 100")
-row("bytes per live flow (layout estimate)", "\(corr.estimatedBytesPerLiveFlow)")
+    print("")
+    print("Correlation")
+    let corr = CorrelatorBenchmark.run(observations: 2_000_000, concurrency: 10_000, liveFlows: 100_000)
+    row("records correlated per second (one core)", fmt(corr.recordsPerSecond, 0), "target ≥ 500,000")
+    row("memory per 100,000 live flows (MB, resident)", fmt(corr.bytesPerLiveFlow * 100_000 / 1e6), "target ≤ 100")
+    row("bytes per live flow (layout estimate)", "\(corr.estimatedBytesPerLiveFlow)")
+}
 
 if !skipLab {
     print("")
@@ -76,11 +85,13 @@ if !skipCatalog {
     }
 }
 
-print("")
-print("BPF, established flow (BPF_PROG_TEST_RUN, 1,000,000 runs, no stats overhead)")
-for r in try MicroBench.run() {
-    row("\(r.flavour) \(r.hook): \(r.packet) (ns per packet)", "\(r.nsPerPacket)", "target ≤ 100")
-    benchJSON["test_run_ns.\(r.flavour).\(r.hook).\(r.packet)"] = r.nsPerPacket
+if !onlySide {
+    print("")
+    print("BPF, established flow (BPF_PROG_TEST_RUN, 1,000,000 runs, no stats overhead)")
+    for r in try MicroBench.run() {
+        row("\(r.flavour) \(r.hook): \(r.packet) (ns per packet)", "\(r.nsPerPacket)", "target ≤ 100")
+        benchJSON["test_run_ns.\(r.flavour).\(r.hook).\(r.packet)"] = r.nsPerPacket
+    }
 }
 
 if !skipNAT {
@@ -112,7 +123,7 @@ if !skipSide {
     let sideRounds = option("--side-rounds", 3)
     print("")
     print("Side by side on one NAT path (\(sideRounds) alternating rounds × \(seconds) s; medians [min–max])")
-    let side = try SideBySideBench.run(rounds: sideRounds, seconds: seconds)
+    let side = try SideBySideBench.run(rounds: sideRounds, seconds: seconds, loads: sideLoads)
     side.printTable(row: row)
     try side.write(json: jsonPath, extra: ["other": benchJSON])
     print("")

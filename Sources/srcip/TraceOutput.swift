@@ -27,9 +27,9 @@ enum TraceOutput {
 
     func handle(_ event: TraceEvent) throws {
         switch (self, event) {
-        case (.raw(let r), .observation(let o)): try r.add(o)
+        case (.raw(let r), .observations(let batch)): for o in batch { try r.add(o) }
         case (.raw(let r), .sweep(let expired, _, _)): for o in expired { try r.add(o) }
-        case (.flows(let f), .observation(let o)): try f.add(o)
+        case (.flows(let f), .observations(let batch)): try f.add(batch)
         case (.flows(let f), .sweep(let expired, let active, let now)):
             f.noteActivity(active)
             try f.add(expired: expired)
@@ -162,8 +162,9 @@ final class FlowOutput {
 
     var correlatorStats: CorrelatorStats { correlator.stats }
 
-    func add(_ o: Observation) throws {
-        correlator.add(o)
+    /// BPF records in ring order; the flows they finish are written after the batch, in the order they finished.
+    func add(_ batch: [Observation]) throws {
+        for o in batch { correlator.add(o) }
         try emit(correlator.drainFinished())
     }
 
