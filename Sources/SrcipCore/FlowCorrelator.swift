@@ -39,6 +39,8 @@ public struct FlowCorrelator {
     var icmpSuppressed: [ICMPSuppression] = []
     /// Tuples reused after an unanswered request, and the time the new connection's views cannot start before.
     var reusedTupleFloor: [FiveTuple: UInt64] = [:]
+    /// New-flow sampling past `CorrelatorConfig.maxNewFlowsPerSecond` (FlowCorrelator+Sampling.swift).
+    var sampler: NewFlowSampler
     /// Reads a view's live counters without removing them, for interim records of open flows (`interimRecords`).
     public var peekCounts: ((FlowView) -> FlowCounts?)?
 
@@ -46,6 +48,7 @@ public struct FlowCorrelator {
         self.context = context
         self.config = config
         self.finished = FinishedMemory(capacity: config.finishedMemory)
+        self.sampler = NewFlowSampler(limit: config.maxNewFlowsPerSecond, lingerNs: config.idleTimeoutNs &+ 5_000_000_000)
         self.builder = FlowRecordBuilder(context: context, rejectWindowNs: config.rejectWindowNs)
     }
 
@@ -123,6 +126,7 @@ public struct FlowCorrelator {
                 return
             }
         }
+        if slot < 0, sampler.limit > 0, !admitNewFlow(o, isReply: isReply) { return }
         if slot < 0 {
             slot = allocate()
             stats.flowsCreated += 1

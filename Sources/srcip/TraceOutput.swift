@@ -141,7 +141,7 @@ final class FlowOutput {
     init(format: FlowRecordFormat, path: String, mode: FileOpenMode = .truncate, context: NodeContext, filter: FlowFilter,
          idleTimeoutNs: UInt64, limit: Int, liveCounts: ((FlowView) -> FlowCounts?)? = nil,
          peekCounts: ((FlowView) -> FlowCounts?)? = nil, activeTimeoutNs: UInt64 = 0, observationDomainID: UInt32 = 0,
-         collectors: [any FlowRecordWriter] = []) throws {
+         collectors: [any FlowRecordWriter] = [], maxNewFlowsPerSecond: Int = 0) throws {
         let file = try format.writer(path: path, mode: mode, observationDomainID: observationDomainID,
                                      observationDomainName: context.node)
         writer = collectors.isEmpty ? file : FanOutWriter([file] + collectors)
@@ -150,6 +150,7 @@ final class FlowOutput {
         // idle timeout, 2 s later, only catches views the sweep cannot report (e.g. evicted from the BPF map).
         var config = CorrelatorConfig(idleTimeoutNs: idleTimeoutNs &+ (liveCounts == nil ? 0 : 2_000_000_000))
         config.closeLingerNs = Self.closeLingerNs
+        config.maxNewFlowsPerSecond = maxNewFlowsPerSecond
         correlator = FlowCorrelator(context: context, config: config)
         correlator.liveCounts = liveCounts
         correlator.peekCounts = peekCounts
