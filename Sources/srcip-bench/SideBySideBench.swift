@@ -55,16 +55,7 @@ enum SideBySideBench {
         let srcip = try srcipBinary()
         let lab = try NATLab()
         defer { lab.teardown() }
-        // One UDP flow through the same DNAT: VIP:5201/udp → server:5201 (nothing listens; ICMP errors are rate-limited).
-        try lab.exec(lab.router, ["iptables", "-t", "nat", "-A", "PREROUTING", "-d", NATLab.vip, "-p", "udp", "--dport",
-                                  "\(NATLab.iperfPort)", "-j", "DNAT", "--to-destination", "\(NATLab.serverIP):\(NATLab.iperfPort)"])
-        // MASQUERADE maps every client to the router's one address, so a SYN flood (random sources, one server
-        // port) has ~64 k reply tuples: after ~64 k SYNs (a second at 80 kpps) conntrack entries in SYN_RECV (60 s)
-        // hold them all, every further SYN costs the router a failed port search and is dropped (conntrack -S:
-        // insert_failed), and the delivered rate measures that, not the observers. An SNAT pool of 64 addresses
-        // (replies reach the router by the server's default route) makes the flood's runs measure forwarding.
-        try lab.exec(lab.router, ["iptables", "-t", "nat", "-I", "POSTROUTING", "1", "-o", lab.routerServerIf, "-p", "tcp",
-                                  "--dport", "\(NATLab.serverTCPPort)", "-j", "SNAT", "--to-source", snatPool])
+        try prepare(lab)
         var result = Result()
         result.rounds = rounds
         result.seconds = seconds
@@ -95,6 +86,20 @@ enum SideBySideBench {
             if load == .synFlood { result.srcipSummary = running.stderrTail() }
         }
         return result
+    }
+
+    /// The lab's rules for the loads: a UDP DNAT and an SNAT pool for the SYN flood.
+    static func prepare(_ lab: NATLab) throws {
+        // One UDP flow through the same DNAT: VIP:5201/udp → server:5201 (nothing listens; ICMP errors are rate-limited).
+        try lab.exec(lab.router, ["iptables", "-t", "nat", "-A", "PREROUTING", "-d", NATLab.vip, "-p", "udp", "--dport",
+                                  "\(NATLab.iperfPort)", "-j", "DNAT", "--to-destination", "\(NATLab.serverIP):\(NATLab.iperfPort)"])
+        // MASQUERADE maps every client to the router's one address, so a SYN flood (random sources, one server
+        // port) has ~64 k reply tuples: after ~64 k SYNs (a second at 80 kpps) conntrack entries in SYN_RECV (60 s)
+        // hold them all, every further SYN costs the router a failed port search and is dropped (conntrack -S:
+        // insert_failed), and the delivered rate measures that, not the observers. An SNAT pool of 64 addresses
+        // (replies reach the router by the server's default route) makes the flood's runs measure forwarding.
+        try lab.exec(lab.router, ["iptables", "-t", "nat", "-I", "POSTROUTING", "1", "-o", lab.routerServerIf, "-p", "tcp",
+                                  "--dport", "\(NATLab.serverTCPPort)", "-j", "SNAT", "--to-source", snatPool])
     }
 
     /// Source addresses of the flood's SNAT (outside the lab's subnets, routed back to the router by the server).
@@ -145,7 +150,7 @@ enum SideBySideBench {
         deinit { try? FileManager.default.removeItem(at: errFile) }
     }
 
-    static func start(_ observer: Observer, lab: NATLab, srcip: String) throws -> Running? {
+    static func start(_ observer: Observer, lab: NATLab, srcip: String, srcipOptions: [String] = []) throws -> Running? {
         switch observer {
         case .nothing:
             return nil
@@ -156,7 +161,7 @@ enum SideBySideBench {
             return r
         case .srcip:
             let r = try Running(netns: lab.router, [srcip, "trace", "-i", lab.routerClientIf, "-i", lab.routerServerIf,
-                                                    "--format", "jsonl", "--output", "/dev/null", "--services", "none"])
+                                                    "--format", "jsonl", "--output", "/dev/null", "--services", "none"] + srcipOptions)
             // Attached once both its programs (ingress, egress) show in the router namespace, plus a margin.
             let deadline = Date().addingTimeInterval(15)
             while (try? programStats(pid: r.pid))?.count ?? 0 < 2 {

@@ -6,6 +6,7 @@ import SrcipKernel
 // Usage: srcip-bench [--seconds N] [--rounds N] [--connections N] [--skip-nat] [--skip-lab] [--skip-side]
 //                    [--side-rounds N] [--json PATH (default .build/bench.json)] [--skip-catalog]
 //                    [--catalog-services N] [--catalog-changes N] [--side-loads syn_flood,udp64,bulk_tcp] [--only-side]
+//                    [--skip-scale] [--only-scale] [--scale-flows N]
 
 let args = Array(CommandLine.arguments.dropFirst())
 func option(_ name: String, _ fallback: Int) -> Int {
@@ -25,7 +26,8 @@ let skipSide = args.contains("--skip-side")
 let jsonPath = args.firstIndex(of: "--json").flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil } ?? ".build/bench.json"
 /// Everything measured, written to `jsonPath` at the end.
 var benchJSON: [String: Any] = [:]
-let onlySide = args.contains("--only-side")
+let onlyScale = args.contains("--only-scale")
+let onlySide = args.contains("--only-side") || onlyScale
 let skipCatalog = args.contains("--skip-catalog") || onlySide
 /// `--side-loads`: prefixes of the side-by-side loads to run (e.g. `syn` for the SYN flood alone).
 let sideLoads: [SideBySideBench.Load] = {
@@ -119,13 +121,47 @@ if !skipNAT {
     }
 }
 
-if !skipSide {
+/// Written with everything else to `jsonPath` at the end.
+var sideResult: SideBySideBench.Result?
+if !skipSide && !onlyScale {
     let sideRounds = option("--side-rounds", 3)
     print("")
     print("Side by side on one NAT path (\(sideRounds) alternating rounds × \(seconds) s; medians [min–max])")
     let side = try SideBySideBench.run(rounds: sideRounds, seconds: seconds, loads: sideLoads)
     side.printTable(row: row)
-    try side.write(json: jsonPath, extra: ["other": benchJSON])
-    print("")
-    print("wrote \(jsonPath)")
+    sideResult = side
 }
+
+if !args.contains("--skip-scale") && (!args.contains("--only-side") || onlyScale) {
+    let n = option("--scale-flows", 1_000_000)
+    print("")
+    print("srcip trace per flow, as a process (SYN flood with random sources through the NAT lab until \(n) new flows are seen)")
+    let variants: [(name: String, options: [String])] = [("every flow traced (--max-new-flows 0)", ["--max-new-flows", "0"]),
+                                                          ("default --max-new-flows (sampling past 10,000/s)", [])]
+    let runs = try FlowScaleBench.run(flows: n, variants: variants.map(\.options))
+    var scaleJSON: [String: Any] = [:]
+    for (v, r) in zip(variants, runs) {
+        row("\(v.name): flows seen, flows/s", "\(r.flowsSeen), \(fmt(r.flowsPerSecond, 0))")
+        row("\(v.name): CPU seconds per 100,000 flows (user + system)", fmt(r.cpuPer100kFlows, 2))
+        row("\(v.name): % of one core at 1,000 new flows/s sustained", fmt(r.percentOfCoreAt1kPerSecond, 2))
+        row("\(v.name): RSS at start / 100,000 / 1,000,000 flows seen (MB)",
+            "\(r.rssStart / 1_000_000) / \(r.rss100k / 1_000_000) / \(r.rss1M / 1_000_000)")
+        if !r.summary.isEmpty { print("    " + r.summary) }
+        scaleJSON[r.options.isEmpty ? "default" : r.options.joined(separator: " ")] = [
+            "flows_seen": r.flowsSeen, "seconds": r.seconds, "cpu_seconds": r.cpuSeconds, "cpu_seconds_per_100k_flows": r.cpuPer100kFlows,
+            "percent_core_at_1k_flows_per_s": r.percentOfCoreAt1kPerSecond, "rss_bytes_start": r.rssStart,
+            "rss_bytes_100k_flows": r.rss100k, "rss_bytes_1m_flows": r.rss1M,
+        ]
+    }
+    benchJSON["flow_scale"] = scaleJSON
+}
+
+if let sideResult {
+    try sideResult.write(json: jsonPath, extra: ["other": benchJSON])
+} else {
+    try FileManager.default.createDirectory(at: URL(fileURLWithPath: jsonPath).deletingLastPathComponent(), withIntermediateDirectories: true)
+    try JSONSerialization.data(withJSONObject: ["other": benchJSON], options: [.prettyPrinted, .sortedKeys])
+        .write(to: URL(fileURLWithPath: jsonPath))
+}
+print("")
+print("wrote \(jsonPath)")
