@@ -167,7 +167,9 @@ public struct FlowCorrelator {
     public mutating func noteActivity(tuple: FiveTuple, atNs ns: UInt64) {
         // Activity the flow's records already showed must not move it to the front of the idle order: behind newer
         // flows it would wait for them to idle out first.
-        guard let slot = byTuple[tuple] ?? byTuple[tuple.reversed], slots[slot].live, ns > slots[slot].lastActivityNs else { return }
+        guard let slot = byTuple[tuple] ?? byTuple[tuple.reversed], slots[slot].live else { return }
+        slots[slot].activityNoted = true
+        guard ns > slots[slot].lastActivityNs else { return }
         slots[slot].lastActivityNs = ns
         guard head != slot else { return }
         unlink(slot)
