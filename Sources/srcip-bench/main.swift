@@ -6,7 +6,7 @@ import SrcipKernel
 // Usage: srcip-bench [--seconds N] [--rounds N] [--connections N] [--skip-nat] [--skip-lab] [--skip-side]
 //                    [--side-rounds N] [--json PATH (default .build/bench.json)] [--skip-catalog]
 //                    [--catalog-services N] [--catalog-changes N] [--side-loads syn_flood,udp64,bulk_tcp] [--only-side]
-//                    [--skip-scale] [--only-scale] [--scale-flows N]
+//                    [--skip-scale] [--only-scale] [--scale-flows N] [--scale-default-only]
 
 let args = Array(CommandLine.arguments.dropFirst())
 func option(_ name: String, _ fallback: Int) -> Int {
@@ -136,8 +136,10 @@ if !args.contains("--skip-scale") && (!args.contains("--only-side") || onlyScale
     let n = option("--scale-flows", 1_000_000)
     print("")
     print("srcip trace per flow, as a process (SYN flood with random sources through the NAT lab until \(n) new flows are seen)")
-    let variants: [(name: String, options: [String])] = [("every flow traced (--max-new-flows 0)", ["--max-new-flows", "0"]),
-                                                          ("default --max-new-flows (sampling past 10,000/s)", [])]
+    // --scale-default-only: srcip's defaults alone (e.g. to compare with a build that has no --max-new-flows).
+    let variants: [(name: String, options: [String])] = args.contains("--scale-default-only")
+        ? [("srcip's defaults", [])]
+        : [("every flow traced (--max-new-flows 0)", ["--max-new-flows", "0"]), ("default --max-new-flows (sampling past 10,000/s)", [])]
     let runs = try FlowScaleBench.run(flows: n, variants: variants.map(\.options))
     var scaleJSON: [String: Any] = [:]
     for (v, r) in zip(variants, runs) {
