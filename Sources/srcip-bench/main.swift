@@ -146,7 +146,7 @@ if !args.contains("--skip-scale") && (!args.contains("--only-side") || onlyScale
         row("\(v.name): flows seen, flows/s", "\(r.flowsSeen), \(fmt(r.flowsPerSecond, 0))")
         row("\(v.name): CPU seconds per 100,000 flows (user + system)", fmt(r.cpuPer100kFlows, 2))
         row("\(v.name): % of one core at 1,000 new flows/s sustained", fmt(r.percentOfCoreAt1kPerSecond, 2))
-        row("\(v.name): RSS at start / 100,000 / 1,000,000 flows seen (MB)",
+        row("\(v.name): RSS at start / 100,000 / \(n) flows seen (MB)",
             "\(r.rssStart / 1_000_000) / \(r.rss100k / 1_000_000) / \(r.rss1M / 1_000_000)")
         if !r.summary.isEmpty { print("    " + r.summary) }
         scaleJSON[r.options.isEmpty ? "default" : r.options.joined(separator: " ")] = [
