@@ -22,6 +22,9 @@ public struct CorrelatorConfig: Sendable, Hashable {
     public var catalogNoticeSlackNs: UInt64 = 1_000_000_000
     /// Finished flows held back at most while a Service change is being read, and for how long at most.
     public var maxHeldFlows = 65_536
+    /// New flows per second (observation time) traced in full; past it only a sample is (`NewFlowSampler`), the rest
+    /// counted in `CorrelatorStats.newFlowsSampledOut`. 0: every flow.
+    public var maxNewFlowsPerSecond = 0
     public var catalogHoldNs: UInt64 = 10_000_000_000
 
     public init(maxLiveFlows: Int = 262_144, idleTimeoutNs: UInt64 = 120_000_000_000, fingerprintWindowNs: UInt64 = 1_000_000_000,
@@ -68,6 +71,12 @@ public struct CorrelatorStats: Sendable, Hashable {
     public var catalogUpdates: UInt64 = 0
     /// Interim records written for flows still open (`FlowCorrelator.interimRecords`); not counted in `flowsFinished`.
     public var interimRecords: UInt64 = 0
+    /// New connections not traced because they came faster than `CorrelatorConfig.maxNewFlowsPerSecond`.
+    public var newFlowsSampledOut: UInt64 = 0
+    /// Records of those connections (every view, reply and END), dropped before correlation.
+    public var recordsSampledOut: UInt64 = 0
+    /// Fewest flows traced while sampling: 1 in this many new flows (1: never sampled).
+    public var samplingDivisorMax: UInt64 = 1
 
     public init() {}
 }

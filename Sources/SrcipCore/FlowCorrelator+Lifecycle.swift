@@ -3,11 +3,13 @@
 extension FlowCorrelator {
     enum FinishReason { case ended, idle, evicted, superseded, flushed }
 
-    /// Raises the views' counters of `slot` to what `counts` reports (never lowers them).
-    mutating func refreshCounts(_ slot: Int32, _ counts: ((FlowView) -> FlowCounts?)?) {
+    /// Raises the views' counters of `slot` to what `counts` reports (never lowers them). With `skipHandshakes`, views
+    /// known to have no BPF flow-map entry are not asked (see `mayHaveMapEntry`).
+    mutating func refreshCounts(_ slot: Int32, _ counts: ((FlowView) -> FlowCounts?)?, skipHandshakes: Bool = false) {
         guard let counts else { return }
         for i in slots[slot].segments.indices {
             let s = slots[slot].segments[i]
+            if skipHandshakes, !slots[slot].activityNoted, !s.mayHaveMapEntry { continue }
             guard let c = counts(FlowView(ifindex: s.ifindex, hook: s.hook, tuple: s.tuple)),
                   c.packets >= s.packets else { continue }
             slots[slot].segments[i].packets = c.packets
@@ -18,7 +20,10 @@ extension FlowCorrelator {
 
     mutating func finish(_ slot: Int32, _ why: FinishReason) {
         guard slots[slot].live else { return }
-        refreshCounts(slot, liveCounts)
+        // A flow idle this long had every packet after its handshake reported by a sweep of the BPF map
+        // (`noteActivity`): without that, its handshake-only views have no entry, and looking each up (a failing
+        // bpf syscall) was most of the cost of an unanswered SYN under a flood.
+        refreshCounts(slot, liveCounts, skipHandshakes: why == .idle)
         let st = slots[slot]
         // Replies whose request was neither seen nor shown by a conntrack entry claim nothing: counted, not written.
         let requestSeen = st.segments.contains(where: { !$0.isReply })

@@ -39,6 +39,8 @@ public struct FlowCorrelator {
     var icmpSuppressed: [ICMPSuppression] = []
     /// Tuples reused after an unanswered request, and the time the new connection's views cannot start before.
     var reusedTupleFloor: [FiveTuple: UInt64] = [:]
+    /// New-flow sampling past `CorrelatorConfig.maxNewFlowsPerSecond` (FlowCorrelator+Sampling.swift).
+    var sampler: NewFlowSampler
     /// Reads a view's live counters without removing them, for interim records of open flows (`interimRecords`).
     public var peekCounts: ((FlowView) -> FlowCounts?)?
 
@@ -46,6 +48,7 @@ public struct FlowCorrelator {
         self.context = context
         self.config = config
         self.finished = FinishedMemory(capacity: config.finishedMemory)
+        self.sampler = NewFlowSampler(limit: config.maxNewFlowsPerSecond, lingerNs: config.idleTimeoutNs &+ 5_000_000_000)
         self.builder = FlowRecordBuilder(context: context, rejectWindowNs: config.rejectWindowNs)
     }
 
@@ -123,6 +126,7 @@ public struct FlowCorrelator {
                 return
             }
         }
+        if slot < 0, sampler.limit > 0, !admitNewFlow(o, isReply: isReply) { return }
         if slot < 0 {
             slot = allocate()
             stats.flowsCreated += 1
@@ -163,7 +167,9 @@ public struct FlowCorrelator {
     public mutating func noteActivity(tuple: FiveTuple, atNs ns: UInt64) {
         // Activity the flow's records already showed must not move it to the front of the idle order: behind newer
         // flows it would wait for them to idle out first.
-        guard let slot = byTuple[tuple] ?? byTuple[tuple.reversed], slots[slot].live, ns > slots[slot].lastActivityNs else { return }
+        guard let slot = byTuple[tuple] ?? byTuple[tuple.reversed], slots[slot].live else { return }
+        slots[slot].activityNoted = true
+        guard ns > slots[slot].lastActivityNs else { return }
         slots[slot].lastActivityNs = ns
         guard head != slot else { return }
         unlink(slot)

@@ -11,6 +11,14 @@ struct FlowSegment {
     var packets: UInt64
     var bytes: UInt64
 
+    /// Whether the BPF flow map may hold an entry for this view: anything but the NEW record of a handshake packet
+    /// (TCP SYN or SYN-ACK, one packet, no FIN/RST), which the BPF side keeps out of the map until the flow's next
+    /// packet (silently inserted then, and reported by the next sweep's `noteActivity`).
+    var mayHaveMapEntry: Bool {
+        guard tuple.proto == .tcp, packets <= 1, !done else { return true }
+        return tcpFlags & TCPFlags.syn == 0 || tcpFlags & (TCPFlags.fin | TCPFlags.rst) != 0
+    }
+
     /// Order of appearance along the packet path: earlier first, ingress before egress on ties.
     func precedes(_ o: FlowSegment) -> Bool {
         if firstNs != o.firstNs { return firstNs < o.firstNs }
@@ -67,6 +75,8 @@ struct FlowState {
     var live = false
     /// Every view ended; waiting out `CorrelatorConfig.closeLingerNs`.
     var closing = false
+    /// A sweep of the BPF flow map saw packets of this flow (`FlowCorrelator.noteActivity`).
+    var activityNoted = false
     /// When the flow started or its last interim record was written (`FlowCorrelator.interimRecords`).
     var interimSinceNs: UInt64 = 0
     /// The outer packet of the first request view seen VXLAN-encapsulated (one with its outer tuple preferred).

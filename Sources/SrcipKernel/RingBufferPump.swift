@@ -5,8 +5,9 @@ import Synchronization
 
 /// Runs a `RingBufferReader` on its own thread — a blocking `poll(2)` loop that is no Swift task — until `stop()`:
 /// it waits for a wakeup from the BPF side, a stop request or 100 ms (the BPF side wakes the reader only once 1024
-/// records wait), hands every record to `deliver`, and after a stop drains what is left and calls `finish` once.
-/// `deliver` must not block (hand the record to a bounded buffer and count what does not fit).
+/// records wait), hands the records to `deliver` in batches (all a drain found, at most `maxBatch` each: one hand-over
+/// per batch instead of per record), and after a stop drains what is left and calls `finish` once.
+/// `deliver` must not block (hand the batch to a bounded buffer and count what does not fit).
 final class RingBufferPump: Sendable {
     /// What the pump thread and its owner share.
     private final class Shared: Sendable {
@@ -28,12 +29,21 @@ final class RingBufferPump: Sendable {
         let wakeRead: Int32
         let finish: @Sendable () -> Void
         let shared: Shared
+        let batch: Batch
 
-        init(reader: RingBufferReader, wakeRead: Int32, finish: @escaping @Sendable () -> Void, shared: Shared) {
+        init(reader: RingBufferReader, batch: Batch, wakeRead: Int32, finish: @escaping @Sendable () -> Void, shared: Shared) {
             self.reader = reader
+            self.batch = batch
             self.wakeRead = wakeRead
             self.finish = finish
             self.shared = shared
+        }
+
+        /// Handles everything in the ring and hands the rest of the batch over.
+        func drain() {
+            reader.drain()
+            batch.flush()
+            shared.received.store(reader.received, ordering: .releasing)
         }
 
         func run() {
@@ -41,24 +51,51 @@ final class RingBufferPump: Sendable {
                        pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
             while !shared.stopRequested.load(ordering: .acquiring) {
                 _ = Glibc.poll(&fds, nfds_t(fds.count), 100)
-                reader.drain()
-                shared.received.store(reader.received, ordering: .releasing)
+                drain()
             }
-            reader.drain()
-            shared.received.store(reader.received, ordering: .releasing)
+            drain()
             close(wakeRead)
             finish()
         }
     }
 
+    /// Records collected by the reader's callback on the pump thread, handed over by `flush()` (or when full).
+    private final class Batch {
+        let deliver: @Sendable ([Observation]) -> Void
+        let maxCount: Int
+        var items: [Observation] = []
+
+        init(maxCount: Int, deliver: @escaping @Sendable ([Observation]) -> Void) {
+            self.maxCount = maxCount
+            self.deliver = deliver
+            items.reserveCapacity(maxCount)
+        }
+
+        func add(_ o: Observation) {
+            items.append(o)
+            if items.count >= maxCount { flush() }
+        }
+
+        func flush() {
+            guard !items.isEmpty else { return }
+            deliver(items)
+            items = []
+            items.reserveCapacity(maxCount)
+        }
+    }
+
+    /// Most records handed over at once.
+    static let maxBatch = 1024
+
     /// Starts the pump thread on the object's `events` ring buffer.
-    init(object: BPFObject, deliver: @escaping @Sendable (Observation) -> Void, finish: @escaping @Sendable () -> Void) throws {
-        let reader = try RingBufferReader(object: object, handler: deliver)
+    init(object: BPFObject, deliver: @escaping @Sendable ([Observation]) -> Void, finish: @escaping @Sendable () -> Void) throws {
+        let batch = Batch(maxCount: Self.maxBatch, deliver: deliver)
+        let reader = try RingBufferReader(object: object, handler: batch.add)
         var pipeFDs: [Int32] = [-1, -1]
         guard pipe(&pipeFDs) == 0 else { throw KernelError.systemCall("pipe", errno: errno) }
         for fd in pipeFDs { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         wakeFD = pipeFDs[1]
-        let loop = Loop(reader: reader, wakeRead: pipeFDs[0], finish: finish, shared: shared)
+        let loop = Loop(reader: reader, batch: batch, wakeRead: pipeFDs[0], finish: finish, shared: shared)
         do throws(DedicatedThreadError) {
             thread = try DedicatedThread { loop.run() }
         } catch {

@@ -124,9 +124,10 @@ public final class Tracer: Sendable {
     /// The flavour that was loaded (conntrack or fingerprint).
     public var flavour: TracerFlavour { object.flavour }
 
-    /// Starts reading the ring buffer on a pump thread: every record goes to `deliver` (which must not block), until
-    /// `stop()`; then the ring is drained and `finish` is called once. Only one reader per tracer.
-    public func startReading(deliver: @escaping @Sendable (Observation) -> Void,
+    /// Starts reading the ring buffer on a pump thread: the records go to `deliver` (which must not block) in batches
+    /// of up to 1024, in ring order, until `stop()`; then the ring is drained and `finish` is called once. Only one
+    /// reader per tracer.
+    public func startReading(deliver: @escaping @Sendable ([Observation]) -> Void,
                              finish: @escaping @Sendable () -> Void) throws {
         try state.withLock { s in
             precondition(s.pump == nil, "Tracer.startReading called twice")
@@ -140,8 +141,8 @@ public final class Tracer: Sendable {
     public func observations(capacity: Int = 65_536) throws -> AsyncStream<Observation> {
         let (stream, continuation) = AsyncStream<Observation>.makeStream(bufferingPolicy: .bufferingOldest(capacity))
         let dropped = self.dropped
-        try startReading(deliver: { o in
-            if case .dropped = continuation.yield(o) { dropped.add() }
+        try startReading(deliver: { batch in
+            for o in batch { if case .dropped = continuation.yield(o) { dropped.add() } }
         }, finish: { continuation.finish() })
         return stream
     }

@@ -50,6 +50,9 @@ public struct ProgramSample: Sendable, Equatable {
 /// What the trace consumer reads from the tracer at every sweep (about once a second).
 public struct TraceGauges: Sendable, Equatable {
     public var losses = LossCounts()
+    /// New flows not traced under `--max-new-flows` sampling, and the largest sampling divisor (1 in N traced).
+    public var newFlowsSampledOut: UInt64 = 0
+    public var samplingDivisor: UInt64 = 1
     /// Interfaces traced now.
     public var interfacesAttached = 0
     /// Interfaces that failed to attach since the start.
@@ -159,6 +162,11 @@ public final class TraceMetrics: Sendable {
                          samples: [("ring_buffer", s.gauges.losses.ringBuffer), ("bpf_map_eviction", s.gauges.losses.bpfMapEviction),
                                    ("correlator_bound", s.gauges.losses.correlatorBound), ("consumer_buffer", s.gauges.losses.consumerBuffer)]
                             .map { .init([L("cause", $0.0)], Double($0.1)) }),
+            MetricFamily(name: "srcip_flows_sampled_out_total",
+                         help: "New flows not traced because they came faster than --max-new-flows per second (sampling under a flood).",
+                         kind: .counter, samples: [.init([], Double(s.gauges.newFlowsSampledOut))]),
+            MetricFamily(name: "srcip_flow_sampling_divisor_max", help: "Fewest new flows traced while sampling: 1 in this many (1: never sampled).",
+                         kind: .gauge, samples: [.init([], Double(s.gauges.samplingDivisor))]),
             MetricFamily(name: "srcip_bpf_records_received_total", help: "BPF records read from the ring buffer.", kind: .counter,
                          samples: [.init([], Double(s.gauges.recordsReceived))]),
             MetricFamily(name: "srcip_interfaces_attached", help: "Interfaces traced now.", kind: .gauge,

@@ -31,6 +31,11 @@ enum SideBySideBench {
         var bpf: [Load: [ProgramRunStats]] = [:]
         /// srcip's counters printed at exit of the profiled SYN-flood run (records, lost, ...), raw text.
         var srcipSummary = ""
+        /// The srcip process's CPU time (user + system, /proc/PID/stat) per packet delivered to the server, in µs:
+        /// one value per round and load.
+        var srcipCPUPerPacketUs: [Load: [Double]] = [:]
+        /// The loads measured (`--side-loads`; all by default).
+        var loads = Load.allCases
 
         func medianOf(_ load: Load, _ o: Observer) -> Double { median(values[load]?[o] ?? []) }
         func ratio(_ load: Load, _ o: Observer) -> Double {
@@ -43,13 +48,48 @@ enum SideBySideBench {
         var description: String
     }
 
-    static func run(rounds: Int, seconds: Int) throws -> Result {
+    static func run(rounds: Int, seconds: Int, loads: [Load] = Load.allCases) throws -> Result {
         for tool in ["hping3", "tcpdump", "iperf3", "bpftool"] where Command.locate(tool) == nil {
             throw Failed(description: "\(tool) is not installed: run `make deps` (it is in the Makefile's APT_PACKAGES)")
         }
         let srcip = try srcipBinary()
         let lab = try NATLab()
         defer { lab.teardown() }
+        try prepare(lab)
+        var result = Result()
+        result.rounds = rounds
+        result.seconds = seconds
+        result.loads = loads
+        let observers = Observer.allCases
+        for round in 0..<rounds {
+            for k in 0..<observers.count {
+                let observer = observers[(k + round) % observers.count]
+                let running = try start(observer, lab: lab, srcip: srcip)
+                defer { running?.stop() }
+                for load in loads {
+                    let m = try measure(load, lab: lab, seconds: seconds, cpuOf: observer == .srcip ? running?.pid : nil)
+                    result.values[load, default: [:]][observer, default: []].append(m.value)
+                    if let perPacket = m.cpuPerPacketUs { result.srcipCPUPerPacketUs[load, default: []].append(perPacket) }
+                }
+            }
+        }
+        // Profile pass: srcip with BPF run-time statistics on (they add two clock reads per run, so not in the rounds).
+        let stats = try BPFStats()
+        defer { stats.disable() }
+        for load in loads {
+            guard let running = try start(.srcip, lab: lab, srcip: srcip) else { continue }
+            let before = try programStats(pid: running.pid)
+            _ = try measure(load, lab: lab, seconds: seconds, cpuOf: nil)
+            let after = try programStats(pid: running.pid)
+            result.bpf[load] = after.map { a in before.first { $0.id == a.id }.map { a.since($0) } ?? a }
+            running.stop()
+            if load == .synFlood { result.srcipSummary = running.stderrTail() }
+        }
+        return result
+    }
+
+    /// The lab's rules for the loads: a UDP DNAT and an SNAT pool for the SYN flood.
+    static func prepare(_ lab: NATLab) throws {
         // One UDP flow through the same DNAT: VIP:5201/udp → server:5201 (nothing listens; ICMP errors are rate-limited).
         try lab.exec(lab.router, ["iptables", "-t", "nat", "-A", "PREROUTING", "-d", NATLab.vip, "-p", "udp", "--dport",
                                   "\(NATLab.iperfPort)", "-j", "DNAT", "--to-destination", "\(NATLab.serverIP):\(NATLab.iperfPort)"])
@@ -60,34 +100,6 @@ enum SideBySideBench {
         // (replies reach the router by the server's default route) makes the flood's runs measure forwarding.
         try lab.exec(lab.router, ["iptables", "-t", "nat", "-I", "POSTROUTING", "1", "-o", lab.routerServerIf, "-p", "tcp",
                                   "--dport", "\(NATLab.serverTCPPort)", "-j", "SNAT", "--to-source", snatPool])
-        var result = Result()
-        result.rounds = rounds
-        result.seconds = seconds
-        let observers = Observer.allCases
-        for round in 0..<rounds {
-            for k in 0..<observers.count {
-                let observer = observers[(k + round) % observers.count]
-                let running = try start(observer, lab: lab, srcip: srcip)
-                defer { running?.stop() }
-                for load in Load.allCases {
-                    let v = try measure(load, lab: lab, seconds: seconds)
-                    result.values[load, default: [:]][observer, default: []].append(v)
-                }
-            }
-        }
-        // Profile pass: srcip with BPF run-time statistics on (they add two clock reads per run, so not in the rounds).
-        let stats = try BPFStats()
-        defer { stats.disable() }
-        for load in Load.allCases {
-            guard let running = try start(.srcip, lab: lab, srcip: srcip) else { continue }
-            let before = try programStats(pid: running.pid)
-            _ = try measure(load, lab: lab, seconds: seconds)
-            let after = try programStats(pid: running.pid)
-            result.bpf[load] = after.map { a in before.first { $0.id == a.id }.map { a.since($0) } ?? a }
-            running.stop()
-            if load == .synFlood { result.srcipSummary = running.stderrTail() }
-        }
-        return result
     }
 
     /// Source addresses of the flood's SNAT (outside the lab's subnets, routed back to the router by the server).
@@ -138,7 +150,7 @@ enum SideBySideBench {
         deinit { try? FileManager.default.removeItem(at: errFile) }
     }
 
-    static func start(_ observer: Observer, lab: NATLab, srcip: String) throws -> Running? {
+    static func start(_ observer: Observer, lab: NATLab, srcip: String, srcipOptions: [String] = []) throws -> Running? {
         switch observer {
         case .nothing:
             return nil
@@ -149,7 +161,7 @@ enum SideBySideBench {
             return r
         case .srcip:
             let r = try Running(netns: lab.router, [srcip, "trace", "-i", lab.routerClientIf, "-i", lab.routerServerIf,
-                                                    "--format", "jsonl", "--output", "/dev/null", "--services", "none"])
+                                                    "--format", "jsonl", "--output", "/dev/null", "--services", "none"] + srcipOptions)
             // Attached once both its programs (ingress, egress) show in the router namespace, plus a margin.
             let deadline = Date().addingTimeInterval(15)
             while (try? programStats(pid: r.pid))?.count ?? 0 < 2 {
@@ -164,30 +176,34 @@ enum SideBySideBench {
         }
     }
 
-    /// One measurement: Gbit/s for bulk TCP (iperf3), else packets per second arriving at the server's interface (kpps).
-    static func measure(_ load: Load, lab: NATLab, seconds: Int) throws -> Double {
+    /// One measurement: Gbit/s for bulk TCP (iperf3), else packets per second arriving at the server's interface (kpps);
+    /// for floods, with `cpuOf`, that process's CPU time per packet delivered in the same window (µs).
+    static func measure(_ load: Load, lab: NATLab, seconds: Int, cpuOf pid: Int32?) throws -> (value: Double, cpuPerPacketUs: Double?) {
         switch load {
         case .bulkTCP:
-            return try lab.bulkTransfer(seconds: seconds) / 1e9
+            return (try lab.bulkTransfer(seconds: seconds) / 1e9, nil)
         case .udp64:
             // 14 + 20 + 8 + 22 = 64-byte frames, fixed source port: one flow.
-            return try flood(lab: lab, seconds: seconds, ["--udp", "-s", "40000", "-k", "-p", "\(NATLab.iperfPort)", "-d", "22"])
+            return try flood(lab: lab, seconds: seconds, cpuOf: pid, ["--udp", "-s", "40000", "-k", "-p", "\(NATLab.iperfPort)", "-d", "22"])
         case .synFlood:
             _ = try? lab.exec(lab.router, ["conntrack", "-F"])  // every run starts from an empty conntrack table
-            return try flood(lab: lab, seconds: seconds, ["-S", "--rand-source", "-p", "\(NATLab.vipTCPPort)"])
+            return try flood(lab: lab, seconds: seconds, cpuOf: pid, ["-S", "--rand-source", "-p", "\(NATLab.vipTCPPort)"])
         }
     }
 
-    /// Runs `hping3 --flood` from the client to the VIP and returns the rate (kpps) at which packets reach the server.
-    static func flood(lab: NATLab, seconds: Int, _ args: [String]) throws -> Double {
+    /// Runs `hping3 --flood` from the client to the VIP and returns the rate (kpps) at which packets reach the server,
+    /// and the CPU time `pid` spent per packet delivered over the same window (µs).
+    static func flood(lab: NATLab, seconds: Int, cpuOf pid: Int32?, _ args: [String]) throws -> (value: Double, cpuPerPacketUs: Double?) {
         let sender = try Running(netns: lab.client, ["hping3", "--flood", "-q"] + args + [NATLab.vip])
         defer { sender.stop() }
         usleep(500_000)  // warm-up
         guard sender.process.isRunning else { throw Failed(description: "hping3 exited: \(sender.stderrTail())") }
-        let t0 = Date(), n0 = try serverRxPackets(lab)
+        let t0 = Date(), n0 = try serverRxPackets(lab), cpu0 = pid.map(ProcessCPU.seconds)
         usleep(UInt32(seconds) * 1_000_000)
-        let n1 = try serverRxPackets(lab), dt = Date().timeIntervalSince(t0)
-        return Double(n1 &- n0) / dt / 1000
+        let n1 = try serverRxPackets(lab), dt = Date().timeIntervalSince(t0), cpu1 = pid.map(ProcessCPU.seconds)
+        let packets = Double(n1 &- n0)
+        let cpu = cpu0.flatMap { c0 in cpu1.map { ($0 - c0) * 1e6 / max(packets, 1) } }
+        return (packets / dt / 1000, cpu)
     }
 
     /// Packets received by the server's veth (NATLab names it "sss" + tag).
@@ -217,5 +233,17 @@ enum SideBySideBench {
             return ProgramRunStats(name: name, id: UInt32(id), runCount: (p["run_cnt"] as? NSNumber)?.uint64Value ?? 0,
                                    runTimeNs: (p["run_time_ns"] as? NSNumber)?.uint64Value ?? 0)
         }
+    }
+}
+
+/// CPU time of a process from /proc/PID/stat (utime + stime, all threads).
+enum ProcessCPU {
+    static func seconds(pid: Int32) -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return 0 }
+        // Fields after "comm)": state is field 3; utime and stime are fields 14 and 15.
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let u = Double(fields[11]), let s = Double(fields[12]) else { return 0 }
+        return (u + s) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 }

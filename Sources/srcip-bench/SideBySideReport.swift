@@ -13,7 +13,7 @@ extension SideBySideBench.Result {
 
     func printTable(row: (String, String, String) -> Void) {
         let f = { (v: Double) in String(format: v >= 100 ? "%.0f" : "%.2f", v) }
-        for load in Load.allCases {
+        for load in loads {
             let cells = Observer.allCases.map { o -> String in
                 let s = spread(load, o)
                 return "\(o.rawValue) \(f(medianOf(load, o))) [\(f(s.min))–\(f(s.max))]"
@@ -21,8 +21,12 @@ extension SideBySideBench.Result {
             row(load.title, "", cells.joined(separator: "  "))
             row("  ratio srcip / nothing; tcpdump / nothing", String(format: "%.3f; %.3f", ratio(load, .srcip), ratio(load, .tcpdump)),
                 load == .synFlood ? "target ≥ 0.90 and > tcpdump" : load == .udp64 ? "target ≥ 0.97" : "target ≥ 0.98")
+            if let cpu = srcipCPUPerPacketUs[load], !cpu.isEmpty {
+                row("  srcip process CPU per packet delivered (µs, user + system)", String(format: "%.2f", median(cpu)),
+                    "runs: " + cpu.map { String(format: "%.2f", $0) }.joined(separator: " "))
+            }
         }
-        for load in Load.allCases {
+        for load in loads {
             for p in (bpf[load] ?? []).sorted(by: { $0.name < $1.name }) where p.runCount > 0 {
                 row("  BPF \(p.name) under \(load.rawValue), bpf_stats on (ns per run, \(p.runCount) runs)", String(format: "%.1f", p.nsPerRun), "")
             }
@@ -34,8 +38,8 @@ extension SideBySideBench.Result {
     }
 
     var json: [String: Any] {
-        var loads: [String: Any] = [:]
-        for load in Load.allCases {
+        var byLoad: [String: Any] = [:]
+        for load in loads {
             var entry: [String: Any] = [:]
             for o in Observer.allCases {
                 let s = spread(load, o)
@@ -43,9 +47,10 @@ extension SideBySideBench.Result {
             }
             entry["ratio_srcip"] = ratio(load, .srcip)
             entry["ratio_tcpdump"] = ratio(load, .tcpdump)
+            if let cpu = srcipCPUPerPacketUs[load] { entry["srcip_cpu_us_per_packet"] = cpu }
             entry["bpf_ns_per_run"] = Dictionary((bpf[load] ?? []).map { ($0.name, $0.nsPerRun) }, uniquingKeysWith: { a, _ in a })
             entry["bpf_runs"] = Dictionary((bpf[load] ?? []).map { ($0.name, $0.runCount) }, uniquingKeysWith: { a, _ in a })
-            loads[load.rawValue] = entry
+            byLoad[load.rawValue] = entry
         }
         var loadavg = [Double](repeating: 0, count: 3)
         _ = getloadavg(&loadavg, 3)
@@ -56,7 +61,7 @@ extension SideBySideBench.Result {
             "rounds": rounds, "seconds_per_run": seconds,
             "setup": "NAT lab: client — router (DNAT + MASQUERADE) — server; srcip trace on both router interfaces (ingress+egress), "
                 + "tcpdump -i any -w /dev/null -s 128 on the router; loads: iperf3, hping3 64-byte UDP one flow, hping3 SYN flood --rand-source",
-            "side_by_side": loads,
+            "side_by_side": byLoad,
         ]
     }
 

@@ -7,6 +7,8 @@ import SrcipLabCluster
 // Usage: srcip-bench [--seconds N] [--rounds N] [--connections N] [--skip-nat] [--skip-lab] [--skip-side]
 //                    [--side-rounds N] [--json PATH (default .build/bench.json)] [--skip-catalog]
 //                    [--catalog-services N] [--catalog-changes N] [--catalog-mode iptables|nftables]
+//                    [--side-loads syn_flood,udp64,bulk_tcp] [--only-side]
+//                    [--skip-scale] [--only-scale] [--scale-flows N] [--scale-default-only]
 
 let args = Array(CommandLine.arguments.dropFirst())
 func option(_ name: String, _ fallback: Int) -> Int {
@@ -20,13 +22,21 @@ if args.contains("--census") {
 let seconds = option("--seconds", 3)
 let rounds = option("--rounds", 5)
 let connections = option("--connections", 200)
-let skipNAT = args.contains("--skip-nat")
-let skipLab = args.contains("--skip-lab")
+let skipNAT = args.contains("--skip-nat") || args.contains("--only-side")
+let skipLab = args.contains("--skip-lab") || args.contains("--only-side")
 let skipSide = args.contains("--skip-side")
 let jsonPath = args.firstIndex(of: "--json").flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil } ?? ".build/bench.json"
 /// Everything measured, written to `jsonPath` at the end.
 var benchJSON: [String: Any] = [:]
-let skipCatalog = args.contains("--skip-catalog")
+let onlyScale = args.contains("--only-scale")
+let onlySide = args.contains("--only-side") || onlyScale
+let skipCatalog = args.contains("--skip-catalog") || onlySide
+/// `--side-loads`: prefixes of the side-by-side loads to run (e.g. `syn` for the SYN flood alone).
+let sideLoads: [SideBySideBench.Load] = {
+    guard let i = args.firstIndex(of: "--side-loads"), i + 1 < args.count else { return SideBySideBench.Load.allCases }
+    let names = args[i + 1].split(separator: ",")
+    return SideBySideBench.Load.allCases.filter { l in names.contains { l.rawValue.hasPrefix($0) } }
+}()
 
 func row(_ what: String, _ value: String, _ target: String = "") {
     let pad = { (s: String, n: Int) in s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
@@ -35,17 +45,19 @@ func row(_ what: String, _ value: String, _ target: String = "") {
 func fmt(_ v: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", v) }
 
 print("srcip benchmarks — \(ProcessInfo.processInfo.processorCount) CPUs, kernel \(ProcessInfo.processInfo.operatingSystemVersionString)")
-print("")
-print("Consumer")
-let decode = DecodeBench.run()
-row("records decoded per second (one core)", fmt(decode.perSecond, 0), "target ≥ 1,000,000")
+if !onlySide {
+    print("")
+    print("Consumer")
+    let decode = DecodeBench.run()
+    row("records decoded per second (one core)", fmt(decode.perSecond, 0), "target ≥ 1,000,000")
 
-print("")
-print("Correlation")
-let corr = CorrelatorBenchmark.run(observations: 2_000_000, concurrency: 10_000, liveFlows: 100_000)
-row("records correlated per second (one core)", fmt(corr.recordsPerSecond, 0), "target ≥ 500,000")
-row("memory per 100,000 live flows (MB, resident)", fmt(corr.bytesPerLiveFlow * 100_000 / 1e6), "target ≤ 100")
-row("bytes per live flow (layout estimate)", "\(corr.estimatedBytesPerLiveFlow)")
+    print("")
+    print("Correlation")
+    let corr = CorrelatorBenchmark.run(observations: 2_000_000, concurrency: 10_000, liveFlows: 100_000)
+    row("records correlated per second (one core)", fmt(corr.recordsPerSecond, 0), "target ≥ 500,000")
+    row("memory per 100,000 live flows (MB, resident)", fmt(corr.bytesPerLiveFlow * 100_000 / 1e6), "target ≤ 100")
+    row("bytes per live flow (layout estimate)", "\(corr.estimatedBytesPerLiveFlow)")
+}
 
 if !skipLab {
     print("")
@@ -82,11 +94,13 @@ if !skipCatalog {
     }
 }
 
-print("")
-print("BPF, established flow (BPF_PROG_TEST_RUN, 1,000,000 runs, no stats overhead)")
-for r in try MicroBench.run() {
-    row("\(r.flavour) \(r.hook): \(r.packet) (ns per packet)", "\(r.nsPerPacket)", "target ≤ 100")
-    benchJSON["test_run_ns.\(r.flavour).\(r.hook).\(r.packet)"] = r.nsPerPacket
+if !onlySide {
+    print("")
+    print("BPF, established flow (BPF_PROG_TEST_RUN, 1,000,000 runs, no stats overhead)")
+    for r in try MicroBench.run() {
+        row("\(r.flavour) \(r.hook): \(r.packet) (ns per packet)", "\(r.nsPerPacket)", "target ≤ 100")
+        benchJSON["test_run_ns.\(r.flavour).\(r.hook).\(r.packet)"] = r.nsPerPacket
+    }
 }
 
 if !skipNAT {
@@ -114,13 +128,49 @@ if !skipNAT {
     }
 }
 
-if !skipSide {
+/// Written with everything else to `jsonPath` at the end.
+var sideResult: SideBySideBench.Result?
+if !skipSide && !onlyScale {
     let sideRounds = option("--side-rounds", 3)
     print("")
     print("Side by side on one NAT path (\(sideRounds) alternating rounds × \(seconds) s; medians [min–max])")
-    let side = try SideBySideBench.run(rounds: sideRounds, seconds: seconds)
+    let side = try SideBySideBench.run(rounds: sideRounds, seconds: seconds, loads: sideLoads)
     side.printTable(row: row)
-    try side.write(json: jsonPath, extra: ["other": benchJSON])
-    print("")
-    print("wrote \(jsonPath)")
+    sideResult = side
 }
+
+if !args.contains("--skip-scale") && (!args.contains("--only-side") || onlyScale) {
+    let n = option("--scale-flows", 1_000_000)
+    print("")
+    print("srcip trace per flow, as a process (SYN flood with random sources through the NAT lab until \(n) new flows are seen)")
+    // --scale-default-only: srcip's defaults alone (e.g. to compare with a build that has no --max-new-flows).
+    let variants: [(name: String, options: [String])] = args.contains("--scale-default-only")
+        ? [("srcip's defaults", [])]
+        : [("every flow traced (--max-new-flows 0)", ["--max-new-flows", "0"]), ("default --max-new-flows (sampling past 10,000/s)", [])]
+    let runs = try FlowScaleBench.run(flows: n, variants: variants.map(\.options))
+    var scaleJSON: [String: Any] = [:]
+    for (v, r) in zip(variants, runs) {
+        row("\(v.name): flows seen, flows/s", "\(r.flowsSeen), \(fmt(r.flowsPerSecond, 0))")
+        row("\(v.name): CPU seconds per 100,000 flows (user + system)", fmt(r.cpuPer100kFlows, 2))
+        row("\(v.name): % of one core at 1,000 new flows/s sustained", fmt(r.percentOfCoreAt1kPerSecond, 2))
+        row("\(v.name): RSS at start / 100,000 / \(n) flows seen (MB)",
+            "\(r.rssStart / 1_000_000) / \(r.rss100k / 1_000_000) / \(r.rss1M / 1_000_000)")
+        if !r.summary.isEmpty { print("    " + r.summary) }
+        scaleJSON[r.options.isEmpty ? "default" : r.options.joined(separator: " ")] = [
+            "flows_seen": r.flowsSeen, "seconds": r.seconds, "cpu_seconds": r.cpuSeconds, "cpu_seconds_per_100k_flows": r.cpuPer100kFlows,
+            "percent_core_at_1k_flows_per_s": r.percentOfCoreAt1kPerSecond, "rss_bytes_start": r.rssStart,
+            "rss_bytes_100k_flows": r.rss100k, "rss_bytes_1m_flows": r.rss1M,
+        ]
+    }
+    benchJSON["flow_scale"] = scaleJSON
+}
+
+if let sideResult {
+    try sideResult.write(json: jsonPath, extra: ["other": benchJSON])
+} else {
+    try FileManager.default.createDirectory(at: URL(fileURLWithPath: jsonPath).deletingLastPathComponent(), withIntermediateDirectories: true)
+    try JSONSerialization.data(withJSONObject: ["other": benchJSON], options: [.prettyPrinted, .sortedKeys])
+        .write(to: URL(fileURLWithPath: jsonPath))
+}
+print("")
+print("wrote \(jsonPath)")

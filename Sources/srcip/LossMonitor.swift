@@ -11,17 +11,21 @@ struct LossMonitor {
         var mapEvicted: UInt64 = 0
         var correlatorEvicted: UInt64 = 0
         var consumerDropped: UInt64 = 0
+        /// New flows not traced (`--max-new-flows` sampling).
+        var sampledOut: UInt64 = 0
 
-        var total: UInt64 { ringBuffer + mapEvicted + correlatorEvicted + consumerDropped }
+        var total: UInt64 { ringBuffer + mapEvicted + correlatorEvicted + consumerDropped + sampledOut }
 
         func since(_ o: Losses) -> Losses {
             Losses(ringBuffer: ringBuffer &- o.ringBuffer, mapEvicted: mapEvicted &- o.mapEvicted,
-                   correlatorEvicted: correlatorEvicted &- o.correlatorEvicted, consumerDropped: consumerDropped &- o.consumerDropped)
+                   correlatorEvicted: correlatorEvicted &- o.correlatorEvicted, consumerDropped: consumerDropped &- o.consumerDropped,
+                   sampledOut: sampledOut &- o.sampledOut)
         }
 
         var text: String {
             "ring buffer full \(ringBuffer) records lost, BPF flow map full \(mapEvicted) flows evicted, "
-                + "correlator bound \(correlatorEvicted) flows written early, consumer buffer full \(consumerDropped) events dropped"
+                + "correlator bound \(correlatorEvicted) flows written early, consumer buffer full \(consumerDropped) records dropped"
+                + (sampledOut > 0 ? ", new flows over --max-new-flows \(sampledOut) not traced" : "")
         }
     }
 

@@ -79,6 +79,10 @@ struct TraceCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "End flows idle for this many seconds (UDP, ICMP, TCP without FIN); 0.1 to one year.")
     var idleTimeout: Double = 30
 
+    @Option(name: .customLong("max-new-flows"), parsing: .unconditional,
+            help: "New flows per second traced in full (0: no limit). Past it, under a flood of new connections, only a sample of 1 in 2, 4, 8, ... new flows is traced, chosen by the connection's tuple; the rest are counted (exit summary, JSON summary, --metrics) so that srcip's CPU stays bounded and the node is never slowed.")
+    var maxNewFlows = 10_000
+
     @Option(name: .customLong("ready-file"),
             help: "Once tracing (hooks attached, Services read), write this file: one JSON line with pid, node, interfaces, attach (tcx or clsact), join (conntrack or fingerprint) and services.")
     var readyFile: String?
@@ -133,6 +137,7 @@ struct TraceCommand: AsyncParsableCommand {
         if let c = count { try OptionValidation.integer(c, option: "--count", in: 1...Int.max) }
         for p in ports { try OptionValidation.integer(p, option: "--port", in: 0...65535) }
         try OptionValidation.seconds(idleTimeout, option: "--idle-timeout", min: 0.1)
+        try OptionValidation.integer(maxNewFlows, option: "--max-new-flows", in: 0...100_000_000)
     }
 
     private var nodeIPList: [String] {
@@ -174,7 +179,8 @@ struct TraceCommand: AsyncParsableCommand {
                                         peekCounts: { [object = tracer.object] in object.flowCounts($0, remove: false) },
                                         activeTimeoutNs: UInt64(export.activeTimeout * 1e9),
                                         observationDomainID: export.domain(node: context.node),
-                                        collectors: try export.collectorWriters(node: context.node)))
+                                        collectors: try export.collectorWriters(node: context.node),
+                                        maxNewFlowsPerSecond: maxNewFlows))
         }
         let start = try tracer.counters()
         let attach = tracer.attachments.first?.mode.description ?? "-"
@@ -212,7 +218,8 @@ struct TraceCommand: AsyncParsableCommand {
                     if case .flows(let f) = out { stats = f.correlatorStats }
                     let losses = LossMonitor.Losses(ringBuffer: c.ringbufLost, mapEvicted: c.flowsEvicted,
                                                     correlatorEvicted: stats?.flowsEvicted ?? 0,
-                                                    consumerDropped: pipeline.dropped.value)
+                                                    consumerDropped: pipeline.dropped.value,
+                                                    sampledOut: stats?.newFlowsSampledOut ?? 0)
                     if let warning = monitor.check(losses, atNs: now) { Diagnostics.warning(warning) }
                 }
                 var stats: CorrelatorStats?

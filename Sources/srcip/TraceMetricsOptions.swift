@@ -60,6 +60,8 @@ final class TraceMetricsFeed {
         } else {
             g.losses.consumerBuffer = consumerDropped
         }
+        g.newFlowsSampledOut = correlator?.newFlowsSampledOut ?? 0
+        g.samplingDivisor = correlator?.samplingDivisorMax ?? 1
         g.interfacesAttached = tracer.interfaces.count
         g.interfaceAttachFailures = tracer.interfaceCounts.failed
         g.recordsReceived = tracer.recordsReceived

@@ -27,9 +27,9 @@ enum TraceOutput {
 
     func handle(_ event: TraceEvent) throws {
         switch (self, event) {
-        case (.raw(let r), .observation(let o)): try r.add(o)
+        case (.raw(let r), .observations(let batch)): for o in batch { try r.add(o) }
         case (.raw(let r), .sweep(let expired, _, _)): for o in expired { try r.add(o) }
-        case (.flows(let f), .observation(let o)): try f.add(o)
+        case (.flows(let f), .observations(let batch)): try f.add(batch)
         case (.flows(let f), .sweep(let expired, let active, let now)):
             f.noteActivity(active)
             try f.add(expired: expired)
@@ -141,7 +141,7 @@ final class FlowOutput {
     init(format: FlowRecordFormat, path: String, mode: FileOpenMode = .truncate, context: NodeContext, filter: FlowFilter,
          idleTimeoutNs: UInt64, limit: Int, liveCounts: ((FlowView) -> FlowCounts?)? = nil,
          peekCounts: ((FlowView) -> FlowCounts?)? = nil, activeTimeoutNs: UInt64 = 0, observationDomainID: UInt32 = 0,
-         collectors: [any FlowRecordWriter] = []) throws {
+         collectors: [any FlowRecordWriter] = [], maxNewFlowsPerSecond: Int = 0) throws {
         let file = try format.writer(path: path, mode: mode, observationDomainID: observationDomainID,
                                      observationDomainName: context.node)
         writer = collectors.isEmpty ? file : FanOutWriter([file] + collectors)
@@ -150,6 +150,7 @@ final class FlowOutput {
         // idle timeout, 2 s later, only catches views the sweep cannot report (e.g. evicted from the BPF map).
         var config = CorrelatorConfig(idleTimeoutNs: idleTimeoutNs &+ (liveCounts == nil ? 0 : 2_000_000_000))
         config.closeLingerNs = Self.closeLingerNs
+        config.maxNewFlowsPerSecond = maxNewFlowsPerSecond
         correlator = FlowCorrelator(context: context, config: config)
         correlator.liveCounts = liveCounts
         correlator.peekCounts = peekCounts
@@ -162,8 +163,9 @@ final class FlowOutput {
 
     var correlatorStats: CorrelatorStats { correlator.stats }
 
-    func add(_ o: Observation) throws {
-        correlator.add(o)
+    /// BPF records in ring order; the flows they finish are written after the batch, in the order they finished.
+    func add(_ batch: [Observation]) throws {
+        for o in batch { correlator.add(o) }
         try emit(correlator.drainFinished())
     }
 

@@ -32,7 +32,9 @@ extension TraceSummaryRecord {
         ]
         if let s = correlator {
             counters += [("correlator_evicted", s.flowsEvicted), ("correlator_late_records", s.lateRecords),
-                         ("correlator_replies_without_request", s.unmatchedReplies)]
+                         ("correlator_replies_without_request", s.unmatchedReplies),
+                         ("correlator_new_flows_sampled_out", s.newFlowsSampledOut), ("correlator_records_sampled_out", s.recordsSampledOut),
+                         ("correlator_sampling_divisor_max", s.samplingDivisorMax)]
         }
         return TraceSummaryRecord(node: node, endNs: KernelClock.unixNs(), flows: 0, interim: 0, counters: counters,
                                   interfacesAtStart: interfaces.atStart, interfacesAttachedLater: interfaces.attachedLater,

@@ -72,6 +72,10 @@ enum TraceSummary {
         if let s {
             text += "; correlator: \(s.flowsEvicted) evicted (memory bound), \(s.lateRecords) late records, "
                 + "\(s.unmatchedReplies) replies without request"
+            if s.newFlowsSampledOut > 0 {
+                text += "; sampling (--max-new-flows): \(s.newFlowsSampledOut) new flows not traced (\(s.recordsSampledOut) records), "
+                    + "at most 1 in \(s.samplingDivisorMax) traced"
+            }
         }
         return text
     }

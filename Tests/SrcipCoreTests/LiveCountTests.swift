@@ -64,4 +64,31 @@ import Testing
         #expect(r.map(\.packets) == [10, 20])
         #expect(c.stats.lateRecords == 0)
     }
+
+    /// An unanswered SYN (ingress before DNAT, egress after) whose flow idles out: the BPF side never inserted its
+    /// views into the flow map, so they are not looked up; once a sweep noted packets of the flow (the map entry the
+    /// second packet made), or when the flow is written at exit, they are.
+    @Test(arguments: [false, true])
+    func idleHandshakeOnlyViewsAreNotLookedUp(activity: Bool) {
+        let orig = L.tcp(L.external, 40001, L.node1IP, 30080), xlat = L.tcp(L.gw, 40001, L.backend, 8080)
+        let ct = L.ct(9, orig, xlat.reversed, reply: false)
+        var c = FlowCorrelator(context: L.context, config: CorrelatorConfig(idleTimeoutNs: 2 * Self.second))
+        var asked: [FlowView] = []
+        c.liveCounts = { view in
+            asked.append(view)
+            return nil
+        }
+        c.add(L.obs(.new, .ingress, L.eth0, orig, t: Self.second, flags: TCPFlags.syn))
+        c.add(L.obs(.new, .egress, L.vethBackend, xlat, t: Self.second + 10, flags: TCPFlags.syn, ct: ct))
+        if activity { c.noteActivity(tuple: orig, atNs: Self.second + 500) }
+        c.advance(toNs: 10 * Self.second)
+        #expect(c.drainFinished().count == 1)
+        #expect(c.stats.flowsIdledOut == 1)
+        #expect(asked.count == (activity ? 2 : 0), "\(asked)")
+
+        asked = []
+        c.add(L.obs(.new, .ingress, L.eth0, L.tcp(L.external, 40002, L.node1IP, 30080), t: 11 * Self.second, flags: TCPFlags.syn))
+        #expect(c.flush().count == 1)
+        #expect(asked.count == 1, "a flow written at exit may have had its second packet within the last sweep")
+    }
 }
