@@ -50,7 +50,8 @@ struct NFTablesFollower {
     }
 
     private static func dumpTable(_ dumper: NFTablesNetlinkDumper, family: UInt8) throws -> NFTKeptTable? {
-        guard let chains = try dumper.dump(.getChain, family: family, table: table),
+        guard try dumper.tableExists(family: family, table: table),
+              let chains = try dumper.dump(.getChain, family: family, table: table),
               let sets = try dumper.dump(.getSet, family: family, table: table) else { return nil }
         var kept = NFTKeptTable(family: family)
         for m in chains { if case .chain(_, table, _, false) = m { try kept.apply(m) } }
@@ -62,7 +63,7 @@ struct NFTablesFollower {
         for m in try dumper.dump(.getRule, family: family, table: table) ?? [] {
             if case .rule(let r, false) = m, r.table == table { try kept.apply(m) }
         }
-        return chains.contains { if case .chain(_, table, _, _) = $0 { return true } else { return false } } || !sets.isEmpty ? kept : nil
+        return kept
     }
 
     /// Takes a buffer of notifications.

@@ -32,6 +32,11 @@ final class NFTablesNetlinkDumper: Sendable {
         try request(kind: kind, family: family, dump: true, attributes: [(1, Self.string(table))])
     }
 
+    /// Whether `family`'s `table` exists (NFT_MSG_GETTABLE).
+    func tableExists(family: UInt8, table: String) throws -> Bool {
+        try request(kind: .getTable, family: family, dump: false, attributes: [(1, Self.string(table))]) != nil
+    }
+
     /// The elements of one set.
     func elements(family: UInt8, table: String, set: String) throws -> [NFTNetlink.Message]? {
         try request(kind: .getSetElem, family: family, dump: true, attributes: [(1, Self.string(table)), (2, Self.string(set))])
@@ -65,7 +70,7 @@ final class NFTablesNetlinkDumper: Sendable {
                     case .error: return out
                     default:
                         out.append(m)
-                        if !dump, case .generation = m { return out }
+                        if !dump { return out }
                     }
                 }
             }
