@@ -18,6 +18,9 @@ struct NFTablesFollower {
 
     var isUsable: Bool { staleReason == nil }
 
+    /// Reads of a whole kept table (a partition without owner, differing cluster CIDRs) since the last seed.
+    var fullTableReads: Int { tables.values.reduce(0) { $0 + $1.fullReads } }
+
     mutating func markStale(_ why: String) {
         if staleReason == nil { staleReason = why }
         tables = [:]
@@ -66,8 +69,10 @@ struct NFTablesFollower {
         return kept
     }
 
-    /// Takes a buffer of notifications.
+    /// Takes a buffer of notifications (ignored while stale: the next `seed` dumps the tables anyway).
     mutating func feed(_ buffer: UnsafeRawBufferPointer) {
+        // Stale tables wait for a new seed: whatever is queued now belongs to commits that seed will skip.
+        guard isUsable else { return }
         let messages: [NFTNetlink.Message]
         do {
             messages = try NFTNetlink.decode(buffer)
@@ -119,14 +124,18 @@ struct NFTablesFollower {
         if tables.isEmpty {
             result.warnings.append("\(Self.file): no `table ip kube-proxy` / `table ip6 kube-proxy` in the ruleset")
         }
-        for family: UInt8 in [2, 10] where tables[family] != nil {
-            try tables[family]!.render()
-            var interpreter = NFTablesInterpreter(table: tables[family]!.view, file: Self.file)
-            try interpreter.run()
-            var warnings = interpreter.warnings
-            let services = interpreter.assembler.services(warnings: &warnings)
-            result.merge(DiscoveredServices(services: services, clusterCIDRs: interpreter.clusterCIDRs, source: "nftables",
-                                            warnings: warnings, structures: family == 2 ? .nftablesIPv4 : .nftablesIPv6))
+        let families: [UInt8] = [2, 10].filter { tables[$0] != nil }
+        for family in families {
+            let found = try tables[family]!.services()
+            if families.count == 1 {
+                // What `merge` does to the first family, without folding thousands of Services into an empty list.
+                result.services = found.services
+                result.clusterCIDRs = found.clusterCIDRs
+                result.warnings = found.warnings.map { InputLimits.excerpt($0, limit: 400) }
+                result.structures = found.structures
+            } else {
+                result.merge(found)
+            }
         }
         return result
     }

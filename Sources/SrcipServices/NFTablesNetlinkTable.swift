@@ -16,16 +16,22 @@ struct NFTKeptTable {
     let family: UInt8
     private(set) var view: NFTablesKubeProxyTable
     private var handles: [String: [UInt64]] = [:]
-    private var sets: [String: NFTNetlink.SetInfo] = [:]
-    private var elements: [String: [ElementID: NFTNetlink.Element]] = [:]
+    private(set) var sets: [String: NFTNetlink.SetInfo] = [:]
+    private(set) var elements: [String: [ElementID: NFTNetlink.Element]] = [:]
     /// Named sets whose `view` entry is out of date.
     private var dirty: Set<String> = []
+    /// What each Service port is read from, and the Services read so far (`NFTablesIncremental`).
+    var index: NFTPartitionIndex
+    var cache = NFTServiceCache()
+    /// Reads of the whole table (instead of the changed partitions) so far.
+    var fullReads = 0
 
     var familyName: String { family == 10 ? "ip6" : "ip" }
 
     init(family: UInt8) {
         self.family = family
         view = NFTablesKubeProxyTable(family: family == 10 ? "ip6" : "ip")
+        index = NFTPartitionIndex(addressLength: family == 10 ? 16 : 4)
     }
 
     mutating func apply(_ m: NFTNetlink.Message) throws {
@@ -38,8 +44,10 @@ struct NFTKeptTable {
             } else {
                 view.chains.insert(name)
             }
+            index.chainChanged(name, deleted: deleted)
         case .rule(let r, let deleted):
             try apply(rule: r, deleted: deleted)
+            index.chainChanged(r.chain, deleted: nil)
         case .set(let info, let deleted):
             if deleted {
                 sets[info.name] = nil
@@ -48,7 +56,10 @@ struct NFTKeptTable {
                 sets[info.name] = info
                 if elements[info.name] == nil { elements[info.name] = [:] }
             }
-            if !info.isAnonymous { dirty.insert(info.name) }
+            if !info.isAnonymous {
+                dirty.insert(info.name)
+                index.setChanged(info.name, deleted: deleted)
+            }
         case .elements(_, _, let set, let list, let deleted):
             guard sets[set] != nil else { throw Unsupported(problem: "elements of unknown set \(set)") }
             guard !list.isEmpty || !deleted else { throw Unsupported(problem: "set \(set) flushed without its elements") }
@@ -59,6 +70,7 @@ struct NFTKeptTable {
                 } else {
                     elements[set]![id] = e
                 }
+                index.elementChanged(set: set, e, deleted: deleted)
             }
             if sets[set]?.isAnonymous == false { dirty.insert(set) }
         default:
@@ -102,19 +114,23 @@ struct NFTKeptTable {
             view.maps[name] = nil
             view.sets[name] = nil
             guard let info = sets[name] else { continue }
-            var body: [String: JSONValue] = ["family": .string(familyName), "name": .string(name), "table": .string("kube-proxy")]
-            let list = Array((elements[name] ?? [:]).values)
-            if !list.isEmpty {
-                body["elem"] = .array(try NFTSetRendering.elements(info, list, kinds: try NFTSetRendering.fields(info)))
-            }
-            if let t = info.timeoutMs { body["timeout"] = .integer(Int64(t / 1000)) }
-            if info.isMap {
-                body["map"] = .string(info.dataType == 0xffffff00 ? "verdict" : "data")
-                view.maps[name] = JSONNode(value: .object(body), parent: nil, file: NFTablesFollower.file)
-            } else {
-                view.sets[name] = JSONNode(value: .object(body), parent: nil, file: NFTablesFollower.file)
-            }
+            let node = try body(name, (elements[name] ?? [:]).keys)
+            if info.isMap { view.maps[name] = node } else { view.sets[name] = node }
         }
         dirty = []
+    }
+
+    /// A named set or map as `nft -j` prints it, with the elements `ids` (those it has).
+    func body(_ name: String, _ ids: some Collection<ElementID>) throws -> JSONNode {
+        guard let info = sets[name] else { throw Unsupported(problem: "set \(name) unknown") }
+        var body: [String: JSONValue] = ["family": .string(familyName), "name": .string(name), "table": .string("kube-proxy")]
+        let have = elements[name] ?? [:]
+        let list = ids.compactMap { have[$0] }
+        if !list.isEmpty {
+            body["elem"] = .array(try NFTSetRendering.elements(info, list, kinds: try NFTSetRendering.fields(info)))
+        }
+        if let t = info.timeoutMs { body["timeout"] = .integer(Int64(t / 1000)) }
+        if info.isMap { body["map"] = .string(info.dataType == 0xffffff00 ? "verdict" : "data") }
+        return JSONNode(value: .object(body), parent: nil, file: NFTablesFollower.file)
     }
 }

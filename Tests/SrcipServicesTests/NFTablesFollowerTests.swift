@@ -59,6 +59,8 @@ struct NFTablesFollowerTests {
             #expect(truth2 != truth)
             #expect(try follower.services().services == truth2.services)
 
+            #expect(follower.fullTableReads == 0, "every read went partition by partition")
+
             var fresh = NFTablesFollower()
             try fresh.seed(dumper)
             #expect(try fresh.services().services == truth2.services)
