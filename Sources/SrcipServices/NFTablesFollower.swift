@@ -44,6 +44,8 @@ struct NFTablesFollower {
                 continue
             }
             tables = read.compactMapValues { $0 }
+            // Read every Service port now, as part of this full read, so that the next change reads only its own.
+            for f in tables.keys { _ = try? tables[f]!.services() }
             seededGeneration = before
             transaction = []
             staleReason = nil

@@ -26,6 +26,15 @@ extension NFTKeptTable {
     /// The Services of the table as `NFTablesInterpreter` reads them from the whole table, reading again only the
     /// partitions that changed since the last call; a full read when some element belongs to no partition.
     mutating func services() throws -> DiscoveredServices {
+        do {
+            return try incremental()
+        } catch {
+            index.all = true   // partitions may have been read halfway: read them all next time
+            throw error
+        }
+    }
+
+    private mutating func incremental() throws -> DiscoveredServices {
         var dirty = index.dirty
         if index.all {
             rebuildIndex()
@@ -151,7 +160,7 @@ extension NFTKeptTable {
                 }
             }
         }
-        for c in looked { index.chainDeps[c, default: []].insert(p) }
+        index.depend(p, on: looked)
         for c in chains {
             t.chains.insert(c)
             t.rules[c] = view.rules[c]

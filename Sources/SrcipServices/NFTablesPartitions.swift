@@ -22,8 +22,9 @@ struct NFTPartitionIndex {
     private(set) var firewallByAddress: [[UInt8]: Set<ElementID>] = [:]
     private(set) var chainsBySuffix: [String: Set<String>] = [:]
     private(set) var setsBySuffix: [String: Set<String>] = [:]
-    /// Chain → partitions whose last read included it or looked for it.
-    var chainDeps: [String: Set<String>] = [:]
+    /// Chain → partitions whose last read included it or looked for it, and the other way round.
+    private var chainDeps: [String: Set<String>] = [:]
+    private var partitionDeps: [String: Set<String>] = [:]
     /// Partitions to read again; `all` when every one must be.
     var dirty: Set<String> = []
     var all = true
@@ -99,6 +100,16 @@ struct NFTPartitionIndex {
         byAddress[a, default: [:]][p, default: 0] += delta
         if byAddress[a]?[p] == 0 { byAddress[a]![p] = nil }
         if byAddress[a]?.isEmpty == true { byAddress[a] = nil }
+    }
+
+    /// Records the chains the last read of `p` included or looked for.
+    mutating func depend(_ p: String, on chains: Set<String>) {
+        for c in partitionDeps[p] ?? [] {
+            chainDeps[c]?.remove(p)
+            if chainDeps[c]?.isEmpty == true { chainDeps[c] = nil }
+        }
+        partitionDeps[p] = chains.isEmpty ? nil : chains
+        for c in chains { chainDeps[c, default: []].insert(p) }
     }
 
     mutating func chainChanged(_ name: String, deleted: Bool?) {
