@@ -141,7 +141,7 @@ struct NFTRuleTranslator {
             let random = (a.u32(1) ?? 0) & 0x10 != 0
             return .object(["masquerade": random ? .object(["flags": .string("fully-random")]) : .null])
         case "reject":
-            return .object(["reject": .object(["type": .integer(Int64(a.u32(1) ?? 0)), "code": .integer(Int64(a[2]?.first ?? 0))])])
+            return try reject(a)
         case "counter":
             return .object(["counter": .object([:])])
         case "dynset":
@@ -227,6 +227,17 @@ struct NFTRuleTranslator {
             body["port"] = .integer(Int64(c[0]) << 8 | Int64(c[1]))
         }
         return .object([type == 1 ? "dnat" : "snat": .object(body)])
+    }
+
+    /// `reject` alone is ICMP port unreachable (ICMPv6 in ip6), printed as nft does; other kinds by number.
+    private func reject(_ a: NFTNetlink.Attributes) throws -> JSONValue {
+        guard let type = a.u32(1) else { throw Unsupported(problem: "reject without a type") }
+        let code = Int64(a[2]?.first ?? 0)
+        let portUnreachable: Int64 = family == 10 ? 4 : 3
+        if type == 0, code == portUnreachable {
+            return .object(["reject": .object(["type": .string(family == 10 ? "icmpv6" : "icmp"), "expr": .string("port-unreachable")])])
+        }
+        return .object(["reject": .object(["type": .integer(Int64(type)), "expr": .integer(code)])])
     }
 
     static func verdict(_ v: NFTNetlink.Verdict) throws -> JSONValue {
