@@ -1,4 +1,5 @@
 import Foundation
+import SrcipLabCluster
 import SrcipLabKubeProxy
 import SrcipSystem
 import Testing
@@ -64,6 +65,45 @@ struct NFTablesFollowerTests {
             var fresh = NFTablesFollower()
             try fresh.seed(dumper)
             #expect(try fresh.services().services == truth2.services)
+        }
+    }
+
+    static func dualStack(pods: Int, services: [String]) throws -> ClusterState {
+        var yaml = ""
+        for i in 0..<pods {
+            yaml += "---\napiVersion: v1\nkind: Pod\nmetadata: {name: web\(i), labels: {app: web}}\n"
+                + "spec: {nodeName: node1, containers: [{name: c, image: echo, ports: [{containerPort: 8080}]}]}\n"
+        }
+        for s in services {
+            yaml += "---\napiVersion: v1\nkind: Service\nmetadata: {name: \(s)}\nspec: {type: NodePort, ipFamilyPolicy: RequireDualStack, "
+                + "selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}\n"
+        }
+        return try ClusterState.build(from: LabManifest.parse(yaml, source: "t").objects, nodeCount: 2, ipFamily: .dual)
+    }
+
+    /// Dual stack: both `ip` and `ip6 kube-proxy` tables, dumped, then changed by a partial sync of each family.
+    @Test func dualStackTablesAreFollowed() throws {
+        try NetnsLab.with { ns in
+            let a = try Self.dualStack(pods: 1, services: ["s"]), b = try Self.dualStack(pods: 3, services: ["s", "t"])
+            let node = a.nodes[0]
+            for family in [IPFamily.ipv4, .ipv6] { try Self.load(ns, KubeProxyNFTables.render(a, node: node, family: family)) }
+            let (socket, dumper) = try NetworkNamespace.run(named: ns) { (try NFTablesNotifications(), try NFTablesNetlinkDumper()) }
+            var follower = NFTablesFollower()
+            try follower.seed(dumper)
+            let truth = try Self.truth(ns)
+            #expect(truth.services.count == 1 && truth.services[0].secondaryClusterIP != nil)
+            #expect(try follower.services().services == truth.services)
+            for family in [IPFamily.ipv4, .ipv6] {
+                try Self.load(ns, KubeProxyPartialSync.nftables(old: KubeProxyNFTables.transaction(a, node: node, family: family),
+                                                                new: KubeProxyNFTables.transaction(b, node: node, family: family)))
+            }
+            Self.drain(socket, into: &follower)
+            let truth2 = try Self.truth(ns)
+            #expect(truth2.services.count == 2 && truth2.services.allSatisfy { $0.ports[0].endpoints.count == 6 })
+            let followed = try follower.services()
+            #expect(followed.services == truth2.services)
+            #expect(followed.clusterCIDRs == truth2.clusterCIDRs)
+            #expect(follower.fullTableReads == 0)
         }
     }
 
