@@ -221,6 +221,8 @@ enum NFTNetlink {
                           deleted: kind == .delChain)
         case .newRule, .delRule:
             guard let handle = a.u64(3) else { throw DecodeError(problem: "\(kind) without a handle") }
+            // NLM_F_REPLACE: where the kernel put the new rule relative to the one it replaced is not followed.
+            guard kind == .delRule || flags & 0x100 == 0 else { throw DecodeError(problem: "a replaced rule (NLM_F_REPLACE)") }
             var exprs: [Expression] = []
             for e in try a.list(4) {
                 var attributes = try Attributes([UInt8]())

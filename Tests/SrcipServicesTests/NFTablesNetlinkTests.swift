@@ -81,6 +81,16 @@ import Testing
         #expect(throws: NFTNetlink.DecodeError.self) { try NFTNetlink.decode(bad) }
     }
 
+    /// A rule added with NLM_F_REPLACE is refused: the follower then reads the table in full rather than guess
+    /// where the kernel put it.
+    @Test func replacedRulesThrow() throws {
+        var replaced = Self.captured
+        let second = Int(replaced[0]) | Int(replaced[1]) << 8   // the first rule message starts after the chain's
+        #expect(try NFTNetlink.decode(replaced).count == 6)
+        replaced[second + 7] |= 0x01                              // nlmsg_flags |= NLM_F_REPLACE (0x100)
+        #expect(throws: NFTNetlink.DecodeError.self) { try NFTNetlink.decode(replaced) }
+    }
+
     @Test func userdataCommentsAndForeignMessages() throws {
         #expect(NFTNetlink.userdata([0, 3, 0x61, 0x62, 0, 7, 1, 0x7a]) == [0: [0x61, 0x62, 0], 7: [0x7a]])
         // A conntrack message (subsystem 1) is foreign; NLMSG_DONE is `.done`.
