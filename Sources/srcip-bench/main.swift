@@ -4,13 +4,37 @@ import SrcipKernel
 import SrcipLabCluster
 
 // `make bench`: every number in one run, printed as a table of measured values and targets.
-// Usage: srcip-bench [--seconds N] [--rounds N] [--connections N] [--skip-nat] [--skip-lab] [--skip-side]
-//                    [--side-rounds N] [--json PATH (default .build/bench.json)] [--skip-catalog]
-//                    [--catalog-services N] [--catalog-changes N] [--catalog-mode iptables|nftables]
-//                    [--side-loads syn_flood,udp64,bulk_tcp] [--only-side]
-//                    [--skip-scale] [--only-scale] [--scale-flows N] [--scale-default-only]
-
+let usage = """
+    usage: srcip-bench [--seconds N] [--rounds N] [--connections N] [--skip-nat] [--skip-lab] [--skip-side]
+                       [--side-rounds N] [--json PATH (default .build/bench.json)] [--skip-catalog]
+                       [--catalog-services N] [--catalog-changes N] [--catalog-mode iptables|nftables]
+                       [--side-loads syn_flood,udp64,bulk_tcp] [--only-side]
+                       [--skip-scale] [--only-scale] [--scale-flows N] [--scale-default-only]
+           srcip-bench --census MINUTES
+    Runs every benchmark of `make bench` (as root: it builds network namespaces) and prints measured values beside
+    their targets; --skip-* leaves a section out, --only-* runs one section.
+    """
+let valueOptions: Set = ["--seconds", "--rounds", "--connections", "--side-rounds", "--json", "--catalog-services",
+                         "--catalog-changes", "--catalog-mode", "--side-loads", "--scale-flows", "--census"]
+let flagOptions: Set = ["--skip-nat", "--skip-lab", "--skip-side", "--skip-catalog", "--only-side", "--skip-scale",
+                        "--only-scale", "--scale-default-only"]
 let args = Array(CommandLine.arguments.dropFirst())
+do {
+    var i = 0
+    while i < args.count {
+        let a = args[i]
+        if a == "--help" || a == "-h" { print(usage); exit(0) }
+        if valueOptions.contains(a) {
+            guard i + 1 < args.count else { FileHandle.standardError.write(Data("srcip-bench: \(a) needs a value\n\(usage)\n".utf8)); exit(64) }
+            i += 2
+        } else if flagOptions.contains(a) {
+            i += 1
+        } else {
+            FileHandle.standardError.write(Data("srcip-bench: unknown option '\(a)'\n\(usage)\n".utf8))
+            exit(64)
+        }
+    }
+}
 func option(_ name: String, _ fallback: Int) -> Int {
     guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) else { return fallback }
     return v
