@@ -202,6 +202,14 @@ static __always_inline __u64 coarse_now(void)
 #include "parse.h"
 #include "conntrack.h"
 #include "record.h"
+#include "flowcache.h"
+
+/* Ingress: whether the n-th packet of a flow re-checks conntrack (see CT_UNKNOWN_EAGER). */
+static __always_inline bool ct_check_due(__u64 ct_id, __u64 n, __s64 idle)
+{
+	return ct_id == 0 ? (n <= CT_UNKNOWN_EAGER || (n & (n - 1)) == 0)
+			  : (idle > (__s64)CT_RECHECK_IDLE_NS || n % CT_RECHECK_PACKETS == 0);
+}
 
 static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour flavour)
 {
@@ -250,7 +258,30 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 			nfct_id = (__u64)(nfct & ~SRCIP_NFCT_INFOMASK) ^ cfg.ct_salt;
 	}
 
+	/* Fast path (flowcache.h): the flow's slot, filled in this jiffy, and nothing for the slow path to do. */
+	__u64 j = bpf_jiffies64();
+	__u32 slot_idx = cache_index(&p.key);
+	struct flow_slot *slot = bpf_map_lookup_elem(&flow_cache, &slot_idx);
+	bool mine = slot && cache_key_equal(&slot->key, &p.key);
+	if (mine && slot->jiffies == j && !(p.tcp_flags & ~slot->tcp_flags)) {
+		__u64 n = slot->base + slot->packets + 1;
+		if (!use_ct || (attached ? !nfct_id || nfct_id == slot->ct_id : !ct_check_due(slot->ct_id, n, 0))) {
+			slot->packets += 1;
+			slot->bytes += skb->len;
+			return SRCIP_PASS;
+		}
+	}
+
 	struct srcip_flow_state *st = bpf_map_lookup_elem(&flows, &p.key);
+	if (mine && slot->packets) {
+		/* Counted in the slot since it was filled: into the entry first (dropped if the entry is gone). */
+		if (st) {
+			st->packets += slot->packets;
+			st->bytes += slot->bytes;
+		}
+		slot->packets = 0;
+		slot->bytes = 0;
+	}
 	bool restart = st && is_tcp && (p.tcp_flags & 0x02 /* SYN */) && tcp_ends(st->tcp_flags);
 	if (!st || restart) {
 		__u64 now = bpf_ktime_get_ns();
@@ -316,9 +347,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 			if (nfct_id && nfct_id != st->ct_id)
 				changed = ct_from_nfct(nfct, &ct);
 		} else {
-			bool check = st->ct_id == 0 ? (n <= CT_UNKNOWN_EAGER || (n & (n - 1)) == 0)
-						    : (idle > (__s64)CT_RECHECK_IDLE_NS || n % CT_RECHECK_PACKETS == 0);
-			if (check && ct_lookup(skb, &p, &ct))
+			if (ct_check_due(st->ct_id, n, idle) && ct_lookup(skb, &p, &ct))
 				changed = ct.id != st->ct_id;
 		}
 		if (changed) {
@@ -343,6 +372,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 		}
 		emit(skb, SRCIP_EVENT_END, &p, st, &ct);
 	}
+	cache_fill(&p.key, st);
 	return SRCIP_PASS;
 }
 

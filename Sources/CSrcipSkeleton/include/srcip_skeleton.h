@@ -18,6 +18,7 @@ enum srcip_prog_id {
 	SRCIP_PROG_INGRESS_FP,
 	SRCIP_PROG_EGRESS_FP,
 	SRCIP_PROG_NOP,       /* benchmark baseline: returns -1, touches nothing */
+	SRCIP_PROG_FLUSH,     /* moves the flow cache's pending counts into `flows` (run by user space) */
 	SRCIP_PROG__MAX,
 };
 

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The established-flow cache (issue 13): a direct-mapped array in front of the `flows` map, so that most
+ * packets of an established flow cost an inlined array lookup and a key compare instead of a hash-map lookup.
+ * Part of srcip.bpf.c (one compilation unit): included after its maps and the flow key/state types.
+ *
+ * Why: on this kernel a hash-map lookup is a call into the kernel (retpoline, return thunk, call depth
+ * tracking) that hashes 48 bytes with jhash and calls memcmp: ~40 ns with hot caches, ~100 ns on real traffic
+ * (cold bucket and element) — most of an established packet's cost. An ARRAY lookup is inlined by the verifier.
+ *
+ * How: a slot holds one flow (its full key) and the packets and bytes counted for it since it was filled,
+ * not yet in the flow map. A packet takes the fast path (count into the slot, return) only when its slot holds
+ * its key, was filled in the current jiffy, and the packet has nothing for the slow path to do: no TCP flag
+ * the flow has not seen, no conntrack check due (the same ingress policy on the same packet numbers; at egress
+ * the attached entry is the one reported). Anything else takes the slow path (today's code), which first adds
+ * the slot's pending counts to the map entry and refills the slot: once per flow and jiffy at least, so the
+ * map's `last_ns` (coarse clock, tick resolution) is exact, the entry's LRU reference bit stays set, and the
+ * ingress idle re-check of conntrack still sees every gap longer than a tick.
+ *
+ * User space never sees pending counts: `srcip_flush` (run with BPF_PROG_TEST_RUN before every read of the
+ * flow map and after every deletion from it) moves them into the map and empties every slot, so the next
+ * packet of each flow takes the slow path (and a deleted flow is new again at once).
+ *
+ * Collisions: a slot filled by another flow in the current jiffy is left to it (the newcomer takes the slow
+ * path), so two flows on one slot cost no more than without the cache. Updates are plain stores, like the
+ * flow map's: two CPUs counting one flow at one hook in the same instant can lose an increment, as before; a
+ * packet counted between user space's flush and its deletion of the entry is lost with the entry. */
+#ifndef SRCIP_FLOWCACHE_H
+#define SRCIP_FLOWCACHE_H
+
+#define FLOW_CACHE_SLOTS 4096
+
+struct flow_slot {
+	struct srcip_flow_key key;
+	__u64 jiffies;   /* jiffy the slot was filled in; 0: empty */
+	__u64 packets;   /* counted here since then, not yet in the flow map */
+	__u64 bytes;
+	__u64 base;      /* the map entry's packet count when filled */
+	__u64 ct_id;     /* the map entry's conntrack id when filled */
+	__u8 tcp_flags;  /* the map entry's TCP flags when filled (never FIN/RST: ended flows are not cached) */
+	__u8 _pad[7];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FLOW_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct flow_slot);
+} flow_cache SEC(".maps");
+
+/* Slot of a key: two multiplies over the key's words folded in two (collisions only cost speed). */
+static __always_inline __u32 cache_index(const struct srcip_flow_key *k)
+{
+	const __u64 *w = (const __u64 *)k;
+	__u64 h = (w[0] ^ w[2] ^ w[4]) * 0x9e3779b97f4a7c15ULL ^ (w[1] ^ w[3] ^ w[5]) * 0xff51afd7ed558ccdULL;
+	return (__u32)(h >> 32) & (FLOW_CACHE_SLOTS - 1);
+}
+
+static __always_inline bool cache_key_equal(const struct srcip_flow_key *a, const struct srcip_flow_key *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4]) | (x[5] ^ y[5])) == 0;
+}
+
+/* Moves a slot's pending counts into its flow's map entry (dropped when the entry is gone: deleted or
+ * evicted; the flow's next packet is a new flow). */
+static __always_inline void cache_drain(struct flow_slot *s)
+{
+	if (!s->packets)
+		return;
+	struct srcip_flow_state *st = bpf_map_lookup_elem(&flows, &s->key);
+	if (st) {
+		st->packets += s->packets;
+		st->bytes += s->bytes;
+	}
+	s->packets = 0;
+	s->bytes = 0;
+}
+
+/* Slow path, after the packet updated its map entry `st`: (re)fill the slot for this flow, unless another
+ * flow filled it in this jiffy. An ended flow (FIN/RST) is not cached: its packets keep taking the slow path
+ * (a SYN there restarts the flow). A subprogram that looks the slot up again: handle's stack frame is part of
+ * handle → ct_lookup → ct_read, at the verifier's 512-byte limit. */
+static __noinline void cache_fill(const struct srcip_flow_key *key, const struct srcip_flow_state *st)
+{
+	__u32 idx = cache_index(key);
+	struct flow_slot *s = bpf_map_lookup_elem(&flow_cache, &idx);
+	if (!s)
+		return;
+	__u64 j = bpf_jiffies64();
+	bool mine = cache_key_equal(&s->key, key);
+	if (!mine) {
+		if (s->jiffies == j)
+			return;
+		cache_drain(s);
+	}
+	if (tcp_ends(st->tcp_flags)) {
+		s->jiffies = 0;
+		return;
+	}
+	if (!mine)
+		s->key = *key;
+	s->jiffies = j;
+	s->packets = 0;
+	s->bytes = 0;
+	s->base = st->packets;
+	s->ct_id = st->ct_id;
+	s->tcp_flags = st->tcp_flags;
+}
+
+static long flush_slot(__u64 i, void *ctx)
+{
+	__u32 idx = (__u32)i;
+	struct flow_slot *s = bpf_map_lookup_elem(&flow_cache, &idx);
+	if (s && s->jiffies) {
+		cache_drain(s);
+		s->jiffies = 0;
+	}
+	return 0;
+}
+
+/* Run by user space (BPF_PROG_TEST_RUN, any packet) before it reads the flow map and after it deletes from
+ * it: every pending count into the map, every slot emptied. Never attached. */
+SEC("tc")
+int srcip_flush(struct __sk_buff *skb)
+{
+	bpf_loop(FLOW_CACHE_SLOTS, flush_slot, NULL, 0);
+	return SRCIP_PASS;
+}
+
+#endif
