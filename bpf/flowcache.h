@@ -29,19 +29,27 @@
 
 #define FLOW_CACHE_SLOTS 4096
 
+/* Most packets a slot counts before the slow path runs again: with skbs of up to 1 MB its bytes fit 32 bits. */
+#define FLOW_CACHE_LIMIT 4096
+
+/* One cache line (the array is mmapable only for its page-aligned values: 64-byte slots never straddle lines). */
 struct flow_slot {
 	struct srcip_flow_key key;
-	__u64 jiffies;   /* jiffy the slot was filled in; 0: empty */
-	__u64 packets;   /* counted here since then, not yet in the flow map */
-	__u64 bytes;
-	__u64 base;      /* the map entry's packet count when filled */
-	__u64 ct_id;     /* the map entry's conntrack id when filled */
-	__u8 tcp_flags;  /* the map entry's TCP flags when filled (never FIN/RST: ended flows are not cached) */
-	__u8 _pad[7];
+	__u32 jiffies;   /* low half of the jiffy the slot was filled in */
+	__u32 bytes;     /* counted here since then, not yet in the flow map */
+	__u16 packets;
+	__u16 limit;     /* packets the slot may count: the next is the entry's next conntrack check at ingress */
+	__u16 ct_lo;     /* low bits of the entry's conntrack id (egress: a different attached entry is slow path;
+			  * one with the same low bits waits for the next jiffy's slow path) */
+	__u8 tcp_flags;  /* the entry's TCP flags (never FIN/RST: ended flows are not cached) */
+	__u8 live;       /* 1: filled; 0: empty (flushed) */
 };
+
+_Static_assert(sizeof(struct flow_slot) == 64, "flow_slot is one cache line");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, FLOW_CACHE_SLOTS);
 	__type(key, __u32);
 	__type(value, struct flow_slot);
@@ -65,7 +73,7 @@ static __always_inline bool cache_key_equal(const struct srcip_flow_key *a, cons
  * evicted; the flow's next packet is a new flow). */
 static __always_inline void cache_drain(struct flow_slot *s)
 {
-	if (!s->packets)
+	if (!s->live || !s->packets)
 		return;
 	struct srcip_flow_state *st = bpf_map_lookup_elem(&flows, &s->key);
 	if (st) {
@@ -80,40 +88,60 @@ static __always_inline void cache_drain(struct flow_slot *s)
  * flow filled it in this jiffy. An ended flow (FIN/RST) is not cached: its packets keep taking the slow path
  * (a SYN there restarts the flow). A subprogram that looks the slot up again: handle's stack frame is part of
  * handle → ct_lookup → ct_read, at the verifier's 512-byte limit. */
-static __noinline void cache_fill(const struct srcip_flow_key *key, const struct srcip_flow_state *st)
+static __noinline void cache_fill(const struct srcip_flow_key *key, const struct srcip_flow_state *st, bool ct_checks)
 {
 	__u32 idx = cache_index(key);
 	struct flow_slot *s = bpf_map_lookup_elem(&flow_cache, &idx);
 	if (!s)
 		return;
-	__u64 j = bpf_jiffies64();
+	__u32 j = (__u32)bpf_jiffies64();
 	bool mine = cache_key_equal(&s->key, key);
 	if (!mine) {
-		if (s->jiffies == j)
+		if (s->live && s->jiffies == j)
 			return;
 		cache_drain(s);
 	}
 	if (tcp_ends(st->tcp_flags)) {
-		s->jiffies = 0;
+		s->live = 0;
 		return;
+	}
+	/* Ingress with conntrack: stop before the packet number ct_check_due() picks (the next power of two
+	 * while the mapping is unknown, the next multiple of CT_RECHECK_PACKETS once known). */
+	__u64 n = st->packets, limit = FLOW_CACHE_LIMIT;
+	if (ct_checks) {
+		__u64 next;
+		if (st->ct_id == 0) {
+			__u64 v = n | (n >> 1);
+			v |= v >> 2;
+			v |= v >> 4;
+			v |= v >> 8;
+			v |= v >> 16;
+			v |= v >> 32;
+			next = n < CT_UNKNOWN_EAGER ? n + 1 : v + 1;
+		} else {
+			next = (n | (CT_RECHECK_PACKETS - 1)) + 1;
+		}
+		if (next - n - 1 < limit)
+			limit = next - n - 1;
 	}
 	if (!mine)
 		s->key = *key;
 	s->jiffies = j;
 	s->packets = 0;
 	s->bytes = 0;
-	s->base = st->packets;
-	s->ct_id = st->ct_id;
+	s->limit = (__u16)limit;
+	s->ct_lo = (__u16)st->ct_id;
 	s->tcp_flags = st->tcp_flags;
+	s->live = 1;
 }
 
 static long flush_slot(__u64 i, void *ctx)
 {
 	__u32 idx = (__u32)i;
 	struct flow_slot *s = bpf_map_lookup_elem(&flow_cache, &idx);
-	if (s && s->jiffies) {
+	if (s && s->live) {
 		cache_drain(s);
-		s->jiffies = 0;
+		s->live = 0;
 	}
 	return 0;
 }

@@ -262,14 +262,12 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 	__u64 j = bpf_jiffies64();
 	__u32 slot_idx = cache_index(&p.key);
 	struct flow_slot *slot = bpf_map_lookup_elem(&flow_cache, &slot_idx);
-	bool mine = slot && cache_key_equal(&slot->key, &p.key);
-	if (mine && slot->jiffies == j && !(p.tcp_flags & ~slot->tcp_flags)) {
-		__u64 n = slot->base + slot->packets + 1;
-		if (!use_ct || (attached ? !nfct_id || nfct_id == slot->ct_id : !ct_check_due(slot->ct_id, n, 0))) {
-			slot->packets += 1;
-			slot->bytes += skb->len;
-			return SRCIP_PASS;
-		}
+	bool mine = slot && slot->live && cache_key_equal(&slot->key, &p.key);
+	if (mine && slot->jiffies == (__u32)j && slot->packets < slot->limit && !(p.tcp_flags & ~slot->tcp_flags) &&
+	    (!use_ct || !attached || !nfct_id || (__u16)nfct_id == slot->ct_lo)) {
+		slot->packets += 1;
+		slot->bytes += skb->len;
+		return SRCIP_PASS;
 	}
 
 	struct srcip_flow_state *st = bpf_map_lookup_elem(&flows, &p.key);
@@ -372,7 +370,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 		}
 		emit(skb, SRCIP_EVENT_END, &p, st, &ct);
 	}
-	cache_fill(&p.key, st);
+	cache_fill(&p.key, st, use_ct && !attached);
 	return SRCIP_PASS;
 }
 
