@@ -9,18 +9,19 @@
  *
  * How: a slot holds one flow (its full key) and the packets and bytes counted for it since it was filled,
  * not yet in the flow map. A packet takes the fast path (count into the slot, return) only when its slot holds
- * its key, was filled in the current jiffy, and the packet has nothing for the slow path to do: no TCP flag
- * the flow has not seen, no conntrack check due (the same ingress policy on the same packet numbers; at egress
- * the attached entry is the one reported). Anything else takes the slow path (today's code), which first adds
- * the slot's pending counts to the map entry and refills the slot: once per flow and jiffy at least, so the
- * map's `last_ns` (coarse clock, tick resolution) is exact, the entry's LRU reference bit stays set, and the
- * ingress idle re-check of conntrack still sees every gap longer than a tick.
+ * its key, was filled in the current window of 16 jiffies, has counted fewer than its limit, and the packet has
+ * nothing for the slow path to do: not a SYN, no TCP flag the flow has not seen, no conntrack check due (the
+ * same ingress policy on the same packet numbers; at egress the attached entry is the one reported). Anything
+ * else takes the slow path (the code without the cache), which first adds the slot's pending counts to the map
+ * entry and refills the slot: once per flow and window at least, so the map's `last_ns` lags by at most a
+ * window, the entry's LRU reference bit stays set, and the ingress idle re-check of conntrack (1 s) still sees
+ * every gap.
  *
  * User space never sees pending counts: `srcip_flush` (run with BPF_PROG_TEST_RUN before every read of the
  * flow map and after every deletion from it) moves them into the map and empties every slot, so the next
  * packet of each flow takes the slow path (and a deleted flow is new again at once).
  *
- * Collisions: a slot filled by another flow in the current jiffy is left to it (the newcomer takes the slow
+ * Collisions: a slot filled by another flow in the current window is left to it (the newcomer takes the slow
  * path), so two flows on one slot cost no more than without the cache. Updates are plain stores, like the
  * flow map's: two CPUs counting one flow at one hook in the same instant can lose an increment, as before; a
  * packet counted between user space's flush and its deletion of the entry is lost with the entry. */
@@ -28,6 +29,10 @@
 #define SRCIP_FLOWCACHE_H
 
 #define FLOW_CACHE_SLOTS 4096
+/* A slot is good for one window of 2^FLOW_CACHE_WINDOW_SHIFT jiffies (16: 64 ms at HZ=250, 16 ms at HZ=1000):
+ * the slow path runs at least once per window and flow, so `last_ns` lags a flow's last packet by at most one
+ * window plus the coarse clock's two ticks. */
+#define FLOW_CACHE_WINDOW_SHIFT 4
 
 /* Most packets a slot counts before the slow path runs again: with skbs of up to 1 MB its bytes fit 32 bits. */
 #define FLOW_CACHE_LIMIT 4096
@@ -35,12 +40,12 @@
 /* One cache line (the array is mmapable only for its page-aligned values: 64-byte slots never straddle lines). */
 struct flow_slot {
 	struct srcip_flow_key key;
-	__u32 jiffies;   /* low half of the jiffy the slot was filled in */
+	__u32 epoch;     /* window (cache_epoch()) the slot was filled in */
 	__u32 bytes;     /* counted here since then, not yet in the flow map */
 	__u16 packets;
 	__u16 limit;     /* packets the slot may count: the next is the entry's next conntrack check at ingress */
 	__u16 ct_lo;     /* low bits of the entry's conntrack id (egress: a different attached entry is slow path;
-			  * one with the same low bits waits for the next jiffy's slow path) */
+			  * one with the same low bits waits for the next window's slow path) */
 	__u8 tcp_flags;  /* the entry's TCP flags (never FIN/RST: ended flows are not cached) */
 	__u8 live;       /* 1: filled; 0: empty (flushed) */
 };
@@ -54,6 +59,11 @@ struct {
 	__type(key, __u32);
 	__type(value, struct flow_slot);
 } flow_cache SEC(".maps");
+
+static __always_inline __u32 cache_epoch(void)
+{
+	return (__u32)(bpf_jiffies64() >> FLOW_CACHE_WINDOW_SHIFT);
+}
 
 /* Slot of a key: two multiplies over the key's words folded in two (collisions only cost speed). */
 static __always_inline __u32 cache_index(const struct srcip_flow_key *k)
@@ -85,7 +95,7 @@ static __always_inline void cache_drain(struct flow_slot *s)
 }
 
 /* Slow path, after the packet updated its map entry `st`: (re)fill the slot for this flow, unless another
- * flow filled it in this jiffy. An ended flow (FIN/RST) is not cached: its packets keep taking the slow path
+ * flow filled it in this window. An ended flow (FIN/RST) is not cached: its packets keep taking the slow path
  * (a SYN there restarts the flow). A subprogram that looks the slot up again: handle's stack frame is part of
  * handle → ct_lookup → ct_read, at the verifier's 512-byte limit. */
 static __noinline void cache_fill(const struct srcip_flow_key *key, const struct srcip_flow_state *st, bool ct_checks)
@@ -94,13 +104,11 @@ static __noinline void cache_fill(const struct srcip_flow_key *key, const struct
 	struct flow_slot *s = bpf_map_lookup_elem(&flow_cache, &idx);
 	if (!s)
 		return;
-	__u32 j = (__u32)bpf_jiffies64();
+	__u32 epoch = cache_epoch();
 	bool mine = cache_key_equal(&s->key, key);
-	if (!mine) {
-		if (s->live && s->jiffies == j)
-			return;
-		cache_drain(s);
-	}
+	if (!mine && s->live && s->epoch == epoch)
+		return;
+	cache_drain(s); /* another flow's counts; this flow's only when its packet skipped the slot (a SYN) */
 	if (tcp_ends(st->tcp_flags)) {
 		s->live = 0;
 		return;
@@ -126,7 +134,7 @@ static __noinline void cache_fill(const struct srcip_flow_key *key, const struct
 	}
 	if (!mine)
 		s->key = *key;
-	s->jiffies = j;
+	s->epoch = epoch;
 	s->packets = 0;
 	s->bytes = 0;
 	s->limit = (__u16)limit;

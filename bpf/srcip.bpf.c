@@ -258,12 +258,13 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 			nfct_id = (__u64)(nfct & ~SRCIP_NFCT_INFOMASK) ^ cfg.ct_salt;
 	}
 
-	/* Fast path (flowcache.h): the flow's slot, filled in this jiffy, and nothing for the slow path to do. */
-	__u64 j = bpf_jiffies64();
+	/* Fast path (flowcache.h): the flow's slot, filled in this window of jiffies, and nothing for the slow path
+	 * to do. A SYN never takes it (nor reads the slot: a SYN flood's packets are new flows). */
+	__u32 epoch = cache_epoch();
 	__u32 slot_idx = cache_index(&p.key);
-	struct flow_slot *slot = bpf_map_lookup_elem(&flow_cache, &slot_idx);
+	struct flow_slot *slot = p.tcp_flags & 0x02 ? NULL : bpf_map_lookup_elem(&flow_cache, &slot_idx);
 	bool mine = slot && slot->live && cache_key_equal(&slot->key, &p.key);
-	if (mine && slot->jiffies == (__u32)j && slot->packets < slot->limit && !(p.tcp_flags & ~slot->tcp_flags) &&
+	if (mine && slot->epoch == epoch && slot->packets < slot->limit && !(p.tcp_flags & ~slot->tcp_flags) &&
 	    (!use_ct || !attached || !nfct_id || (__u16)nfct_id == slot->ct_lo)) {
 		slot->packets += 1;
 		slot->bytes += skb->len;
@@ -299,7 +300,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 			fresh.ct_status = ct.status;
 			fresh.ct_dir = ct.dir;
 		}
-		if (is_tcp && !restart && handshake_flow(skb, &p, &ct))
+		if (is_tcp && !restart && handshake_flow(skb, &p, &ct, now))
 			return SRCIP_PASS;
 		long err = bpf_map_update_elem(&flows, &p.key, &fresh, restart ? BPF_ANY : BPF_NOEXIST);
 		if (err == 0) {

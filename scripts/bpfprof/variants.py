@@ -30,10 +30,10 @@ VARIANTS = {
     "count_slow": [("\tstruct srcip_flow_state *st = bpf_map_lookup_elem(&flows, &p.key);\n\tif (mine", "\tcount(SRCIP_CNT_VXLAN_NOT_VXLAN);\n\tstruct srcip_flow_state *st = bpf_map_lookup_elem(&flows, &p.key);\n\tif (mine")],
     # Established fast path without its two stores (what writing the slot's line costs).
     "fast_nowrite": [("\t\tslot->packets += 1;\n\t\tslot->bytes += skb->len;\n", "")],
-    # Established fast path that never expires by jiffy (slow path only at the slot's packet limit).
-    "fast_nojiffy": [("mine && slot->jiffies == (__u32)j && ", "mine && (j || 1) && ")],
+    # Established fast path that never expires by window (slow path only at the slot's packet limit).
+    "fast_nowindow": [("mine && slot->epoch == epoch && ", "mine && (epoch || 1) && ")],
     # Everything up to the slot's key compare, then return.
-    "slot_only": [("\tif (mine && slot->jiffies", "\tif (mine && skb->mark != 0x5eed) return SRCIP_PASS;\n\tif (mine && slot->jiffies")],
+    "slot_only": [("\tif (mine && slot->epoch", "\tif (mine && skb->mark != 0x5eed) return SRCIP_PASS;\n\tif (mine && slot->epoch")],
     "lru_1m": [(MAP, MAP.replace("65536", "1048576"))],
     "hash_1m": [(MAP, "\t__uint(type, BPF_MAP_TYPE_HASH);\n\t__uint(max_entries, 1048576);\n")],
 }
