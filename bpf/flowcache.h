@@ -18,8 +18,8 @@
  * every gap.
  *
  * User space never sees pending counts: `srcip_flush` (run with BPF_PROG_TEST_RUN before every read of the
- * flow map and after every deletion from it) moves them into the map and empties every slot, so the next
- * packet of each flow takes the slow path (and a deleted flow is new again at once).
+ * flow map and after every deletion from it) moves them into the map and empties the slot (one flow's, or
+ * all), so the next packet takes the slow path (and a deleted flow is new again at once).
  *
  * Collisions: a slot filled by another flow in the current window is left to it (the newcomer takes the slow
  * path), so two flows on one slot cost no more than without the cache. Updates are plain stores, like the
@@ -154,11 +154,27 @@ static long flush_slot(__u64 i, void *ctx)
 	return 0;
 }
 
-/* Run by user space (BPF_PROG_TEST_RUN, any packet) before it reads the flow map and after it deletes from
- * it: every pending count into the map, every slot emptied. Never attached. */
+/* Run by user space (BPF_PROG_TEST_RUN) before it reads the flow map and after it deletes from it; never
+ * attached. A "packet" of exactly one struct srcip_flow_key: that flow's slot only (user space reading or
+ * removing one flow, for each flow it writes out). Anything else: every pending count into the map, every
+ * slot emptied (a sweep, a walk). */
 SEC("tc")
 int srcip_flush(struct __sk_buff *skb)
 {
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct srcip_flow_key key;
+
+	if (skb->len == sizeof(key) && data + sizeof(key) <= data_end) {
+		__builtin_memcpy(&key, data, sizeof(key));
+		__u32 idx = cache_index(&key);
+		struct flow_slot *s = bpf_map_lookup_elem(&flow_cache, &idx);
+		if (s && s->live && cache_key_equal(&s->key, &key)) {
+			cache_drain(s);
+			s->live = 0;
+		}
+		return SRCIP_PASS;
+	}
 	bpf_loop(FLOW_CACHE_SLOTS, flush_slot, NULL, 0);
 	return SRCIP_PASS;
 }

@@ -272,11 +272,15 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 	}
 
 	struct srcip_flow_state *st = bpf_map_lookup_elem(&flows, &p.key);
-	if (mine && slot->packets) {
-		/* Counted in the slot since it was filled: into the entry first (dropped if the entry is gone). */
+	if (mine) {
+		/* Counted in the slot since it was filled: into the entry first. Entry gone (evicted): the counts go
+		 * with it, and so does the slot, whose flags, budget and conntrack id were the old entry's. (An ended
+		 * entry, which a SYN restarts, has no live slot: cache_fill.) */
 		if (st) {
 			st->packets += slot->packets;
 			st->bytes += slot->bytes;
+		} else {
+			slot->live = 0;
 		}
 		slot->packets = 0;
 		slot->bytes = 0;

@@ -48,6 +48,21 @@ struct HotPathTests {
         #expect(try obj.counters().packets == 52)
     }
 
+    @Test("one flow's counts, read or removed by user space, include its cached packets; a removed flow is new again at once")
+    func flowCacheCountsOfOneFlow() throws {
+        let obj = try Self.load()
+        let packet = PacketBuilder.ipv4UDP()
+        _ = try obj.testRun(hook: .egress, packet: packet)
+        let view = FlowView(ifindex: 1, hook: .egress, tuple: try #require(obj.activeFlows(sinceNs: 0).first).tuple)
+        _ = try obj.testRun(hook: .egress, packet: packet, repeat: 50)
+        #expect(obj.flowCounts(view, remove: false) == FlowCounts(packets: 51, bytes: UInt64(51 * packet.count)))
+        _ = try obj.testRun(hook: .egress, packet: packet, repeat: 10)
+        #expect(obj.flowCounts(view, remove: true) == FlowCounts(packets: 61, bytes: UInt64(61 * packet.count)))
+        _ = try obj.testRun(hook: .egress, packet: packet)
+        #expect(try obj.counters().flowsCreated == 2, "a removed flow's next packet must be a new flow, not counted in a stale slot")
+        #expect(obj.flowCounts(view, remove: false)?.packets == 1)
+    }
+
     @Test("srcip_nop is loaded only on request, passes packets unchanged and counts nothing")
     func baselineProgram() throws {
         #expect(try Self.load().baselineProgramFD == nil)

@@ -26,8 +26,6 @@ VARIANTS = {
     "lookup_only_small": [LOOKUP_ONLY, (MAP, MAP.replace("65536", "256"))],
     "lookup_only_hash": [LOOKUP_ONLY, (MAP, "\t__uint(type, BPF_MAP_TYPE_HASH);\n\t__uint(max_entries, 65536);\n")],
     "lookup_twice": [("\tbool restart = st && is_tcp", "\tif (st && skb->mark != 0x5eed) { st = bpf_map_lookup_elem(&flows, &p.key); if (st) return SRCIP_PASS; }\n\tbool restart = st && is_tcp")],
-    # Counts slow-path packets of established flows in SRCIP_CNT_VXLAN_NOT_VXLAN (c15 in prof's output).
-    "count_slow": [("\tstruct srcip_flow_state *st = bpf_map_lookup_elem(&flows, &p.key);\n\tif (mine", "\tcount(SRCIP_CNT_VXLAN_NOT_VXLAN);\n\tstruct srcip_flow_state *st = bpf_map_lookup_elem(&flows, &p.key);\n\tif (mine")],
     # Established fast path without its two stores (what writing the slot's line costs).
     "fast_nowrite": [("\t\tslot->packets += 1;\n\t\tslot->bytes += skb->len;\n", "")],
     # Established fast path that never expires by window (slow path only at the slot's packet limit).
