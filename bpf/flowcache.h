@@ -28,7 +28,7 @@
 #ifndef SRCIP_FLOWCACHE_H
 #define SRCIP_FLOWCACHE_H
 
-#define FLOW_CACHE_SLOTS 4096
+#define FLOW_CACHE_SLOTS SRCIP_FLOW_CACHE_SLOTS
 /* A slot is good for one window of 2^FLOW_CACHE_WINDOW_SHIFT jiffies (16: 64 ms at HZ=250, 16 ms at HZ=1000):
  * the slow path runs at least once per window and flow, so `last_ns` lags a flow's last packet by at most one
  * window plus the coarse clock's two ticks. */
@@ -37,27 +37,14 @@
 /* Most packets a slot counts before the slow path runs again: with skbs of up to 1 MB its bytes fit 32 bits. */
 #define FLOW_CACHE_LIMIT 4096
 
-/* One cache line (the array is mmapable only for its page-aligned values: 64-byte slots never straddle lines). */
-struct flow_slot {
-	struct srcip_flow_key key;
-	__u32 epoch;     /* window (cache_epoch()) the slot was filled in */
-	__u32 bytes;     /* counted here since then, not yet in the flow map */
-	__u16 packets;
-	__u16 limit;     /* packets the slot may count: the next is the entry's next conntrack check at ingress */
-	__u16 ct_lo;     /* low bits of the entry's conntrack id (egress: a different attached entry is slow path;
-			  * one with the same low bits waits for the next window's slow path) */
-	__u8 tcp_flags;  /* the entry's TCP flags (never FIN/RST: ended flows are not cached) */
-	__u8 live;       /* 1: filled; 0: empty (flushed) */
-};
-
-_Static_assert(sizeof(struct flow_slot) == 64, "flow_slot is one cache line");
-
+/* Slots are struct srcip_flow_slot (srcip_abi.h: user space reads them), one cache line each; the array is
+ * mmapable only for its page-aligned values, so slots never straddle lines. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, FLOW_CACHE_SLOTS);
 	__type(key, __u32);
-	__type(value, struct flow_slot);
+	__type(value, struct srcip_flow_slot);
 } flow_cache SEC(".maps");
 
 static __always_inline __u32 cache_epoch(void)
@@ -65,12 +52,9 @@ static __always_inline __u32 cache_epoch(void)
 	return (__u32)(bpf_jiffies64() >> FLOW_CACHE_WINDOW_SHIFT);
 }
 
-/* Slot of a key: two multiplies over the key's words folded in two (collisions only cost speed). */
 static __always_inline __u32 cache_index(const struct srcip_flow_key *k)
 {
-	const __u64 *w = (const __u64 *)k;
-	__u64 h = (w[0] ^ w[2] ^ w[4]) * 0x9e3779b97f4a7c15ULL ^ (w[1] ^ w[3] ^ w[5]) * 0xff51afd7ed558ccdULL;
-	return (__u32)(h >> 32) & (FLOW_CACHE_SLOTS - 1);
+	return srcip_flow_cache_index(k);
 }
 
 static __always_inline bool cache_key_equal(const struct srcip_flow_key *a, const struct srcip_flow_key *b)
@@ -81,7 +65,7 @@ static __always_inline bool cache_key_equal(const struct srcip_flow_key *a, cons
 
 /* Moves a slot's pending counts into its flow's map entry (dropped when the entry is gone: deleted or
  * evicted; the flow's next packet is a new flow). */
-static __always_inline void cache_drain(struct flow_slot *s)
+static __always_inline void cache_drain(struct srcip_flow_slot *s)
 {
 	if (!s->live || !s->packets)
 		return;
@@ -101,7 +85,7 @@ static __always_inline void cache_drain(struct flow_slot *s)
 static __noinline void cache_fill(const struct srcip_flow_key *key, const struct srcip_flow_state *st, bool ct_checks)
 {
 	__u32 idx = cache_index(key);
-	struct flow_slot *s = bpf_map_lookup_elem(&flow_cache, &idx);
+	struct srcip_flow_slot *s = bpf_map_lookup_elem(&flow_cache, &idx);
 	if (!s)
 		return;
 	__u32 epoch = cache_epoch();
@@ -146,7 +130,7 @@ static __noinline void cache_fill(const struct srcip_flow_key *key, const struct
 static long flush_slot(__u64 i, void *ctx)
 {
 	__u32 idx = (__u32)i;
-	struct flow_slot *s = bpf_map_lookup_elem(&flow_cache, &idx);
+	struct srcip_flow_slot *s = bpf_map_lookup_elem(&flow_cache, &idx);
 	if (s && s->live) {
 		cache_drain(s);
 		s->live = 0;
@@ -168,7 +152,7 @@ int srcip_flush(struct __sk_buff *skb)
 	if (skb->len == sizeof(key) && data + sizeof(key) <= data_end) {
 		__builtin_memcpy(&key, data, sizeof(key));
 		__u32 idx = cache_index(&key);
-		struct flow_slot *s = bpf_map_lookup_elem(&flow_cache, &idx);
+		struct srcip_flow_slot *s = bpf_map_lookup_elem(&flow_cache, &idx);
 		if (s && s->live && cache_key_equal(&s->key, &key)) {
 			cache_drain(s);
 			s->live = 0;

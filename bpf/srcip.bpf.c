@@ -262,7 +262,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 	 * to do. A SYN never takes it (nor reads the slot: a SYN flood's packets are new flows). */
 	__u32 epoch = cache_epoch();
 	__u32 slot_idx = cache_index(&p.key);
-	struct flow_slot *slot = p.tcp_flags & 0x02 ? NULL : bpf_map_lookup_elem(&flow_cache, &slot_idx);
+	struct srcip_flow_slot *slot = p.tcp_flags & 0x02 ? NULL : bpf_map_lookup_elem(&flow_cache, &slot_idx);
 	bool mine = slot && slot->live && cache_key_equal(&slot->key, &p.key);
 	if (mine && slot->epoch == epoch && slot->packets < slot->limit && !(p.tcp_flags & ~slot->tcp_flags) &&
 	    (!use_ct || !attached || !nfct_id || (__u16)nfct_id == slot->ct_lo)) {

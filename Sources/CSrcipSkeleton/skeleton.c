@@ -48,6 +48,7 @@ struct bpf_map *srcip_skel_map(struct srcip *skel, enum srcip_map_id id)
 	case SRCIP_MAP_FLOWS: return skel->maps.flows;
 	case SRCIP_MAP_EVENTS: return skel->maps.events;
 	case SRCIP_MAP_COUNTERS: return skel->maps.counters;
+	case SRCIP_MAP_FLOW_CACHE: return skel->maps.flow_cache;
 	default: return NULL;
 	}
 }

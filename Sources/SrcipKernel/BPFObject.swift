@@ -120,6 +120,7 @@ public final class BPFObject: @unchecked Sendable {
     }
 
     var flushProgramFD: Int32 { bpf_program__fd(srcip_skel_program(skel, SRCIP_PROG_FLUSH)) }
+    var flowCacheFD: Int32 { bpf_map__fd(srcip_skel_map(skel, SRCIP_MAP_FLOW_CACHE)) }
     var flowsFD: Int32 { bpf_map__fd(srcip_skel_map(skel, SRCIP_MAP_FLOWS)) }
     var eventsFD: Int32 { bpf_map__fd(srcip_skel_map(skel, SRCIP_MAP_EVENTS)) }
     var countersFD: Int32 { bpf_map__fd(srcip_skel_map(skel, SRCIP_MAP_COUNTERS)) }

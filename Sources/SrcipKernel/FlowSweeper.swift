@@ -64,11 +64,11 @@ extension BPFObject {
         key.hook = view.hook.rawValue
         key.tuple = RecordDecoder.encode(view.tuple)
         var state = srcip_flow_state()
-        flushFlowCache(key)
+        if cacheHolds(key, pendingOnly: true) { flushFlowCache(key) }
         if !remove {
             return bpf_map_lookup_elem(flowsFD, &key, &state) == 0 ? FlowCounts(packets: state.packets, bytes: state.bytes) : nil
         }
-        defer { flushFlowCache(key) }
+        defer { if cacheHolds(key, pendingOnly: false) { flushFlowCache(key) } }
         return flowMapAccess.withLock {
             guard bpf_map_lookup_and_delete_elem(flowsFD, &key, &state) == 0 else { return nil }
             flowMapAccess.deleted += 1
@@ -123,9 +123,10 @@ extension BPFObject {
     /// Moves the counts the programs' flow cache holds (`bpf/flowcache.h`: packets of established flows counted
     /// outside the `flows` map within the current jiffy) into the map and empties the cache, by running
     /// `srcip_flush` once. Every read of the map's counts goes through it; after a deletion it makes the flow's next
-    /// packet a new flow at once. With `key`, only that flow's slot (a few microseconds, not a walk of 4096 slots:
-    /// user space reads flows one by one as it writes them out). Cannot fail on a loaded object (a test run of a
-    /// loaded program); if it ever did, the counts read would lag by at most one cache window's packets.
+    /// packet a new flow at once. With `key`, only that flow's slot (not a walk of 4096 slots); `flowCounts`, called
+    /// for every flow written out, runs it only when `cacheHolds` says the slot has the flow. Cannot fail on a
+    /// loaded object (a test run of a loaded program); if it ever did, the counts read would lag by at most one
+    /// cache window's packets.
     func flushFlowCache(_ key: srcip_flow_key? = nil) {
         var packet = [UInt8](repeating: 0, count: 14)
         if var key {
@@ -136,6 +137,21 @@ extension BPFObject {
         var retval: UInt32 = 0
         var duration: UInt32 = 0
         _ = srcip_test_run(flushProgramFD, &packet, UInt32(packet.count), &out, &outSize, 1, &retval, &duration)
+    }
+}
+
+extension BPFObject {
+    /// Whether the flow cache's slot for `key` holds that flow (with `pendingOnly`, with packets not yet in the
+    /// map): one map read, where a flush is a program run. A slot filled just after the read is as if filled just
+    /// after the flow was read.
+    func cacheHolds(_ key: srcip_flow_key, pendingOnly: Bool) -> Bool {
+        var k = key
+        var index = withUnsafePointer(to: &k) { srcip_flow_cache_index($0) }
+        var slot = srcip_flow_slot()
+        guard bpf_map_lookup_elem(flowCacheFD, &index, &slot) == 0, slot.live != 0, !pendingOnly || slot.packets != 0 else {
+            return false
+        }
+        return withUnsafeBytes(of: &slot.key) { a in withUnsafeBytes(of: &k) { b in a.elementsEqual(b) } }
     }
 }
 
