@@ -36,8 +36,8 @@ static __always_inline void ct_tuple(const struct nf_conntrack_tuple *t, struct 
  * the usual one. The offsets are CO-RE constants the verifier sees. */
 static __noinline void ct_read(const struct nf_conn *ct, __u64 addr, struct ct_view *v)
 {
-	__u64 buf[CT_SPAN / 8];
-	struct nf_conntrack_tuple t;
+	__u64 buf[CT_SPAN / 8]; /* also the one tuple read at a time of the fallback: the stack is at its limit */
+	struct nf_conntrack_tuple *t = (struct nf_conntrack_tuple *)buf;
 	unsigned long status = 0;
 	__u32 t0 = bpf_core_field_offset(struct nf_conn, tuplehash[0].tuple);
 	__u32 t1 = bpf_core_field_offset(struct nf_conn, tuplehash[1].tuple);
@@ -55,10 +55,10 @@ static __noinline void ct_read(const struct nf_conn *ct, __u64 addr, struct ct_v
 	}
 	bpf_core_read(&status, sizeof(status), &ct->status);
 	v->status = (__u32)status;
-	if (bpf_probe_read_kernel(&t, sizeof(t), __builtin_preserve_access_index(&ct->tuplehash[0].tuple)) == 0)
-		ct_tuple(&t, &v->orig);
-	if (bpf_probe_read_kernel(&t, sizeof(t), __builtin_preserve_access_index(&ct->tuplehash[1].tuple)) == 0)
-		ct_tuple(&t, &v->reply);
+	if (bpf_probe_read_kernel(t, sizeof(*t), __builtin_preserve_access_index(&ct->tuplehash[0].tuple)) == 0)
+		ct_tuple(t, &v->orig);
+	if (bpf_probe_read_kernel(t, sizeof(*t), __builtin_preserve_access_index(&ct->tuplehash[1].tuple)) == 0)
+		ct_tuple(t, &v->reply);
 }
 
 /* Ingress: find the conntrack entry of a TCP/UDP packet by its tuple. */

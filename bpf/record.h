@@ -71,14 +71,14 @@ static __always_inline __u64 key_hash(const struct srcip_flow_key *k)
 	return h;
 }
 
-/* A TCP packet without a flow entry, with what conntrack said (ct->id 0: nothing, or not
+/* A TCP packet without a flow entry at `now` (the precise clock the caller read), with what conntrack said (ct->id 0: nothing, or not
  * asked). A handshake packet is recorded in syn_seen (NEW record the first time; a
  * retransmission only reports a changed mapping); the packet after it inserts the slot's state
  * into the flow map and reports only what it adds (the mapping conntrack knows now, FIN/RST).
  * False: not handled, the caller makes a new flow (or, when another CPU inserted the entry
  * first, updates it). A subprogram that calls no conntrack function: the stack of
  * handle → ct_lookup → ct_read is at the verifier's 512-byte limit. */
-static __noinline bool handshake_flow(struct __sk_buff *skb, struct packet *p, struct ct_view *ct)
+static __noinline bool handshake_flow(struct __sk_buff *skb, struct packet *p, struct ct_view *ct, __u64 now)
 {
 	__u64 h = key_hash(&p->key);
 	__u32 idx = (__u32)h & (SYN_SLOTS - 1);
@@ -92,7 +92,6 @@ static __noinline bool handshake_flow(struct __sk_buff *skb, struct packet *p, s
 		return false;
 
 	struct srcip_flow_state *s = &slot->st;
-	__u64 now = bpf_ktime_get_ns();
 	if (!seen) {
 		s->first_ns = now;
 		s->packets = 0;

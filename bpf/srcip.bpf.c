@@ -202,6 +202,14 @@ static __always_inline __u64 coarse_now(void)
 #include "parse.h"
 #include "conntrack.h"
 #include "record.h"
+#include "flowcache.h"
+
+/* Ingress: whether the n-th packet of a flow re-checks conntrack (see CT_UNKNOWN_EAGER). */
+static __always_inline bool ct_check_due(__u64 ct_id, __u64 n, __s64 idle)
+{
+	return ct_id == 0 ? (n <= CT_UNKNOWN_EAGER || (n & (n - 1)) == 0)
+			  : (idle > (__s64)CT_RECHECK_IDLE_NS || n % CT_RECHECK_PACKETS == 0);
+}
 
 static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour flavour)
 {
@@ -250,7 +258,33 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 			nfct_id = (__u64)(nfct & ~SRCIP_NFCT_INFOMASK) ^ cfg.ct_salt;
 	}
 
+	/* Fast path (flowcache.h): the flow's slot, filled in this window of jiffies, and nothing for the slow path
+	 * to do. A SYN never takes it (nor reads the slot: a SYN flood's packets are new flows). */
+	__u32 epoch = cache_epoch();
+	__u32 slot_idx = cache_index(&p.key);
+	struct srcip_flow_slot *slot = p.tcp_flags & 0x02 ? NULL : bpf_map_lookup_elem(&flow_cache, &slot_idx);
+	bool mine = slot && slot->live && cache_key_equal(&slot->key, &p.key);
+	if (mine && slot->epoch == epoch && slot->packets < slot->limit && !(p.tcp_flags & ~slot->tcp_flags) &&
+	    (!use_ct || !attached || !nfct_id || (__u16)nfct_id == slot->ct_lo)) {
+		slot->packets += 1;
+		slot->bytes += skb->len;
+		return SRCIP_PASS;
+	}
+
 	struct srcip_flow_state *st = bpf_map_lookup_elem(&flows, &p.key);
+	if (mine) {
+		/* Counted in the slot since it was filled: into the entry first. Entry gone (evicted): the counts go
+		 * with it, and so does the slot, whose flags, budget and conntrack id were the old entry's. (An ended
+		 * entry, which a SYN restarts, has no live slot: cache_fill.) */
+		if (st) {
+			st->packets += slot->packets;
+			st->bytes += slot->bytes;
+		} else {
+			slot->live = 0;
+		}
+		slot->packets = 0;
+		slot->bytes = 0;
+	}
 	bool restart = st && is_tcp && (p.tcp_flags & 0x02 /* SYN */) && tcp_ends(st->tcp_flags);
 	if (!st || restart) {
 		__u64 now = bpf_ktime_get_ns();
@@ -270,7 +304,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 			fresh.ct_status = ct.status;
 			fresh.ct_dir = ct.dir;
 		}
-		if (is_tcp && !restart && handshake_flow(skb, &p, &ct))
+		if (is_tcp && !restart && handshake_flow(skb, &p, &ct, now))
 			return SRCIP_PASS;
 		long err = bpf_map_update_elem(&flows, &p.key, &fresh, restart ? BPF_ANY : BPF_NOEXIST);
 		if (err == 0) {
@@ -316,9 +350,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 			if (nfct_id && nfct_id != st->ct_id)
 				changed = ct_from_nfct(nfct, &ct);
 		} else {
-			bool check = st->ct_id == 0 ? (n <= CT_UNKNOWN_EAGER || (n & (n - 1)) == 0)
-						    : (idle > (__s64)CT_RECHECK_IDLE_NS || n % CT_RECHECK_PACKETS == 0);
-			if (check && ct_lookup(skb, &p, &ct))
+			if (ct_check_due(st->ct_id, n, idle) && ct_lookup(skb, &p, &ct))
 				changed = ct.id != st->ct_id;
 		}
 		if (changed) {
@@ -343,6 +375,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 		}
 		emit(skb, SRCIP_EVENT_END, &p, st, &ct);
 	}
+	cache_fill(&p.key, st, use_ct && !attached);
 	return SRCIP_PASS;
 }
 

@@ -37,6 +37,7 @@ struct bpf_program *srcip_skel_program(struct srcip *skel, enum srcip_prog_id id
 	case SRCIP_PROG_INGRESS_FP: return skel->progs.srcip_ingress_fp;
 	case SRCIP_PROG_EGRESS_FP: return skel->progs.srcip_egress_fp;
 	case SRCIP_PROG_NOP: return skel->progs.srcip_nop;
+	case SRCIP_PROG_FLUSH: return skel->progs.srcip_flush;
 	default: return NULL;
 	}
 }
@@ -47,6 +48,7 @@ struct bpf_map *srcip_skel_map(struct srcip *skel, enum srcip_map_id id)
 	case SRCIP_MAP_FLOWS: return skel->maps.flows;
 	case SRCIP_MAP_EVENTS: return skel->maps.events;
 	case SRCIP_MAP_COUNTERS: return skel->maps.counters;
+	case SRCIP_MAP_FLOW_CACHE: return skel->maps.flow_cache;
 	default: return NULL;
 	}
 }

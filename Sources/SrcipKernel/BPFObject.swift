@@ -76,6 +76,7 @@ public final class BPFObject: @unchecked Sendable {
         var wanted: Set<UInt32> = flavour == .conntrack
             ? [SRCIP_PROG_INGRESS_CT.rawValue, SRCIP_PROG_EGRESS_CT.rawValue]
             : [SRCIP_PROG_INGRESS_FP.rawValue, SRCIP_PROG_EGRESS_FP.rawValue]
+        wanted.insert(SRCIP_PROG_FLUSH.rawValue)
         if options.includeBaselineProgram { wanted.insert(SRCIP_PROG_NOP.rawValue) }
         self.hasBaselineProgram = options.includeBaselineProgram
         for id in 0..<SRCIP_PROG__MAX.rawValue {
@@ -118,6 +119,8 @@ public final class BPFObject: @unchecked Sendable {
         hasBaselineProgram ? bpf_program__fd(srcip_skel_program(skel, SRCIP_PROG_NOP)) : nil
     }
 
+    var flushProgramFD: Int32 { bpf_program__fd(srcip_skel_program(skel, SRCIP_PROG_FLUSH)) }
+    var flowCacheFD: Int32 { bpf_map__fd(srcip_skel_map(skel, SRCIP_MAP_FLOW_CACHE)) }
     var flowsFD: Int32 { bpf_map__fd(srcip_skel_map(skel, SRCIP_MAP_FLOWS)) }
     var eventsFD: Int32 { bpf_map__fd(srcip_skel_map(skel, SRCIP_MAP_EVENTS)) }
     var countersFD: Int32 { bpf_map__fd(srcip_skel_map(skel, SRCIP_MAP_COUNTERS)) }

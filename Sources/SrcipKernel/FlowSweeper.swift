@@ -1,5 +1,6 @@
 import CLibbpf
 import CSrcipABI
+import CSrcipSkeleton
 import Foundation
 import SrcipCore
 
@@ -25,6 +26,7 @@ extension BPFObject {
             if now > state.last_ns && now - state.last_ns > idleNs { expired.append((key, state)) }
         }
         var out: [Observation] = []
+        defer { flushFlowCache() }  // a deleted flow's next packet must find no cached slot: it is new again
         for (key, state) in expired {
             var k = key
             try deleteFlow(&k)
@@ -42,6 +44,7 @@ extension BPFObject {
 
     /// Deletes one entry of the `flows` map; every user-space deletion goes through here, so that
     /// `counters().flowsEvicted` can tell the LRU map's own evictions from them. ENOENT is not an error.
+    /// Callers run `flushFlowCache()` after their deletions.
     func deleteFlow(_ key: inout srcip_flow_key) throws {
         try flowMapAccess.withLock {
             if bpf_map_delete_elem(flowsFD, &key) == 0 {
@@ -61,9 +64,11 @@ extension BPFObject {
         key.hook = view.hook.rawValue
         key.tuple = RecordDecoder.encode(view.tuple)
         var state = srcip_flow_state()
+        if cacheHolds(key, pendingOnly: true) { flushFlowCache(key) }
         if !remove {
             return bpf_map_lookup_elem(flowsFD, &key, &state) == 0 ? FlowCounts(packets: state.packets, bytes: state.bytes) : nil
         }
+        defer { if cacheHolds(key, pendingOnly: false) { flushFlowCache(key) } }
         return flowMapAccess.withLock {
             guard bpf_map_lookup_and_delete_elem(flowsFD, &key, &state) == 0 else { return nil }
             flowMapAccess.deleted += 1
@@ -97,8 +102,9 @@ extension BPFObject {
         return out
     }
 
-    /// Calls `body` for every (key, state) in the `flows` map.
+    /// Calls `body` for every (key, state) in the `flows` map, with the counts the flow cache held for it.
     func walkFlows(_ body: (srcip_flow_key, srcip_flow_state) -> Void) {
+        flushFlowCache()
         var key = srcip_flow_key()
         var next = srcip_flow_key()
         var state = srcip_flow_state()
@@ -110,6 +116,42 @@ extension BPFObject {
             key = next
             havePrev = true
         }
+    }
+}
+
+extension BPFObject {
+    /// Moves the counts the programs' flow cache holds (`bpf/flowcache.h`: packets of established flows counted
+    /// outside the `flows` map within the current jiffy) into the map and empties the cache, by running
+    /// `srcip_flush` once. Every read of the map's counts goes through it; after a deletion it makes the flow's next
+    /// packet a new flow at once. With `key`, only that flow's slot (not a walk of 4096 slots); `flowCounts`, called
+    /// for every flow written out, runs it only when `cacheHolds` says the slot has the flow. Cannot fail on a
+    /// loaded object (a test run of a loaded program); if it ever did, the counts read would lag by at most one
+    /// cache window's packets.
+    func flushFlowCache(_ key: srcip_flow_key? = nil) {
+        var packet = [UInt8](repeating: 0, count: 14)
+        if var key {
+            packet = withUnsafeBytes(of: &key) { Array($0) }
+        }
+        var out = [UInt8](repeating: 0, count: 128)
+        var outSize = UInt32(out.count)
+        var retval: UInt32 = 0
+        var duration: UInt32 = 0
+        _ = srcip_test_run(flushProgramFD, &packet, UInt32(packet.count), &out, &outSize, 1, &retval, &duration)
+    }
+}
+
+extension BPFObject {
+    /// Whether the flow cache's slot for `key` holds that flow (with `pendingOnly`, with packets not yet in the
+    /// map): one map read, where a flush is a program run. A slot filled just after the read is as if filled just
+    /// after the flow was read.
+    func cacheHolds(_ key: srcip_flow_key, pendingOnly: Bool) -> Bool {
+        var k = key
+        var index = withUnsafePointer(to: &k) { srcip_flow_cache_index($0) }
+        var slot = srcip_flow_slot()
+        guard bpf_map_lookup_elem(flowCacheFD, &index, &slot) == 0, slot.live != 0, !pendingOnly || slot.packets != 0 else {
+            return false
+        }
+        return withUnsafeBytes(of: &slot.key) { a in withUnsafeBytes(of: &k) { b in a.elementsEqual(b) } }
     }
 }
 

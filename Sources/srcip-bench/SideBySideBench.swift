@@ -215,7 +215,7 @@ enum SideBySideBench {
         return n
     }
 
-    /// Run statistics of the srcip programs a process holds: program ids from its fds (/proc/PID/fdinfo has
+    /// Run statistics of the srcip packet programs a process holds: program ids from its fds (/proc/PID/fdinfo has
     /// `prog_id:` for program and link fds), then `bpftool prog show id` (run_cnt and run_time_ns while bpf_stats are on).
     static func programStats(pid: Int32) throws -> [ProgramRunStats] {
         let dir = "/proc/\(pid)/fdinfo"
@@ -229,7 +229,7 @@ enum SideBySideBench {
         return try ids.sorted().compactMap { id in
             let json = try NATLab.run(["bpftool", "prog", "show", "id", "\(id)", "--json"])
             guard let p = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], let name = p["name"] as? String,
-                  name.hasPrefix("srcip_") else { return nil }
+                  name.hasPrefix("srcip_"), name != "srcip_flush" /* run by user space, not per packet */ else { return nil }
             return ProgramRunStats(name: name, id: UInt32(id), runCount: (p["run_cnt"] as? NSNumber)?.uint64Value ?? 0,
                                    runTimeNs: (p["run_time_ns"] as? NSNumber)?.uint64Value ?? 0)
         }

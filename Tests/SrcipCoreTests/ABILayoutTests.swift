@@ -11,6 +11,7 @@ import Testing
         #expect(MemoryLayout<srcip_flow_key>.size == 48)
         #expect(MemoryLayout<srcip_flow_state>.size == 48)
         #expect(MemoryLayout<srcip_config>.size == 16)
+        #expect(MemoryLayout<srcip_flow_slot>.size == 64)
         #expect(MemoryLayout<srcip_record>.offset(of: \srcip_record.tuple) == 56)
         #expect(MemoryLayout<srcip_record>.offset(of: \srcip_record.ct_orig) == 96)
         #expect(MemoryLayout<srcip_record>.offset(of: \srcip_record.ct_reply) == 136)

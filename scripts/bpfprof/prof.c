@@ -3,8 +3,9 @@
 //                                 kernel's timer costs ~68 ns, see srcip_nop) of 3 kinds, then an established flow
 //                                 (repeat 1,000,000), per program; ring buffer drained as it goes.
 //   prof OBJ attach SECONDS IF... attach the ingress/egress programs (NOP=1: srcip_nop) to the interfaces (clsact),
-//                                 flush conntrack, bpf_stats on for SECONDS while draining the ring buffer; prints
-//                                 ns per run and the program's counters. FP=1: the fingerprint programs.
+//                                 flush conntrack (not with NOFLUSH=1: a running connection would lose its NAT), bpf_stats
+//                                 on for SECONDS while draining the ring buffer; prints ns per run and the program's
+//                                 counters. FP=1: the fingerprint programs.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,7 +117,7 @@ int main(int argc, char **argv) {
 		LIBBPF_OPTS(bpf_tc_opts, oe, .prog_fd = bpf_program__fd(pe), .handle = 77, .priority = 1);
 		if (bpf_tc_attach(&h, &oe)) { perror("attach eg"); return 1; }
 	}
-	if (system("conntrack -F >/dev/null 2>&1")) {}
+	if (!getenv("NOFLUSH") && system("conntrack -F >/dev/null 2>&1")) {}
 	usleep(300000);
 	unsigned long long c0i, n0i, c0e, n0e, c1i, n1i, c1e, n1e;
 	stats(pi, &c0i, &n0i); stats(pe, &c0e, &n0e);

@@ -12,6 +12,7 @@ EMIT = ("emit(skb, SRCIP_EVENT_NEW, &p, &fresh, &ct);", ";")
 UPDATE = ("long err = bpf_map_update_elem(&flows, &p.key, &fresh, restart ? BPF_ANY : BPF_NOEXIST);", "long err = 0;")
 CT = ("bool use_ct = flavour == FLAVOUR_CT &&", "bool use_ct = skb->mark == 0x5eed && flavour == FLAVOUR_CT &&")
 MAP = "\t__uint(type, BPF_MAP_TYPE_LRU_HASH);\n\t__uint(map_flags, BPF_F_NO_COMMON_LRU);\n\t__uint(max_entries, 65536);\n"
+LOOKUP_ONLY = ("\tbool restart = st && is_tcp", "\tif (st && skb->mark != 0x5eed) return SRCIP_PASS;\n\tbool restart = st && is_tcp")
 VARIANTS = {
     "full": [],
     "parse_only": [("\tstruct ct_view ct;\n\tct.id = 0;", "\tif (skb->mark != 0x5eed) return SRCIP_PASS;\n\tstruct ct_view ct;\n\tct.id = 0;")],
@@ -20,6 +21,17 @@ VARIANTS = {
     "no_update": [UPDATE],
     "no_record": [EMIT],
     "no_ct": [CT],
+    # Established path (MODE=bulk): everything up to the flow lookup, nothing after it.
+    "lookup_only": [LOOKUP_ONLY],
+    "lookup_only_small": [LOOKUP_ONLY, (MAP, MAP.replace("65536", "256"))],
+    "lookup_only_hash": [LOOKUP_ONLY, (MAP, "\t__uint(type, BPF_MAP_TYPE_HASH);\n\t__uint(max_entries, 65536);\n")],
+    "lookup_twice": [("\tbool restart = st && is_tcp", "\tif (st && skb->mark != 0x5eed) { st = bpf_map_lookup_elem(&flows, &p.key); if (st) return SRCIP_PASS; }\n\tbool restart = st && is_tcp")],
+    # Established fast path without its two stores (what writing the slot's line costs).
+    "fast_nowrite": [("\t\tslot->packets += 1;\n\t\tslot->bytes += skb->len;\n", "")],
+    # Established fast path that never expires by window (slow path only at the slot's packet limit).
+    "fast_nowindow": [("mine && slot->epoch == epoch && ", "mine && (epoch || 1) && ")],
+    # Everything up to the slot's key compare, then return.
+    "slot_only": [("\tif (mine && slot->epoch", "\tif (mine && skb->mark != 0x5eed) return SRCIP_PASS;\n\tif (mine && slot->epoch")],
     "lru_1m": [(MAP, MAP.replace("65536", "1048576"))],
     "hash_1m": [(MAP, "\t__uint(type, BPF_MAP_TYPE_HASH);\n\t__uint(max_entries, 1048576);\n")],
 }

@@ -168,6 +168,30 @@ struct srcip_flow_state {
 	__u8 _pad[2];
 };
 
+/* A slot of the flow cache (bpf/flowcache.h): one established flow's packets and bytes counted outside the
+ * `flows` map within a window of jiffies. User space only reads slots, to tell whether a flow it is about to read
+ * or has removed has one (then it runs srcip_flush). 64 bytes: one cache line. */
+#define SRCIP_FLOW_CACHE_SLOTS 4096
+
+struct srcip_flow_slot {
+	struct srcip_flow_key key;
+	__u32 epoch;       /* window the slot was filled in (jiffies >> 4) */
+	__u32 bytes;       /* counted here since then, not yet in the flow map */
+	__u16 packets;
+	__u16 limit;       /* packets the slot may count before the slow path runs */
+	__u16 ct_lo;       /* low bits of the entry's conntrack id */
+	__u8 tcp_flags;    /* the entry's TCP flags (never FIN/RST) */
+	__u8 live;         /* 1: filled; 0: empty */
+};
+
+/* The slot of a flow key: two multiplies over the key's words folded in two (collisions only cost speed). */
+static inline __u32 srcip_flow_cache_index(const struct srcip_flow_key *k)
+{
+	const __u64 *w = (const __u64 *)k;
+	__u64 h = (w[0] ^ w[2] ^ w[4]) * 0x9e3779b97f4a7c15ULL ^ (w[1] ^ w[3] ^ w[5]) * 0xff51afd7ed558ccdULL;
+	return (__u32)(h >> 32) & (SRCIP_FLOW_CACHE_SLOTS - 1);
+}
+
 /* Load-time configuration (read-only data of the BPF object). 16 bytes. */
 struct srcip_config {
 	__u64 ct_salt;           /* mixed into ct_id so kernel pointers do not leak */
@@ -183,6 +207,7 @@ _Static_assert(sizeof(struct srcip_record) == 240, "srcip_record size");
 _Static_assert(sizeof(struct srcip_flow_key) == 48, "srcip_flow_key size");
 _Static_assert(sizeof(struct srcip_flow_state) == 48, "srcip_flow_state size");
 _Static_assert(sizeof(struct srcip_config) == 16, "srcip_config size");
+_Static_assert(sizeof(struct srcip_flow_slot) == 64, "srcip_flow_slot size");
 _Static_assert(__builtin_offsetof(struct srcip_record, tuple) == 56, "srcip_record.tuple offset");
 _Static_assert(__builtin_offsetof(struct srcip_record, fp) == 176, "srcip_record.fp offset");
 _Static_assert(__builtin_offsetof(struct srcip_record, encap) == 192, "srcip_record.encap offset");

@@ -18,6 +18,7 @@ enum srcip_prog_id {
 	SRCIP_PROG_INGRESS_FP,
 	SRCIP_PROG_EGRESS_FP,
 	SRCIP_PROG_NOP,       /* benchmark baseline: returns -1, touches nothing */
+	SRCIP_PROG_FLUSH,     /* moves the flow cache's pending counts into `flows` (run by user space) */
 	SRCIP_PROG__MAX,
 };
 
@@ -26,6 +27,7 @@ enum srcip_map_id {
 	SRCIP_MAP_FLOWS = 0,
 	SRCIP_MAP_EVENTS,
 	SRCIP_MAP_COUNTERS,
+	SRCIP_MAP_FLOW_CACHE,
 	SRCIP_MAP__MAX,
 };
 
