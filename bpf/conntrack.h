@@ -123,4 +123,11 @@ static __noinline bool ct_from_nfct(unsigned long nfct, struct ct_view *v)
 	return true;
 }
 
+/* Ingress: whether the n-th packet of a flow re-checks conntrack (see CT_UNKNOWN_EAGER). */
+static __always_inline bool ct_check_due(__u64 ct_id, __u64 n, __s64 idle)
+{
+	return ct_id == 0 ? (n <= CT_UNKNOWN_EAGER || (n & (n - 1)) == 0)
+			  : (idle > (__s64)CT_RECHECK_IDLE_NS || n % CT_RECHECK_PACKETS == 0);
+}
+
 #endif
