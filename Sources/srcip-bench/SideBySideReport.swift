@@ -55,7 +55,7 @@ extension SideBySideBench.Result {
         var loadavg = [Double](repeating: 0, count: 3)
         _ = getloadavg(&loadavg, 3)
         return [
-            "machine": ["cpus": ProcessInfo.processInfo.processorCount, "kernel": ProcessInfo.processInfo.operatingSystemVersionString,
+            "machine": ["cpus": ProcessInfo.processInfo.processorCount, "kernel": kernelRelease(),
                         "loadavg_at_end": loadavg],
             "date": ISO8601DateFormatter().string(from: Date()),
             "rounds": rounds, "seconds_per_run": seconds,

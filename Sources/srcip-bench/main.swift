@@ -68,7 +68,7 @@ func row(_ what: String, _ value: String, _ target: String = "") {
 }
 func fmt(_ v: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", v) }
 
-print("srcip benchmarks — \(ProcessInfo.processInfo.processorCount) CPUs, kernel \(ProcessInfo.processInfo.operatingSystemVersionString)")
+print("srcip benchmarks — \(ProcessInfo.processInfo.processorCount) CPUs, kernel \(kernelRelease())")
 if !onlySide {
     print("")
     print("Consumer")
