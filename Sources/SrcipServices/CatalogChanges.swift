@@ -15,6 +15,7 @@ public struct CatalogChanges: Sendable, Equatable {
 
     /// The difference from `old` to `new`, each list sorted.
     public static func between(_ old: [Service], _ new: [Service]) -> CatalogChanges {
+        if let c = walk(old, new) { return c }
         let before = Dictionary(grouping: old, by: \.id).mapValues(Set.init)
         let after = Dictionary(grouping: new, by: \.id).mapValues(Set.init)
         var c = CatalogChanges()
@@ -25,6 +26,29 @@ public struct CatalogChanges: Sendable, Equatable {
         c.added.sort()
         c.removed.sort()
         c.changed.sort()
+        return c
+    }
+
+    /// Both lists sorted by id, each id once (what discovery returns): one pass comparing neighbours, instead of
+    /// hashing every Service. Nil otherwise.
+    private static func walk(_ old: [Service], _ new: [Service]) -> CatalogChanges? {
+        let a = old.map(\.id), b = new.map(\.id)
+        guard zip(a, a.dropFirst()).allSatisfy({ $0 < $1 }), zip(b, b.dropFirst()).allSatisfy({ $0 < $1 }) else { return nil }
+        var c = CatalogChanges()
+        var i = 0, j = 0
+        while i < a.count || j < b.count {
+            if j == b.count || (i < a.count && a[i] < b[j]) {
+                c.removed.append(a[i])
+                i += 1
+            } else if i == a.count || b[j] < a[i] {
+                c.added.append(b[j])
+                j += 1
+            } else {
+                if old[i] != new[j] { c.changed.append(a[i]) }
+                i += 1
+                j += 1
+            }
+        }
         return c
     }
 

@@ -5,7 +5,8 @@ import SrcipSystem
 /// Follows the Service catalog while a trace runs: re-reads it when kube-proxy's rules change (nf_tables netlink
 /// notifications for nftables mode and iptables-nft; a once-a-second digest of the legacy tables when legacy tables
 /// exist) or when a `--services FILE` changes (device, inode, size, mtime). On iptables-nft only the chains the
-/// notifications name are listed again (`IPTablesModel`); everything else is a full read. Bursts are debounced: a read starts once
+/// notifications name are listed again (`IPTablesModel`); in nftables mode the notifications themselves are applied
+/// to the kept kube-proxy tables (`NFTablesFollower`, no `nft` process); everything else is a full read. Bursts are debounced: a read starts once
 /// the changes have been quiet for `quietNs` (or have lasted `maxDelayNs`), at most once per `minIntervalNs`.
 /// Each noticed change is announced (`.changing`) and then resolved: `.refreshed`, or `.unchanged` when the read
 /// equals the previous catalog or fails (the previous catalog stays until the next change; failures are also
@@ -47,14 +48,18 @@ public final class CatalogWatcher: Sendable {
         let (stream, continuation) = AsyncStream<CatalogWatchEvent>.makeStream(bufferingPolicy: .bufferingNewest(64))
         events = stream
         var notifications: NFTablesNotifications?
+        var dumper: NFTablesNetlinkDumper?
         if case .file = options.source {} else if options.source != .none {
+            let open = { () throws -> (NFTablesNotifications, NFTablesNetlinkDumper?) in
+                (try NFTablesNotifications(), options.source == .iptables ? nil : try NFTablesNetlinkDumper())
+            }
             if let netns = options.netns {
-                notifications = try NetworkNamespace.run(named: netns) { try NFTablesNotifications() }
+                (notifications, dumper) = try NetworkNamespace.run(named: netns) { try open() }
             } else {
-                notifications = try NFTablesNotifications()
+                (notifications, dumper) = try open()
             }
         }
-        let loop = WatchLoop(options: options, previous: initial, notifications: notifications)
+        let loop = WatchLoop(options: options, previous: initial, notifications: notifications, dumper: dumper)
         let state = state
         continuation.onTermination = { _ in state.stopped.store(true, ordering: .relaxed) }
         thread = try DedicatedThread {
@@ -75,7 +80,8 @@ public final class CatalogWatcher: Sendable {
     /// Catalog reads done so far (refreshes, unchanged reads and failures).
     public var readCount: Int { state.reads.load(ordering: .relaxed) }
 
-    /// Of `readCount`, the reads that listed only the changed chains (iptables-nft) instead of every rule.
+    /// Of `readCount`, the reads that listed only the changed chains (iptables-nft) or applied the notifications
+    /// (nftables mode) instead of reading every rule.
     public var incrementalReadCount: Int { state.incrementalReads.load(ordering: .relaxed) }
 
     /// Of `incrementalReadCount`, the reads that re-assembled only the Services the changed chains touch.
@@ -109,11 +115,16 @@ private struct WatchLoop: Sendable {
     /// The iptables rules of the last read, when it was an iptables read (kept to follow changes chain by chain).
     var iptables: IPTablesModel?
     var lastFullReadNs: UInt64 = 0
+    /// nftables mode: the kube-proxy tables kept from the notifications, and the socket that dumps them.
+    var nftables = NFTablesFollower()
+    let dumper: NFTablesNetlinkDumper?
 
-    init(options: CatalogWatcher.Options, previous: DiscoveredServices?, notifications: NFTablesNotifications?) {
+    init(options: CatalogWatcher.Options, previous: DiscoveredServices?, notifications: NFTablesNotifications?,
+         dumper: NFTablesNetlinkDumper?) {
         self.options = options
         self.previous = previous
         self.notifications = notifications
+        self.dumper = dumper
         if case .file(let path) = options.source { fileStamp = FileStamp(path: path) }
         if notifications != nil, options.netns == nil { legacyDigest = LegacyRulesDigest.current() }
         lastPollNs = monotonicNs()
@@ -126,7 +137,8 @@ private struct WatchLoop: Sendable {
             let now = monotonicNs()
             let wasDirty = dirtySinceNs != nil
             if let n = notifications {
-                let c = n.drain()
+                let c = n.drain { nftables.feed($0) }
+                if c.unknown { nftables.markStale("notifications lost") }
                 if !c.isEmpty {
                     pending.formUnion(c)
                     changed("nf_tables", at: now)
@@ -174,6 +186,7 @@ private struct WatchLoop: Sendable {
     private mutating func follow(now: UInt64, state: WatchState) throws -> DiscoveredServices {
         let changes = pending
         pending = NFTablesChanges()
+        if let found = try followNFTables(changes, now: now, state: state) { return found }
         let tools = ServiceDiscovery.Tools(netns: options.netns)
         if var model = iptables, now &- lastFullReadNs < options.resyncIntervalNs {
             iptables = nil
@@ -190,7 +203,33 @@ private struct WatchLoop: Sendable {
             }
         }
         lastFullReadNs = now
-        return try discover()
+        let found = try discover()
+        seedNFTables(after: found)
+        return found
+    }
+
+    /// nftables mode: the Services of the kept tables, when every change since the last read was applied to them.
+    private mutating func followNFTables(_ changes: NFTablesChanges, now: UInt64, state: WatchState) throws -> DiscoveredServices? {
+        guard nftables.isUsable, !changes.unknown, now &- lastFullReadNs < options.resyncIntervalNs else { return nil }
+        var found = try nftables.services()
+        if options.source == .auto {
+            guard found.hasKubeProxyRules else { return nil }
+            found.source += " (auto)"
+        }
+        state.incrementalReads.add(1, ordering: .relaxed)
+        return found
+    }
+
+    /// After a full read that found kube-proxy's nftables rules, dumps its tables to follow them from here on.
+    private mutating func seedNFTables(after found: DiscoveredServices) {
+        guard let dumper, options.source == .nftables || (found.hasKubeProxyRules && found.structures.isSubset(of: .nftables)) else {
+            return nftables.markStale("not in nftables mode")
+        }
+        do {
+            try nftables.seed(dumper)
+        } catch {
+            nftables.markStale("\(error)")
+        }
     }
 
     /// `auto` re-reads only the mode it found last time (half the work: one dump and parse), and looks at both

@@ -43,13 +43,15 @@ final class NFTablesNotifications: Sendable {
     deinit { close(fd) }
 
     /// Reads whatever is queued and names what it changed; `unknown` is set when messages were lost (ENOBUFS).
-    func drain() -> NFTablesChanges {
+    /// `each` sees every buffer received, in order.
+    func drain(_ each: (UnsafeRawBufferPointer) -> Void = { _ in }) -> NFTablesChanges {
         withUnsafeTemporaryAllocation(byteCount: 1 << 16, alignment: 8) { buffer in
             var changes = NFTablesChanges()
             while true {
                 let n = recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
                 if n > 0 {
                     changes.decode(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                    each(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
                     continue
                 }
                 if n < 0 && errno == EINTR { continue }

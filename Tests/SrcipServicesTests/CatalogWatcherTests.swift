@@ -60,5 +60,12 @@ import Testing
         #expect(c == CatalogChanges(removed: ["x/b"], changed: ["x/a"]))
         #expect(c.summary() == "+0 -1 ~1 Services (removed: x/b; changed: x/a)")
         #expect(CatalogChanges.between([a, a6], [a6, a]).isEmpty)
+        // Sorted by id, each once (discovery's output): the one-pass comparison gives the same answer.
+        var c2 = b
+        c2.name = "c"
+        var d = b
+        d.name = "d"
+        #expect(CatalogChanges.between([a, b, d], [a2, c2, d]) == CatalogChanges(added: ["x/c"], removed: ["x/b"], changed: ["x/a"]))
+        #expect(CatalogChanges.between([], [a, b]) == CatalogChanges(added: ["x/a", "x/b"]))
     }
 }
