@@ -1,6 +1,6 @@
 /// The rule messages iptables-nft sent for the nat and filter chains since the last read, per chain, in order. A
 /// `iptables-restore` of a chain flushes it (one DELRULE per rule, in chain order, each with its expressions) and
-/// appends its rules (one NEWRULE each, no position): `IPTablesModel` applies that to the rules it keeps instead of
+/// appends its rules (one NEWRULE each, NLM_F_APPEND, its position the rule appended before it): `IPTablesModel` applies that to the rules it keeps instead of
 /// listing the chain again (`IPTablesModel.Family.replay`). Each rule is kept as its `key` (its expressions and
 /// userdata, counter values zeroed: a rewritten rule equals the one it replaces) and, when added, its whole message
 /// (translated to iptables text only when no kept rule has its key).
@@ -11,6 +11,7 @@ struct IPTablesRuleLog {
         var key: [UInt8]
         /// The NEWRULE netlink message, header included (`NFTNetlink.decode` reads it).
         var message: [UInt8]
+        var handle: UInt64?
     }
 
     struct Chain {
@@ -57,9 +58,11 @@ struct IPTablesRuleLog {
         var c = chains[object] ?? Chain()
         chains[object] = nil   // uniquely referenced while it grows
         switch kind {
-        case 6:   // NEWRULE: appended (NLM_F_APPEND), no position
-            if NFTNetlink.attribute(6, in: body) != nil || flags & 0x800 == 0 { c.simple = false }
-            if c.simple { c.added.append(Added(key: Self.key(body), message: Array(message))) }
+        case 6:   // NEWRULE: appended (NLM_F_APPEND); the kernel names the rule before it (if any) as its position
+            let handle = NFTNetlink.attribute(3, in: body).map(Self.u64)
+            let position = NFTNetlink.attribute(6, in: body).map(Self.u64)
+            if flags & 0x800 == 0 || handle == nil || (position != nil && position != c.added.last?.handle) { c.simple = false }
+            if c.simple { c.added.append(Added(key: Self.key(body), message: Array(message), handle: handle)) }
         case 8:   // DELRULE
             if !c.added.isEmpty { c.simple = false }
             if c.simple { c.deleted.append(Self.key(body)) }
@@ -69,6 +72,8 @@ struct IPTablesRuleLog {
         if !c.simple { c.deleted = []; c.added = [] }
         chains[object] = c
     }
+
+    private static func u64(_ b: UnsafeRawBufferPointer) -> UInt64 { b.reduce(0) { $0 << 8 | UInt64($1) } }
 
     private static func string(_ b: UnsafeRawBufferPointer) -> String {
         String(decoding: b.prefix { $0 != 0 }, as: UTF8.self)
