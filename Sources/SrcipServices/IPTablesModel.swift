@@ -23,6 +23,8 @@ struct IPTablesModel {
         var listings: [String: String] = [:]
         /// `TABLE/CHAIN` → the `IPTablesRuleLog` keys of its rules, in order, when known (see `learnKeys`).
         var keys: [String: [[UInt8]]] = [:]
+        /// Keys of listed chains, known once the next log does not touch them (`confirmKeys`).
+        var unconfirmedKeys: [String: [[UInt8]]] = [:]
         /// Chains listed with the list tool, and rules printed from notifications, since the full read.
         var listedChains = 0
         var translatedRules = 0
@@ -66,7 +68,8 @@ struct IPTablesModel {
         mutating func follow(_ chains: [NFTablesChanges.Object], deleted: Set<NFTablesChanges.Object>, log: IPTablesRuleLog,
                              generation: () -> UInt32?, tools: ServiceDiscovery.Tools) throws -> Bool {
             var changed: [IPTablesServiceIndex.Change] = []
-            var listed: [(chain: NFTablesChanges.Object, hadCount: Int)] = []
+            var listed: [NFTablesChanges.Object] = []
+            confirmKeys(chains)
             for c in chains.sorted() {
                 let old = sets.first?[c.table]?.chains[c.name] == nil ? nil : sets.first?[c.table]?.rules[c.name] ?? []
                 var result: Reread
@@ -75,7 +78,7 @@ struct IPTablesModel {
                 } else {
                     keys[c.table + "/" + c.name] = nil
                     result = try reread(c, deleted: deleted.contains(c), tools: tools)
-                    if !deleted.contains(c) { listed.append((c, old?.count ?? 0)) }
+                    if !deleted.contains(c) { listed.append(c) }
                 }
                 switch result {
                 case .failed: return false

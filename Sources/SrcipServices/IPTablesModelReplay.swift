@@ -45,16 +45,32 @@ extension IPTablesModel.Family {
         return .changed
     }
 
-    /// After `listed` chains were listed: their rules are the ones the log added when the log flushed every rule they
-    /// had (`hadCount`) and nothing committed since the log's last generation (`current`); their keys are known then.
-    mutating func learnKeys(_ listed: [(chain: NFTablesChanges.Object, hadCount: Int)], log: IPTablesRuleLog, current: UInt32?) {
-        for (chain, hadCount) in listed {
+    /// After `listed` chains were listed: when the log only deleted and then appended rules of a chain, and the
+    /// listing has as many rules as were appended, every rule the chain had before was deleted: at the log's last
+    /// generation its rules were the appended ones, in order. The listing shows that generation when nothing was
+    /// committed since (`current`): their keys are known then. When something was, they are known once the next log
+    /// shows that no later commit touched the chain (`confirmKeys`).
+    mutating func learnKeys(_ listed: [NFTablesChanges.Object], log: IPTablesRuleLog, current: UInt32?) {
+        for chain in listed {
             let name = chain.table + "/" + chain.name
             keys[name] = nil
-            guard let current, current == log.generation, !log.broken, let l = log.chains[chain], l.simple, l.deleted.count == hadCount,
+            guard let generation = log.generation, !log.broken, let l = log.chains[chain], l.simple,
                   let now = sets.first?[chain.table]?.rules(chain.name), now.count == l.added.count else { continue }
-            keys[name] = l.added.map(\.key)
+            if current == generation {
+                keys[name] = l.added.map(\.key)
+            } else {
+                unconfirmedKeys[name] = l.added.map(\.key)
+            }
         }
+    }
+
+    /// Keys learned from a listing that may be newer than its log become known when `changed` (everything committed
+    /// since that log) does not name their chain, and are dropped when it does.
+    mutating func confirmKeys(_ changed: [NFTablesChanges.Object]) {
+        guard !unconfirmedKeys.isEmpty else { return }
+        let touched = Set(changed.map { $0.table + "/" + $0.name })
+        for (name, k) in unconfirmedKeys where !touched.contains(name) { keys[name] = k }
+        unconfirmedKeys = [:]
     }
 
     private static func same(_ a: [UInt8], _ b: [UInt8]) -> Bool {

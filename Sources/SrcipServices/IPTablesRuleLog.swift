@@ -1,3 +1,5 @@
+import Foundation
+
 /// The rule messages iptables-nft sent for the nat and filter chains since the last read, per chain, in order. A
 /// `iptables-restore` of a chain flushes it (one DELRULE per rule, in chain order, each with its expressions) and
 /// appends its rules (one NEWRULE each, NLM_F_APPEND, its position the rule appended before it): `IPTablesModel` applies that to the rules it keeps instead of
@@ -33,16 +35,28 @@ struct IPTablesRuleLog {
         broken = false
     }
 
+    /// The chain the previous message was for, out of `chains` while consecutive messages name it (a flush or a
+    /// refill sends thousands in a row: each is then placed by comparing bytes, without a lookup).
+    private struct Open {
+        var object: NFTablesChanges.Object
+        var chain: Chain
+        var family: UInt8
+        var table: UnsafeRawBufferPointer
+        var name: UnsafeRawBufferPointer
+    }
+
     /// Takes a buffer of nf_tables notifications (as `NFTablesNotifications.drain` hands them out).
     mutating func feed(_ buffer: UnsafeRawBufferPointer) {
+        var open: Open?
         do {
-            try NFTNetlink.forEachMessage(buffer) { type, flags, message in note(type: type, flags: flags, message) }
+            try NFTNetlink.forEachMessage(buffer) { type, flags, message in note(type: type, flags: flags, message, &open) }
         } catch {
             broken = true
         }
+        if let o = open { chains[o.object] = o.chain }
     }
 
-    private mutating func note(type: UInt16, flags: UInt16, _ message: UnsafeRawBufferPointer) {
+    private mutating func note(type: UInt16, flags: UInt16, _ message: UnsafeRawBufferPointer, _ open: inout Open?) {
         guard type >> 8 == 10, message.count >= 20 else { return }   // NFNL_SUBSYS_NFTABLES, nlmsghdr + nfgenmsg
         let kind = type & 0xff
         let family = message[16]
@@ -52,25 +66,30 @@ struct IPTablesRuleLog {
             return
         }
         guard kind == 3 || kind == 5 || kind == 6 || kind == 8, family == NFTablesChanges.familyIPv4 || family == NFTablesChanges.familyIPv6,
-              let table = NFTNetlink.attribute(1, in: body), let chain = NFTNetlink.attribute(kind < 6 ? 3 : 2, in: body) else { return }
-        let object = NFTablesChanges.Object(family: family, table: Self.string(table), name: Self.string(chain))
-        guard object.table == "nat" || object.table == "filter" else { return }
-        var c = chains[object] ?? Chain()
-        chains[object] = nil   // uniquely referenced while it grows
+              let table = NFTNetlink.attribute(1, in: body), let name = NFTNetlink.attribute(kind < 6 ? 3 : 2, in: body) else { return }
+        if open == nil || open!.family != family || !Self.equal(open!.table, table) || !Self.equal(open!.name, name) {
+            if let o = open.take() { chains[o.object] = o.chain }
+            let object = NFTablesChanges.Object(family: family, table: Self.string(table), name: Self.string(name))
+            guard object.table == "nat" || object.table == "filter" else { return }
+            open = Open(object: object, chain: chains.removeValue(forKey: object) ?? Chain(), family: family, table: table, name: name)
+        }
         switch kind {
         case 6:   // NEWRULE: appended (NLM_F_APPEND); the kernel names the rule before it (if any) as its position
             let handle = NFTNetlink.attribute(3, in: body).map(Self.u64)
             let position = NFTNetlink.attribute(6, in: body).map(Self.u64)
-            if flags & 0x800 == 0 || handle == nil || (position != nil && position != c.added.last?.handle) { c.simple = false }
-            if c.simple { c.added.append(Added(key: Self.key(body), message: Array(message), handle: handle)) }
+            if flags & 0x800 == 0 || handle == nil || (position != nil && position != open!.chain.added.last?.handle) { open!.chain.simple = false }
+            if open!.chain.simple { open!.chain.added.append(Added(key: Self.key(body), message: Array(message), handle: handle)) }
         case 8:   // DELRULE
-            if !c.added.isEmpty { c.simple = false }
-            if c.simple { c.deleted.append(Self.key(body)) }
+            if !open!.chain.added.isEmpty { open!.chain.simple = false }
+            if open!.chain.simple { open!.chain.deleted.append(Self.key(body)) }
         default:  // NEWCHAIN, DELCHAIN
-            c.simple = false
+            open!.chain.simple = false
         }
-        if !c.simple { c.deleted = []; c.added = [] }
-        chains[object] = c
+        if !open!.chain.simple { open!.chain.deleted = []; open!.chain.added = [] }
+    }
+
+    private static func equal(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        a.count == b.count && (a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
     }
 
     private static func u64(_ b: UnsafeRawBufferPointer) -> UInt64 { b.reduce(0) { $0 << 8 | UInt64($1) } }
