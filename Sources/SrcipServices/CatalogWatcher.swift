@@ -51,7 +51,7 @@ public final class CatalogWatcher: Sendable {
         var dumper: NFTablesNetlinkDumper?
         if case .file = options.source {} else if options.source != .none {
             let open = { () throws -> (NFTablesNotifications, NFTablesNetlinkDumper?) in
-                (try NFTablesNotifications(), options.source == .iptables ? nil : try NFTablesNetlinkDumper())
+                (try NFTablesNotifications(), try NFTablesNetlinkDumper())
             }
             if let netns = options.netns {
                 (notifications, dumper) = try NetworkNamespace.run(named: netns) { try open() }
@@ -86,6 +86,9 @@ public final class CatalogWatcher: Sendable {
 
     /// Of `incrementalReadCount`, the reads that re-assembled only the Services the changed chains touch.
     public var partialReadCount: Int { state.partialReads.load(ordering: .relaxed) }
+
+    /// iptables-nft: chains listed again with `iptables -S` so far (the others were applied from notifications).
+    public var listedChainCount: Int { state.listedChains.load(ordering: .relaxed) }
 }
 
 /// What the watcher thread and its owner share.
@@ -94,6 +97,7 @@ private final class WatchState: Sendable {
     let reads = Atomic<Int>(0)
     let incrementalReads = Atomic<Int>(0)
     let partialReads = Atomic<Int>(0)
+    let listedChains = Atomic<Int>(0)
 }
 
 /// The watcher thread's state: what changed since when, and the last catalog read.
@@ -114,6 +118,8 @@ private struct WatchLoop: Sendable {
     var pending = NFTablesChanges()
     /// The iptables rules of the last read, when it was an iptables read (kept to follow changes chain by chain).
     var iptables: IPTablesModel?
+    /// The rule messages of iptables' nat and filter chains since the last read (kept while `iptables` is).
+    var ruleLog = IPTablesRuleLog()
     var lastFullReadNs: UInt64 = 0
     /// nftables mode: the kube-proxy tables kept from the notifications, and the socket that dumps them.
     var nftables = NFTablesFollower()
@@ -137,7 +143,10 @@ private struct WatchLoop: Sendable {
             let now = monotonicNs()
             let wasDirty = dirtySinceNs != nil
             if let n = notifications {
-                let c = n.drain { nftables.feed($0) }
+                let c = n.drain {
+                    nftables.feed($0)
+                    if iptables != nil { ruleLog.feed($0) }
+                }
                 if c.unknown { nftables.markStale("notifications lost") }
                 if !c.isEmpty {
                     pending.formUnion(c)
@@ -188,10 +197,15 @@ private struct WatchLoop: Sendable {
         pending = NFTablesChanges()
         if let found = try followNFTables(changes, now: now, state: state) { return found }
         let tools = ServiceDiscovery.Tools(netns: options.netns)
+        let log = ruleLog
+        ruleLog.reset()
         if var model = iptables, now &- lastFullReadNs < options.resyncIntervalNs {
             iptables = nil
-            let partial = model.partialReassemblies
-            if try model.apply(changes, tools: tools) {
+            let partial = model.partialReassemblies, listed = model.listedChains
+            let dumper = dumper
+            let applied = try model.apply(changes, log: log, generation: { try? dumper?.generation() }, tools: tools)
+            state.listedChains.add(model.listedChains - listed, ordering: .relaxed)
+            if applied {
                 var found = model.services()
                 if options.source == .iptables || found.hasKubeProxyRules {
                     iptables = model

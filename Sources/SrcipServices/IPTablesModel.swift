@@ -21,6 +21,13 @@ struct IPTablesModel {
         var interpreted: DiscoveredServices
         /// `TABLE/CHAIN` → the listing it was last read from (chains listed since the full read only).
         var listings: [String: String] = [:]
+        /// `TABLE/CHAIN` → the `IPTablesRuleLog` keys of its rules, in order, when known (see `learnKeys`).
+        var keys: [String: [[UInt8]]] = [:]
+        /// Keys of listed chains, known once the next log does not touch them (`confirmKeys`).
+        var unconfirmedKeys: [String: [[UInt8]]] = [:]
+        /// Chains listed with the list tool, and rules printed from notifications, since the full read.
+        var listedChains = 0
+        var translatedRules = 0
         /// What re-assembles only the Services a change touches; nil when every change is interpreted in full.
         var index: IPTablesServiceIndex?
 
@@ -55,17 +62,33 @@ struct IPTablesModel {
 
         enum Reread { case same, changed, failed }
 
-        /// Lists `chains` again and re-assembles the Services they touch; false when a chain cannot be listed.
-        mutating func follow(_ chains: [NFTablesChanges.Object], deleted: Set<NFTablesChanges.Object>,
-                             tools: ServiceDiscovery.Tools) throws -> Bool {
+        /// Applies `chains` from the `log` where it suffices (`replay`), lists the others again (learning their keys
+        /// when `generation()`, read after the listings, is the log's), and re-assembles the Services they touch; false
+        /// when a chain cannot be listed.
+        mutating func follow(_ chains: [NFTablesChanges.Object], deleted: Set<NFTablesChanges.Object>, log: IPTablesRuleLog,
+                             generation: () -> UInt32?, tools: ServiceDiscovery.Tools) throws -> Bool {
             var changed: [IPTablesServiceIndex.Change] = []
+            var listed: [NFTablesChanges.Object] = []
+            confirmKeys(chains)
             for c in chains.sorted() {
                 let old = sets.first?[c.table]?.chains[c.name] == nil ? nil : sets.first?[c.table]?.rules[c.name] ?? []
-                switch try reread(c, deleted: deleted.contains(c), tools: tools) {
+                var result: Reread
+                if !deleted.contains(c), !log.broken, let r = replay(c, log: log.chains[c]) {
+                    result = r
+                } else {
+                    keys[c.table + "/" + c.name] = nil
+                    result = try reread(c, deleted: deleted.contains(c), tools: tools)
+                    if !deleted.contains(c) { listed.append(c) }
+                }
+                switch result {
                 case .failed: return false
                 case .changed: changed.append(IPTablesServiceIndex.Change(table: c.table, chain: c.name, old: old))
                 case .same: break
                 }
+            }
+            if !listed.isEmpty {
+                listedChains += listed.count
+                learnKeys(listed, log: log, current: generation())
             }
             if !changed.isEmpty { try reinterpret(changed) }
             return true
@@ -147,6 +170,10 @@ struct IPTablesModel {
     /// Why IPv6 was not read, when it was not.
     var v6Problem: String?
 
+    /// Chains listed again, and rules printed from notifications instead, so far.
+    var listedChains: Int { v4.listedChains + (v6?.listedChains ?? 0) }
+    var translatedRules: Int { v4.translatedRules + (v6?.translatedRules ?? 0) }
+
     /// Re-assemblies so far that read only the Services the changed chains touch.
     var partialReassemblies: Int { v4.partialCount + (v6?.partialCount ?? 0) }
 
@@ -168,7 +195,8 @@ struct IPTablesModel {
     /// Applies what the notifications name: lists the changed nat/filter chains again and re-assembles the families
     /// they belong to. False when that is not enough (lost notifications, a table created or deleted, a family not
     /// followed, a chain that cannot be listed, kube-proxy's nftables table appearing): read everything then.
-    mutating func apply(_ changes: NFTablesChanges, tools: ServiceDiscovery.Tools) throws -> Bool {
+    mutating func apply(_ changes: NFTablesChanges, log: IPTablesRuleLog = IPTablesRuleLog(), generation: () -> UInt32? = { nil },
+                        tools: ServiceDiscovery.Tools) throws -> Bool {
         guard !changes.unknown else { return false }
         let ipFamilies: Set<UInt8> = [NFTablesChanges.familyIPv4, NFTablesChanges.familyIPv6]
         let followed: Set<String> = ["nat", "filter"]
@@ -183,9 +211,9 @@ struct IPTablesModel {
         for (family, chains) in byFamily {
             // In place: a copy of a family would copy its tables' rule dictionaries on the first change.
             if family == NFTablesChanges.familyIPv6, v6 != nil {
-                guard try v6!.follow(chains, deleted: changes.deletedChains, tools: tools) else { return false }
+                guard try v6!.follow(chains, deleted: changes.deletedChains, log: log, generation: generation, tools: tools) else { return false }
             } else if family == NFTablesChanges.familyIPv4 {
-                guard try v4.follow(chains, deleted: changes.deletedChains, tools: tools) else { return false }
+                guard try v4.follow(chains, deleted: changes.deletedChains, log: log, generation: generation, tools: tools) else { return false }
             } else if chains.contains(where: { $0.name.hasPrefix("KUBE-") }) {
                 return false
             }

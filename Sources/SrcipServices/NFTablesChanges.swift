@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a batch of nf_tables notifications changed, by name: the chains whose rules were added or deleted (or that
 /// were created or deleted) and the sets/maps whose elements changed. `unknown` when something could not be placed
 /// (a table created or deleted, an undecodable message, lost messages): only a full read is safe then.
@@ -36,13 +38,21 @@ struct NFTablesChanges: Equatable {
     /// Decodes a buffer of netlink messages from the NFNLGRP_NFTABLES group (<linux/netfilter/nf_tables.h>).
     mutating func decode(_ buffer: UnsafeRawBufferPointer) {
         var offset = 0
+        var lastRule: (UInt8, UnsafeRawBufferPointer, UnsafeRawBufferPointer)?
         while offset + 20 <= buffer.count {
             let length = Int(buffer.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
             let type = buffer.loadUnaligned(fromByteOffset: offset + 4, as: UInt16.self)
             guard length >= 20, offset + length <= buffer.count else { unknown = true; return }
             let message = UnsafeRawBufferPointer(rebasing: buffer[(offset + 16)..<(offset + length)])
-            decodeMessage(subsystem: type >> 8, kind: type & 0xff, message)
             offset += (length + 3) & ~3
+            // A sync sends thousands of rule messages for one chain in a row: the chain is named by the first.
+            if type == 10 << 8 | 6 || type == 10 << 8 | 8, message.count >= 4 {
+                let attributes = UnsafeRawBufferPointer(rebasing: message[4...])
+                let name = (message[0], NFTNetlink.attribute(1, in: attributes), NFTNetlink.attribute(2, in: attributes))
+                if let t = name.1, let c = name.2, let l = lastRule, l.0 == name.0, Self.equal(l.1, t), Self.equal(l.2, c) { continue }
+                if let t = name.1, let c = name.2 { lastRule = (name.0, t, c) }
+            }
+            decodeMessage(subsystem: type >> 8, kind: type & 0xff, message)
         }
     }
 
@@ -72,6 +82,10 @@ struct NFTablesChanges: Equatable {
         default:
             unknown = true
         }
+    }
+
+    private static func equal(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        a.count == b.count && (a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
     }
 
     /// The string attributes (type → value without the trailing NUL) of one message.

@@ -258,6 +258,33 @@ enum NFTNetlink {
         }
     }
 
+    /// Walks the messages of `buffer` without copying them (the hot path of a sync's thousands of rule messages):
+    /// `body` sees each message's type, flags and whole bytes (header included, as `decode` takes them).
+    static func forEachMessage(_ buffer: UnsafeRawBufferPointer, _ body: (_ type: UInt16, _ flags: UInt16, _ message: UnsafeRawBufferPointer) -> Void) throws(DecodeError) {
+        var offset = 0
+        while offset + 16 <= buffer.count {
+            let length = Int(buffer.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+            guard length >= 16, offset + length <= buffer.count else { throw DecodeError(problem: "message overruns its buffer") }
+            body(buffer.loadUnaligned(fromByteOffset: offset + 4, as: UInt16.self), buffer.loadUnaligned(fromByteOffset: offset + 6, as: UInt16.self),
+                 UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + length)]))
+            offset += (length + 3) & ~3
+        }
+    }
+
+    /// The value of the first attribute `type` among `attributes` (a message body after its nfgenmsg, or a nest), in place.
+    static func attribute(_ type: UInt16, in attributes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        var offset = 0
+        while offset + 4 <= attributes.count {
+            let length = Int(attributes.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+            guard length >= 4, offset + length <= attributes.count else { return nil }
+            if attributes.loadUnaligned(fromByteOffset: offset + 2, as: UInt16.self) & 0x3fff == type {
+                return UnsafeRawBufferPointer(rebasing: attributes[(offset + 4)..<(offset + length)])
+            }
+            offset += (length + 3) & ~3
+        }
+        return nil
+    }
+
     /// libnftnl userdata: TLVs of a one-byte type and a one-byte length.
     static func userdata(_ b: [UInt8]) -> [UInt8: [UInt8]] {
         var out: [UInt8: [UInt8]] = [:]

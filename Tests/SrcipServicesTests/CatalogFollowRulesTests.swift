@@ -66,7 +66,8 @@ struct CatalogFollowRulesTests {
         defer { _ = try? Command.run("ip", ["netns", "del", ns]) }
         // (replicas, Services, full resync?)
         let steps: [(Int, [String], Bool)] = [(2, ["a", "b"], false), (2, ["b"], false), (0, ["b"], false), (3, ["b"], false),
-                                              (3, ["b", "c"], true), (0, ["b", "c"], false), (2, ["c"], false)]
+                                              (3, ["b", "c"], true), (0, ["b", "c"], false), (2, ["c"], false),
+                                              (2, ["c", "d"], false), (2, ["c"], false)]
         var current = try Self.state(replicas: 2, services: ["a"])
         try Self.load(current, current, mode: mode, full: true, ns: ns)
         let source: ServiceSource = mode == .iptables ? .iptables : .nftables
@@ -83,7 +84,9 @@ struct CatalogFollowRulesTests {
         }
         defer { consumer.cancel() }
 
+        var listedPerStep: [Int] = []
         for (replicas, services, full) in steps {
+            let listedBefore = watcher.listedChainCount
             let next = try Self.state(replicas: replicas, services: services)
             try Self.load(current, next, mode: mode, full: full, ns: ns)
             current = next
@@ -98,6 +101,7 @@ struct CatalogFollowRulesTests {
             }
             #expect(followed.services == truth.services, "after \(services) with \(replicas) endpoints (\(mode))")
             #expect(followed.clusterCIDRs == truth.clusterCIDRs)
+            listedPerStep.append(watcher.listedChainCount - listedBefore)
         }
         if mode == .nftables || (try? Command.check("iptables", ["--version"]))?.contains("nf_tables") == true {
             // The first read builds the kept tables; every later one lists only the chains the notifications named
@@ -109,6 +113,10 @@ struct CatalogFollowRulesTests {
             if mode == .iptables {
                 // …and re-assembles only the Services those chains touch (every step after the first changes some).
                 #expect(watcher.partialReadCount >= steps.count - 1, "partial re-assemblies: \(watcher.partialReadCount)")
+                // Chains are listed when first rewritten (their rules' keys are learned then); removing Service d at
+                // the end needs no listing: its chains are deleted, and the flushed and refilled KUBE-SERVICES,
+                // KUBE-NODEPORTS, KUBE-MARK-MASQ… are applied from their notifications.
+                #expect(listedPerStep[1] > 0 && listedPerStep.last == 0, "chains listed per step: \(listedPerStep)")
             }
         }
     }

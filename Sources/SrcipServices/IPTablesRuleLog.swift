@@ -1,0 +1,122 @@
+import Foundation
+
+/// The rule messages iptables-nft sent for the nat and filter chains since the last read, per chain, in order. A
+/// `iptables-restore` of a chain flushes it (one DELRULE per rule, in chain order, each with its expressions) and
+/// appends its rules (one NEWRULE each, NLM_F_APPEND, its position the rule appended before it): `IPTablesModel` applies that to the rules it keeps instead of
+/// listing the chain again (`IPTablesModel.Family.replay`). Each rule is kept as its `key` (its expressions and
+/// userdata, counter values zeroed: a rewritten rule equals the one it replaces) and, when added, its whole message
+/// (translated to iptables text only when no kept rule has its key).
+struct IPTablesRuleLog {
+    static let file = "nf_tables notifications (iptables-nft)"
+
+    struct Added {
+        var key: [UInt8]
+        /// The NEWRULE netlink message, header included (`NFTNetlink.decode` reads it).
+        var message: [UInt8]
+        var handle: UInt64?
+    }
+
+    struct Chain {
+        var deleted: [[UInt8]] = []
+        var added: [Added] = []
+        /// False when the messages were anything but deletions followed by appends (a rule inserted at a position,
+        /// a deletion after an append, the chain created or deleted): the chain is listed then.
+        var simple = true
+    }
+
+    var chains: [NFTablesChanges.Object: Chain] = [:]
+    /// The generation of the last commit seen (NEWGEN).
+    var generation: UInt32?
+    /// Set when a buffer could not be walked: nothing here can be trusted until the next full read.
+    var broken = false
+
+    mutating func reset() {
+        chains = [:]
+        broken = false
+    }
+
+    /// The chain the previous message was for, out of `chains` while consecutive messages name it (a flush or a
+    /// refill sends thousands in a row: each is then placed by comparing bytes, without a lookup).
+    private struct Open {
+        var object: NFTablesChanges.Object
+        var chain: Chain
+        var family: UInt8
+        var table: UnsafeRawBufferPointer
+        var name: UnsafeRawBufferPointer
+    }
+
+    /// Takes a buffer of nf_tables notifications (as `NFTablesNotifications.drain` hands them out).
+    mutating func feed(_ buffer: UnsafeRawBufferPointer) {
+        var open: Open?
+        do {
+            try NFTNetlink.forEachMessage(buffer) { type, flags, message in note(type: type, flags: flags, message, &open) }
+        } catch {
+            broken = true
+        }
+        if let o = open { chains[o.object] = o.chain }
+    }
+
+    private mutating func note(type: UInt16, flags: UInt16, _ message: UnsafeRawBufferPointer, _ open: inout Open?) {
+        guard type >> 8 == 10, message.count >= 20 else { return }   // NFNL_SUBSYS_NFTABLES, nlmsghdr + nfgenmsg
+        let kind = type & 0xff
+        let family = message[16]
+        let body = UnsafeRawBufferPointer(rebasing: message[20...])
+        if kind == 15 {   // NEWGEN
+            if let id = NFTNetlink.attribute(1, in: body), id.count == 4 { generation = id.reduce(0) { $0 << 8 | UInt32($1) } }
+            return
+        }
+        guard kind == 3 || kind == 5 || kind == 6 || kind == 8, family == NFTablesChanges.familyIPv4 || family == NFTablesChanges.familyIPv6,
+              let table = NFTNetlink.attribute(1, in: body), let name = NFTNetlink.attribute(kind < 6 ? 3 : 2, in: body) else { return }
+        if open == nil || open!.family != family || !Self.equal(open!.table, table) || !Self.equal(open!.name, name) {
+            if let o = open.take() { chains[o.object] = o.chain }
+            let object = NFTablesChanges.Object(family: family, table: Self.string(table), name: Self.string(name))
+            guard object.table == "nat" || object.table == "filter" else { return }
+            open = Open(object: object, chain: chains.removeValue(forKey: object) ?? Chain(), family: family, table: table, name: name)
+        }
+        switch kind {
+        case 6:   // NEWRULE: appended (NLM_F_APPEND); the kernel names the rule before it (if any) as its position
+            let handle = NFTNetlink.attribute(3, in: body).map(Self.u64)
+            let position = NFTNetlink.attribute(6, in: body).map(Self.u64)
+            if flags & 0x800 == 0 || handle == nil || (position != nil && position != open!.chain.added.last?.handle) { open!.chain.simple = false }
+            if open!.chain.simple { open!.chain.added.append(Added(key: Self.key(body), message: Array(message), handle: handle)) }
+        case 8:   // DELRULE
+            if !open!.chain.added.isEmpty { open!.chain.simple = false }
+            if open!.chain.simple { open!.chain.deleted.append(Self.key(body)) }
+        default:  // NEWCHAIN, DELCHAIN
+            open!.chain.simple = false
+        }
+        if !open!.chain.simple { open!.chain.deleted = []; open!.chain.added = [] }
+    }
+
+    private static func equal(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        a.count == b.count && (a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
+    }
+
+    private static func u64(_ b: UnsafeRawBufferPointer) -> UInt64 { b.reduce(0) { $0 << 8 | UInt64($1) } }
+
+    private static func string(_ b: UnsafeRawBufferPointer) -> String {
+        String(decoding: b.prefix { $0 != 0 }, as: UTF8.self)
+    }
+
+    /// NFTA_RULE_EXPRESSIONS and NFTA_RULE_USERDATA of a rule message body, with every counter's values zeroed.
+    static func key(_ body: UnsafeRawBufferPointer) -> [UInt8] {
+        var key = Array(NFTNetlink.attribute(4, in: body) ?? UnsafeRawBufferPointer(start: nil, count: 0))
+        let expressions = key.count
+        key.append(0xff)
+        if let userdata = NFTNetlink.attribute(7, in: body) { key.append(contentsOf: userdata) }
+        key.withUnsafeMutableBytes { k in
+            var offset = 0
+            while offset + 4 <= expressions {   // NFTA_LIST_ELEM nests: NFTA_EXPR_NAME, NFTA_EXPR_DATA
+                let length = Int(k.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+                guard length >= 4, offset + length <= expressions else { return }
+                let element = UnsafeRawBufferPointer(rebasing: k[(offset + 4)..<(offset + length)])
+                if let name = NFTNetlink.attribute(1, in: element), name.starts(with: "counter\0".utf8),
+                   let data = NFTNetlink.attribute(2, in: element), let base = data.baseAddress, data.count > 0 {
+                    UnsafeMutableRawPointer(mutating: base).initializeMemory(as: UInt8.self, repeating: 0, count: data.count)
+                }
+                offset += (length + 3) & ~3
+            }
+        }
+        return key
+    }
+}
