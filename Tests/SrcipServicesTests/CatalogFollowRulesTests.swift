@@ -16,19 +16,7 @@ import Testing
 @Suite(.serialized, .privileged)
 struct CatalogFollowRulesTests {
     static func manifest(replicas: Int, services: [String]) -> String {
-        var text = """
-            apiVersion: apps/v1
-            kind: Deployment
-            metadata: {name: web}
-            spec:
-              replicas: \(replicas)
-              selector: {matchLabels: {app: web}}
-              template:
-                metadata: {labels: {app: web}}
-                spec:
-                  containers: [{name: web, image: echo, ports: [{containerPort: 8080}]}]
-
-            """
+        var text = TestManifests.webDeployment(replicas: replicas)
         for s in services {
             text += "---\napiVersion: v1\nkind: Service\nmetadata: {name: \(s)}\nspec:\n  type: NodePort\n  selector: {app: web}\n"
                 + "  ports: [{port: 80, targetPort: 8080}]\n"

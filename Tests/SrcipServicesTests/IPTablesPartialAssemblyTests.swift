@@ -26,19 +26,7 @@ import Testing
     }
 
     static func rules(replicas: Int, services: [(String, Int)]) throws -> String {
-        var text = """
-            apiVersion: apps/v1
-            kind: Deployment
-            metadata: {name: web}
-            spec:
-              replicas: \(replicas)
-              selector: {matchLabels: {app: web}}
-              template:
-                metadata: {labels: {app: web}}
-                spec:
-                  containers: [{name: web, image: echo, ports: [{containerPort: 8080}]}]
-
-            """
+        var text = TestManifests.webDeployment(replicas: replicas)
         for (name, variant) in services { text += service(name, variant: variant) }
         let state = try ClusterState.build(from: LabManifest.parse(text, source: "test").objects, nodeCount: 2)
         return KubeProxyIPTables.render(state, node: state.nodes[0], family: .ipv4)
