@@ -158,7 +158,10 @@ struct InterfaceFollowCLITests {
                                       "--ready-file", ready], netns: nodes.node)
         defer { if trace.process.isRunning { kill(trace.pid, SIGKILL) } }
         #expect(trace.waitForStderr("tracing vx0 on", timeout: 30), "\(trace.stderr)")
-        let readyData = try #require(FileManager.default.contents(atPath: ready))
+        // The ready file is written once every interface is attached, which may be after the "tracing" line.
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: ready) && trace.process.isRunning && Date() < deadline { usleep(20_000) }
+        let readyData = try #require(FileManager.default.contents(atPath: ready), "no ready file; stderr:\n\(trace.stderr)")
         #expect((try JSONSerialization.jsonObject(with: readyData) as? [String: Any])?["interfaces"] as? [String] == ["vx0"])
 
         try Command.check("ip", ["-n", nodes.node, "link", "add", "vx2", "type", "veth", "peer", "name", "vq2"])
