@@ -67,6 +67,8 @@ public struct CorrelatorStats: Sendable, Hashable {
     /// Finished-flow memory full: the oldest entry was forgotten.
     public var finishedMemoryEvictions: UInt64 = 0
     public var liveFlows: Int = 0
+    /// Times the slot pool and indexes were shrunk to the live flows after a flood (`compactStorage`).
+    public var storageCompactions: UInt64 = 0
     /// Refreshed Service catalogs installed (`update(catalog:validFromNs:)`).
     public var catalogUpdates: UInt64 = 0
     /// Interim records written for flows still open (`FlowCorrelator.interimRecords`); not counted in `flowsFinished`.

@@ -112,6 +112,7 @@ extension FlowCorrelator {
             finish(tail, slots[tail].closing ? .ended : .idle)
         }
         while stats.liveFlows > config.maxLiveFlows, tail >= 0 { finish(tail, .evicted) }
+        if slots.count > 4096, stats.liveFlows &* 8 < slots.count { compactStorage() }
     }
 
     // MARK: - slots and LRU
@@ -138,20 +139,6 @@ extension FlowCorrelator {
         slots[s] = FlowState()
         freeSlots.append(s)
         stats.liveFlows -= 1
-        if stats.liveFlows == 0, slots.count > 4096 { releaseStorage() }
-    }
-
-    /// After a flood: with no live flow left, gives the slot pool and index tables back to the allocator.
-    mutating func releaseStorage() {
-        slots = []
-        freeSlots = []
-        head = -1
-        tail = -1
-        byTuple = TupleIndex()
-        byCt = ConntrackIndex()
-        byFingerprint = [:]
-        closingQueue = []
-        closingHead = 0
     }
 
     mutating func touch(_ s: Int32) {

@@ -108,4 +108,21 @@ struct PackedTupleTable {
         }
         count -= 1
     }
+
+    /// Maps every value through `f` (nil drops the entry) into buckets sized for what is left: after a flood the
+    /// table gives its memory back.
+    mutating func remapValues(_ f: (Int32) -> Int32?) {
+        let old = buckets
+        var size = 64
+        while count * 16 > size * 13 / 2 { size *= 2 }
+        buckets = count == 0 ? [] : Array(repeating: Bucket(src: 0, dst: 0, ports: 0, proto: 0, value: 0), count: size)
+        mask = count == 0 ? -1 : size - 1
+        count = 0
+        for var e in old where e.proto != 0 {
+            guard let v = f(e.value) else { continue }
+            e.value = v
+            place(e)
+            count += 1
+        }
+    }
 }

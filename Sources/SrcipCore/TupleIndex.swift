@@ -50,6 +50,12 @@ struct TupleIndex {
 
     var count: Int { v4.count + other.count }
 
+    /// Maps every slot through `f` (nil drops the entry), shrinking the storage to what is left.
+    mutating func remapValues(_ f: (Int32) -> Int32?) {
+        v4.remapValues(f)
+        other = other.compactMapValues(f)
+    }
+
     /// Bytes of one bucket (for memory estimates).
     static let bytesPerBucket = PackedTupleTable.bytesPerBucket
 }
@@ -64,4 +70,7 @@ struct ConntrackIndex {
     }
 
     var count: Int { table.count }
+
+    /// Maps every slot through `f` (nil drops the entry), shrinking the storage to what is left.
+    mutating func remapValues(_ f: (Int32) -> Int32?) { table.remapValues(f) }
 }

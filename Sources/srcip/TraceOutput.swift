@@ -204,19 +204,19 @@ final class FlowOutput {
                 interimWritten += 1
             }
         }
-        peakLiveFlows = max(peakLiveFlows, correlator.liveFlowCount)
-        if correlator.liveFlowCount == 0, peakLiveFlows > 4096 {
-            // The correlator dropped its storage; glibc keeps freed heap unless asked (its mmap threshold grows).
+        if correlator.stats.storageCompactions != compactions {
+            // The correlator shrank its storage after a flood; glibc keeps freed heap unless asked (its mmap
+            // threshold grows with the large blocks freed).
+            compactions = correlator.stats.storageCompactions
             HeapTrim.trim()
-            peakLiveFlows = 0
         }
     }
 
     /// The node's ICMP rate-limit counters, sampled every tick: a REJECT whose ICMP they suppressed is not a DROP.
     private var icmpRateLimit = ICMPRateLimitCounter()
 
-    /// Most live flows since the last trim of the heap.
-    private var peakLiveFlows = 0
+    /// The correlator's storage compactions when the heap was last trimmed.
+    private var compactions: UInt64 = 0
 
     /// Writes the flows still open, the summary, and closes the output.
     func finish(summary: TraceSummaryRecord) throws {

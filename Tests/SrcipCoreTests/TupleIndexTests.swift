@@ -47,6 +47,28 @@ import Testing
         #expect((0..<20_000).allSatisfy { index[Self.tuple($0)] == ($0 % 2 == 0 ? nil : Int32($0)) })
     }
 
+    /// Remapping keeps the mapped entries (IPv4 and IPv6), drops the others, shrinks, and the table still takes
+    /// inserts and removals.
+    @Test func remappingKeepsMappedEntriesAndShrinks() {
+        var index = TupleIndex()
+        for i in 0..<20_000 { index[Self.tuple(i, v6: i % 5 == 0)] = Int32(i) }
+        index.remapValues { $0 % 10 == 3 || $0 % 10 == 5 ? $0 + 1 : nil }
+        #expect(index.count == 4_000)
+        #expect((0..<20_000).allSatisfy { i in
+            index[Self.tuple(i, v6: i % 5 == 0)] == (i % 10 == 3 || i % 10 == 5 ? Int32(i + 1) : nil)
+        })
+        for i in 0..<20_000 where i % 10 == 7 { index[Self.tuple(i, v6: i % 5 == 0)] = 7 }
+        for i in 0..<20_000 where i % 10 == 3 { index[Self.tuple(i, v6: i % 5 == 0)] = nil }
+        #expect(index.count == 4_000)
+        #expect((0..<20_000).allSatisfy { i in
+            index[Self.tuple(i, v6: i % 5 == 0)] == (i % 10 == 7 ? 7 : i % 10 == 5 ? Int32(i + 1) : nil)
+        })
+        index.remapValues { _ in nil }
+        #expect(index.count == 0 && index[Self.tuple(5)] == nil)
+        index[Self.tuple(5)] = 1
+        #expect(index[Self.tuple(5)] == 1)
+    }
+
     /// The packed key keeps every field: tuples differing in one field only are different keys.
     @Test func packedKeysDistinguishEveryField() {
         let t = FiveTuple(src: .v4(0x0A00_0001), dst: .v4(0x0A00_0002), srcPort: 1000, dstPort: 80, proto: .tcp)
