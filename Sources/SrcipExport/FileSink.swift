@@ -70,6 +70,19 @@ public final class FileSink {
         buffer.reserveCapacity(flushAt * 2)
     }
 
+    /// Writes line by line to a descriptor it does not own and never closes (standard output is one); `reopen()`
+    /// keeps it.
+    init(descriptor: Int32, name: String) {
+        path = name
+        mode = .append
+        fd = descriptor
+        ownsFD = false
+        flushAt = 1
+    }
+
+    /// Whether `reopen()` opens the path anew (false for standard output).
+    var reopensPath: Bool { ownsFD }
+
     private static func open(_ path: String, _ mode: FileOpenMode) throws(ExportError) -> Int32 {
         var flags: Int32
         switch mode {

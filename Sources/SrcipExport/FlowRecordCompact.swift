@@ -54,6 +54,8 @@ public final class TableWriter: FlowRecordWriter {
     public init(path: String, mode: FileOpenMode = .truncate) throws(ExportError) {
         sink = try HeaderedSink(path: path, mode: mode, header: FlowRecord.tableHeader + "\n", headerWithoutLines: false)
     }
+    /// Writes through an already open sink, starting with the header.
+    public init(sink: FileSink) { self.sink = HeaderedSink(sink: sink, header: FlowRecord.tableHeader + "\n", headerWithoutLines: false) }
     public func flush() throws(ExportError) { try sink.flush() }
     public func reopen() throws(ExportError) { try sink.reopen() }
     public func write(_ record: FlowRecord) throws(ExportError) { try sink.write(record.tableRow + "\n") }

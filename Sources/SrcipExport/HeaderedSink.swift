@@ -33,9 +33,10 @@ final class HeaderedSink {
     func flush() throws(ExportError) { try sink.flush() }
 
     /// Continues in a new file at the same path (see `FileSink.reopen()`); a new, empty file gets the header again.
+    /// Standard output is kept: its header is still owed when no line was written yet.
     func reopen() throws(ExportError) {
         try sink.reopen()
-        wroteHeader = !sink.isEmptyFile
+        if sink.reopensPath { wroteHeader = !sink.isEmptyFile }
     }
 
     func close() throws(ExportError) {

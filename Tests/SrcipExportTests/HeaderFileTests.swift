@@ -61,6 +61,24 @@ import SrcipCore
         #expect(new.count > c.header.count && !new.dropFirst(c.header.count).isEmpty)
     }
 
+    /// Standard output cannot be reopened: a SIGHUP before the first record leaves the header owed, not skipped.
+    @Test(arguments: cases) func reopeningStandardOutputBeforeTheFirstRecordKeepsTheHeader(_ c: Case) throws {
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        defer { close(fds[0]) }
+        let sink = FileSink(descriptor: fds[1], name: "-")
+        let w: any FlowRecordWriter = c.format == .csv ? CSVWriter(sink: sink) : TableWriter(sink: sink)
+        try w.reopen()
+        try w.write(Fixtures.snatRecord)
+        try w.reopen()
+        try w.write(Fixtures.droppedV6)
+        try w.close()
+        close(fds[1])
+        let text = String(decoding: FileHandle(fileDescriptor: fds[0]).readDataToEndOfFile(), as: UTF8.self)
+        #expect(text.hasPrefix(c.header) && Self.headerCount(text, c) == 1)
+        #expect(text.count > c.header.count)
+    }
+
     @Test(arguments: cases) func appendingAddsNoSecondHeader(_ c: Case) throws {
         let path = Self.tempPath(c)
         defer { try? FileManager.default.removeItem(atPath: path) }
