@@ -99,7 +99,7 @@ extension FlowCorrelator {
         return lo
     }
 
-    /// The record of a flow, built with the catalog valid at its start. A flow that catalog cannot attribute but a
+    /// The record of a flow, built with the catalog valid at its start (`FlowState.decidedNs`). A flow that catalog cannot attribute but a
     /// version noticed within `catalogGraceNs` after its start can (a Service added while the change was being
     /// detected) takes that one, but is judged by it only when it behaved as that catalog documents: a flow that
     /// started within the notice slack before the change is then not checkable, an earlier one keeps the catalog
@@ -110,7 +110,7 @@ extension FlowCorrelator {
         guard catalogVersions.count > 1 else {
             return suppressedRejectChecked(builder.record(st, icmpFromNode: icmpFromNode, catalog: context.catalog), st)
         }
-        let start = st.segments.map(\.firstNs).min() ?? 0
+        let start = st.decidedNs ?? 0
         let i = catalogIndex(startingAt: start)
         var (rec, used) = attributedRecord(st, start: start, index: i)
         if used > i {
@@ -154,7 +154,7 @@ extension FlowCorrelator {
             needed.insert(k)
         }
         for s in slots where s.live {
-            guard let start = s.segments.map(\.firstNs).min() else { continue }
+            guard let start = s.decidedNs else { continue }
             let i = catalogIndex(startingAt: start)
             needed.insert(i)
             if let change = changeWindow(startingAt: start, index: i) { needed.formUnion([change.before, change.after]) }

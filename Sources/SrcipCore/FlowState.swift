@@ -89,6 +89,19 @@ struct FlowState {
 
     var ctID: UInt64 { conntrack?.id ?? 0 }
 
+    /// When kube-proxy's rules decided the flow: when its first request packet left the node, else when its first
+    /// packet came. A SYN that a REJECT turned away (its ICMP suppressed by the rate limit) or a DROP is
+    /// retransmitted, and may be served seconds later by rules that changed meanwhile: the catalog of that moment
+    /// documents what happened to it.
+    var decidedNs: UInt64? {
+        var egress: UInt64?, first: UInt64?
+        for s in segments {
+            first = min(first ?? s.firstNs, s.firstNs)
+            if !s.isReply, s.hook == .egress { egress = min(egress ?? s.firstNs, s.firstNs) }
+        }
+        return egress ?? first
+    }
+
     /// Calls `body` with every original-direction tuple that identifies this flow (index keys; repeats possible),
     /// without building an array.
     @inline(__always)

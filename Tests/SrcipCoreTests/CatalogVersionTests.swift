@@ -59,6 +59,32 @@ import Testing
         #expect(c2.flush().first?.service?.id == "late/np")
     }
 
+    /// A SYN turned away while the Service had no endpoints (REJECT, its ICMP suppressed) and retransmitted after
+    /// endpoints came is judged by the catalog in force when it was served (seen in the soak: 3 false mismatches).
+    @Test func aRetransmittedSYNServedAfterEndpointsCameIsJudgedByThatCatalog() throws {
+        var empty = Self.late
+        empty.ports[0].endpoints = []
+        var ctx = Lab.context
+        ctx.catalog = ServiceCatalog(services: Lab.services + [empty])
+        var c = FlowCorrelator(context: ctx)
+        let orig = Lab.tcp(Lab.external, 40010, Lab.node1IP, 31999)
+        // SYNs at 10, 11 and 13 s get no answer; endpoints come at 14 s; the SYN at 17 s is served.
+        for t: UInt64 in [10, 11, 13] { c.add(Lab.obs(.new, .ingress, Lab.eth0, orig, t: t * Self.sec, flags: TCPFlags.syn)) }
+        c.update(catalog: Self.withLate, validFromNs: 14 * Self.sec)
+        for o in connection(port: 40010, t0: 17 * Self.sec, ct: 10) { c.add(o) }
+        let records = c.flush()
+        #expect(records.count == 1)
+        let r = try #require(records.first)
+        #expect(r.service?.id == "late/np" && r.verdict == .snat)
+        #expect(r.expected == .snat && r.expectationMet == true, "\(String(describing: r.expected)) \(r.reason ?? "")")
+
+        // Never served: judged by the catalog of its first packet.
+        var d = FlowCorrelator(context: ctx)
+        d.add(Lab.obs(.new, .ingress, Lab.eth0, Lab.tcp(Lab.external, 40011, Lab.node1IP, 31999), t: 10 * Self.sec, flags: TCPFlags.syn))
+        d.update(catalog: Self.withLate, validFromNs: 14 * Self.sec)
+        #expect(try #require(d.flush().first).expected == .rejected)
+    }
+
     @Test func versionsNoLiveFlowNeedsAreDropped() {
         var c = FlowCorrelator(context: Lab.context)
         let obs = connection(port: 40007, t0: 10 * Self.sec, ct: 7)
