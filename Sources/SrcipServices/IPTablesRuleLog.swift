@@ -19,9 +19,12 @@ struct IPTablesRuleLog {
     struct Chain {
         var deleted: [[UInt8]] = []
         var added: [Added] = []
-        /// False when the messages were anything but deletions followed by appends (a rule inserted at a position,
-        /// a deletion after an append, the chain created or deleted): the chain is listed then.
+        /// False when the messages were anything but deletions followed by appends, or the chain's creation followed
+        /// by appends (a rule inserted at a position, a deletion after an append, the chain deleted, created after
+        /// other messages): the chain is listed then.
         var simple = true
+        /// The log starts with the chain's creation (NEWCHAIN): its rules are the appended ones.
+        var created = false
     }
 
     var chains: [NFTablesChanges.Object: Chain] = [:]
@@ -82,7 +85,10 @@ struct IPTablesRuleLog {
         case 8:   // DELRULE
             if !open!.chain.added.isEmpty { open!.chain.simple = false }
             if open!.chain.simple { open!.chain.deleted.append(Self.key(body)) }
-        default:  // NEWCHAIN, DELCHAIN
+        case 3:   // NEWCHAIN: a created chain (also sent when a chain is updated: the model tells them apart)
+            let c = open!.chain
+            if c.created || !c.deleted.isEmpty || !c.added.isEmpty { open!.chain.simple = false } else { open!.chain.created = true }
+        default:  // DELCHAIN
             open!.chain.simple = false
         }
         if !open!.chain.simple { open!.chain.deleted = []; open!.chain.added = [] }
