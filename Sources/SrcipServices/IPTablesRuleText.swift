@@ -7,7 +7,7 @@ import Foundation
 /// lists the chain then (nothing is guessed).
 enum IPTablesRuleText {
     /// `CHAIN …` (the words after `-A`), or nil when the rule has anything not printed here.
-    static func text(ofNewRule message: [UInt8]) -> String? {
+    static func text(ofNewRule message: some Collection<UInt8>) -> String? {
         guard let messages = try? NFTNetlink.decode(message), messages.count == 1,
               case .rule(let rule, deleted: false) = messages[0], rule.family == NFTablesChanges.familyIPv4,
               rule.comment == nil, rule.chain.allSatisfy(Self.isNameCharacter) else { return nil }
