@@ -24,7 +24,7 @@ struct IPTablesRuleLog {
         /// by appends (a rule inserted at a position, a deletion after an append, the chain deleted, created after
         /// other messages): the chain is listed then.
         var simple = true
-        /// The log starts with the chain's creation (NEWCHAIN): its rules are the appended ones.
+        /// The log starts with the chain's creation (NEWCHAIN with NLM_F_EXCL): its rules are the appended ones.
         var created = false
     }
 
@@ -95,9 +95,12 @@ struct IPTablesRuleLog {
         case 8:   // DELRULE
             if !open!.chain.added.isEmpty { open!.chain.simple = false }
             if open!.chain.simple { open!.chain.deleted.append(Self.key(body)) }
-        case 3:   // NEWCHAIN: a created chain (also sent when a chain is updated: the model tells them apart)
+        case 3:   // NEWCHAIN: created when the request had NLM_F_EXCL (iptables-nft's chain creation; a rename or
+                  // another update is sent without it, with the new name only)
             let c = open!.chain
-            if c.created || !c.deleted.isEmpty || !c.added.isEmpty { open!.chain.simple = false } else { open!.chain.created = true }
+            if flags & 0x200 == 0 || c.created || !c.deleted.isEmpty || !c.added.isEmpty { open!.chain.simple = false } else {
+                open!.chain.created = true
+            }
         default:  // DELCHAIN
             open!.chain.simple = false
         }

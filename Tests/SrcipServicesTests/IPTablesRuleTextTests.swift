@@ -150,8 +150,9 @@ import Testing
         #expect(IPTablesXTInfo.saveString("quote's") == nil && IPTablesXTInfo.saveString("") == nil && IPTablesXTInfo.saveString("é") == nil)
     }
 
-    /// A NEWCHAIN message as the kernel sends it (nfgenmsg family 2, NFTA_CHAIN_TABLE "nat", NFTA_CHAIN_NAME).
-    static func newChain(_ name: String) -> [UInt8] {
+    /// A NEWCHAIN message as the kernel sends it (nfgenmsg family 2, NFTA_CHAIN_TABLE "nat", NFTA_CHAIN_NAME), with
+    /// the request's flags: NLM_F_EXCL when iptables-nft created the chain, none when it renamed one.
+    static func newChain(_ name: String, exclusive: Bool = true) -> [UInt8] {
         func attribute(_ type: UInt16, _ s: String) -> [UInt8] {
             let payload = Array(s.utf8) + [0]
             var a = withUnsafeBytes(of: UInt16(4 + payload.count)) { Array($0) } + withUnsafeBytes(of: type) { Array($0) } + payload
@@ -160,7 +161,7 @@ import Testing
         }
         let body: [UInt8] = [2, 0, 0, 0] + attribute(1, "nat") + attribute(3, name)
         return withUnsafeBytes(of: UInt32(16 + body.count)) { Array($0) } + withUnsafeBytes(of: UInt16(10 << 8 | 3)) { Array($0) }
-            + [0, 0xc] + [UInt8](repeating: 0, count: 8) + body
+            + [0, exclusive ? 0x2 : 0] + [UInt8](repeating: 0, count: 8) + body
     }
 
     @Test func createdChainIsAppliedFromItsMessages() throws {
@@ -183,5 +184,9 @@ import Testing
         var late = IPTablesRuleLog()
         (rules.flatMap { IPTablesRuleCaptures.bytes($0.hex) } + Self.newChain(chain)).withUnsafeBytes { late.feed($0) }
         #expect(late.chains[object]?.simple == false)
+        // A chain renamed to this name (NEWCHAIN without NLM_F_EXCL, its rules not sent again) is not followed.
+        var renamed = IPTablesRuleLog()
+        Self.newChain(chain, exclusive: false).withUnsafeBytes { renamed.feed($0) }
+        #expect(renamed.chains[object]?.simple == false && renamed.chains[object]?.created == false)
     }
 }
