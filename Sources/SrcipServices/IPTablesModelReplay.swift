@@ -4,9 +4,11 @@ extension IPTablesModel.Family {
     /// Applies the logged messages of `chain` to its kept rules without listing it: possible when the chain was
     /// flushed (its deletions equal the keys of the rules kept for it, in order) and refilled by appends, each added
     /// rule being either one of the kept rules (same key) or one `IPTablesRuleText` prints. Nil when the chain must be
-    /// listed.
+    /// listed. A chain the log created (and only appended to) is applied when the kept tables do not have it and
+    /// `IPTablesRuleText` prints every rule.
     mutating func replay(_ chain: NFTablesChanges.Object, log: IPTablesRuleLog.Chain?) -> Reread? {
         let name = chain.table + "/" + chain.name
+        if let log, log.created { return replayCreated(chain, log: log) }
         guard let log, log.simple, sets.count == 1, let kept = keys[name], let had = sets[0][chain.table]?.rules(chain.name),
               sets[0][chain.table]?.chains[chain.name] != nil, had.count == kept.count, log.deleted.count == kept.count,
               log.deleted.elementsEqual(kept, by: Self.same) else { return nil }
@@ -41,6 +43,27 @@ extension IPTablesModel.Family {
         }
         sets[0][chain.table]!.rules[chain.name] = rules.isEmpty ? nil : rules
         keys[name] = added.map(\.key)
+        listings[name] = nil
+        return .changed
+    }
+
+    private mutating func replayCreated(_ chain: NFTablesChanges.Object, log: IPTablesRuleLog.Chain) -> Reread? {
+        let name = chain.table + "/" + chain.name
+        guard log.simple, log.deleted.isEmpty, sets.count == 1, sets[0][chain.table] != nil,
+              sets[0][chain.table]?.chains[chain.name] == nil,
+              keys[name] == nil else { return nil }
+        var rules: [IPTablesRule] = []
+        rules.reserveCapacity(log.added.count)
+        for (i, a) in log.added.enumerated() {
+            guard let text = IPTablesRuleText.text(ofNewRule: a.message),
+                  let rule = try? IPTablesRule(table: chain.table, text: Substring(text), line: i + 2, file: IPTablesRuleLog.file),
+                  rule.chain == chain.name else { return nil }
+            rules.append(rule)
+        }
+        translatedRules += rules.count
+        sets[0][chain.table]!.chains[chain.name] = 0
+        sets[0][chain.table]!.rules[chain.name] = rules.isEmpty ? nil : rules
+        keys[name] = log.added.map(\.key)
         listings[name] = nil
         return .changed
     }

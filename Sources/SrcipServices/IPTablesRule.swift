@@ -7,13 +7,37 @@ struct IPTablesRule {
         var values: [String]
     }
 
-    let table: String
-    let chain: String
+    /// What the text says, shared by copies: the model copies thousands of rules per change (a refilled chain, the
+    /// interpreter's passes), and a copy costs one reference count instead of one per string.
+    private final class Parsed: Sendable {
+        let table: String
+        let chain: String
+        let options: [Option]
+        let text: String
+        let target: String?
+        let comment: String?
+        let serviceID: String?
+
+        init(table: String, chain: String, options: [Option], text: String, target: String?, comment: String?, serviceID: String?) {
+            self.table = table
+            self.chain = chain
+            self.options = options
+            self.text = text
+            self.target = target
+            self.comment = comment
+            self.serviceID = serviceID
+        }
+    }
+
+    private let parsed: Parsed
     /// 1-based line number in the input.
     var line: Int
-    let options: [Option]
+
+    var table: String { parsed.table }
+    var chain: String { parsed.chain }
+    var options: [Option] { parsed.options }
     /// The words after `-A`, as read: equal texts are equal rules (a re-listed chain reuses the rules it already had).
-    let text: String
+    var text: String { parsed.text }
 
     /// The value of the first non-negated option `name` (multi-word unquoted values joined by spaces).
     func value(_ name: String) -> String? {
@@ -27,8 +51,8 @@ struct IPTablesRule {
     func has(_ name: String) -> Bool { options.contains { $0.name == name } }
 
     /// `-j` or `-g` target.
-    let target: String?
-    let comment: String?
+    var target: String? { parsed.target }
+    var comment: String? { parsed.comment }
 
     /// Long option spellings iptables accepts, mapped to the short ones iptables-save prints.
     private static let aliases = ["--destination": "-d", "--source": "-s", "--protocol": "-p", "--jump": "-j",
@@ -69,22 +93,18 @@ struct IPTablesRule {
         if let bad = options.first(where: { $0.values.isEmpty && IPTablesRule.needsValue.contains($0.name) }) {
             throw ServiceSourceError.truncated(file: file, line: line, problem: "option \(bad.name) has no value")
         }
-        self.table = table
-        self.chain = chain
         self.line = line
-        self.options = options
-        self.text = String(text)
         // Read by every pass over the rules: worked out once.
         let first = { (name: String) in options.first { $0.name == name && !$0.negated }.map { $0.values.joined(separator: " ") } }
-        target = first("-j") ?? first("-g")
-        comment = first("--comment")
-        serviceID = Self.serviceID(comment: comment)
+        let comment = first("--comment")
+        parsed = Parsed(table: table, chain: chain, options: options, text: String(text), target: first("-j") ?? first("-g"),
+                        comment: comment, serviceID: Self.serviceID(comment: comment))
     }
 
     /// The Service (`ns/name`) a top-level rule is about: its comment's first word up to the port, as
     /// `ServicePortName` splits it (e.g. `default/web` of `default/web:http cluster IP`); nil without a comment.
     /// Rules that name no Service get whatever their comment starts with; the interpreter skips or rejects them.
-    let serviceID: String?
+    var serviceID: String? { parsed.serviceID }
 
     private static func serviceID(comment: String?) -> String? {
         guard let c = comment else { return nil }

@@ -107,4 +107,86 @@ import Testing
         // A damaged message prints nothing.
         #expect(IPTablesRuleText.text(ofNewRule: Array(message.prefix(60))) == nil)
     }
+
+    @Test func perServiceChainRulesPrintAsIPTablesDoes() {
+        for (expected, hex) in IPTablesRuleCaptures.perServiceChains {
+            #expect(IPTablesRuleText.text(ofNewRule: IPTablesRuleCaptures.bytes(hex)) == expected)
+        }
+    }
+
+    /// The byte at `needle`'s offset + `shift` in `message`, changed by `change`.
+    static func changed(_ message: [UInt8], at needle: [UInt8], shift: Int, _ change: (inout UInt8) -> Void) throws -> [UInt8] {
+        var m = message
+        let at = try #require(m.indices.dropLast(needle.count).first { Array(m[$0..<($0 + needle.count)]) == needle })
+        change(&m[at + shift])
+        return m
+    }
+
+    @Test func optionsNotPrintedAreRefused() throws {
+        let rules = IPTablesRuleCaptures.perServiceChains.map { IPTablesRuleCaptures.bytes($0.hex) }
+        // statistic: the XT_STATISTIC_INVERT flag (after "statistic\0" + pad, revision and the info's header: mode u16).
+        let statistic = Array("statistic\0".utf8)
+        let inverted = try Self.changed(rules[2], at: statistic, shift: 12 + 8 + 4 + 2) { $0 = 1 }
+        #expect(IPTablesRuleText.text(ofNewRule: rules[2]) != nil && IPTablesRuleText.text(ofNewRule: inverted) == nil)
+        // DNAT: a range of addresses (max_addr's last byte) or NF_NAT_RANGE_PROTO_RANDOM (flags bit 2).
+        let dnat = rules[6], info = Array("DNAT\0".utf8)
+        #expect(IPTablesRuleText.text(ofNewRule: dnat) != nil)
+        #expect(try IPTablesRuleText.text(ofNewRule: Self.changed(dnat, at: info, shift: 8 + 8 + 4 + 4 + 19) { $0 += 1 }) == nil)
+        #expect(try IPTablesRuleText.text(ofNewRule: Self.changed(dnat, at: info, shift: 8 + 8 + 4) { $0 |= 4 }) == nil)
+        // `! -s` with another operator than eq/neq (cmp lt): NFTA_CMP_OP 1 (neq), then the NFTA_CMP_DATA nest.
+        let masq = rules[1], neq: [UInt8] = [8, 0, 2, 0, 0, 0, 0, 1, 12, 0, 3, 0]
+        #expect(try IPTablesRuleText.text(ofNewRule: Self.changed(masq, at: neq, shift: 7) { $0 = 2 }) == nil)
+    }
+
+    @Test func probabilitiesAndCommentsAsIPTablesSavesThem() {
+        // libxt_statistic: printf("%.11f", probability / 2^31); kube-proxy's 1/3 is stored as 0x2aaaaaab.
+        #expect(IPTablesXTInfo.fixed11(Double(0x2aaa_aaab) / 2_147_483_648) == "0.33333333349")
+        #expect(IPTablesXTInfo.fixed11(Double(0x0ccc_cccd) / 2_147_483_648) == "0.10000000009")
+        #expect(IPTablesXTInfo.fixed11(1) == "1.00000000000")
+        // xtables_save_string: bare for [A-Za-z0-9_-] only.
+        #expect(IPTablesXTInfo.saveString("plain_word-1") == "plain_word-1")
+        #expect(IPTablesXTInfo.saveString("ns/s1:http") == "\"ns/s1:http\"")
+        #expect(IPTablesXTInfo.saveString("a -> b") == "\"a -> b\"")
+        #expect(IPTablesXTInfo.saveString("quote's") == nil && IPTablesXTInfo.saveString("") == nil && IPTablesXTInfo.saveString("é") == nil)
+    }
+
+    /// A NEWCHAIN message as the kernel sends it (nfgenmsg family 2, NFTA_CHAIN_TABLE "nat", NFTA_CHAIN_NAME), with
+    /// the request's flags: NLM_F_EXCL when iptables-nft created the chain, none when it renamed one.
+    static func newChain(_ name: String, exclusive: Bool = true) -> [UInt8] {
+        func attribute(_ type: UInt16, _ s: String) -> [UInt8] {
+            let payload = Array(s.utf8) + [0]
+            var a = withUnsafeBytes(of: UInt16(4 + payload.count)) { Array($0) } + withUnsafeBytes(of: type) { Array($0) } + payload
+            while a.count % 4 != 0 { a.append(0) }
+            return a
+        }
+        let body: [UInt8] = [2, 0, 0, 0] + attribute(1, "nat") + attribute(3, name)
+        return withUnsafeBytes(of: UInt32(16 + body.count)) { Array($0) } + withUnsafeBytes(of: UInt16(10 << 8 | 3)) { Array($0) }
+            + [0, exclusive ? 0x2 : 0] + [UInt8](repeating: 0, count: 8) + body
+    }
+
+    @Test func createdChainIsAppliedFromItsMessages() throws {
+        let chain = "KUBE-SVC-ABCDEFGHIJKLMNOP"
+        let rules = IPTablesRuleCaptures.perServiceChains.filter { $0.expected.hasPrefix(chain + " ") }
+        #expect(rules.count == 4)
+        var family = try IPTablesModel.Family(save: "iptables-save", text: "*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-MARK-MASQ - [0:0]\nCOMMIT\n")
+        var log = IPTablesRuleLog()
+        (Self.newChain(chain) + rules.flatMap { IPTablesRuleCaptures.bytes($0.hex) }).withUnsafeBytes { log.feed($0) }
+        let object = NFTablesChanges.Object(family: NFTablesChanges.familyIPv4, table: "nat", name: chain)
+        let entry = try #require(log.chains[object])
+        #expect(entry.created && entry.simple && entry.added.count == 4)
+        #expect(family.replay(object, log: entry) == .changed)
+        #expect(family.sets[0]["nat"]?.chains[chain] != nil)
+        #expect(family.sets[0]["nat"]?.rules(chain).map(\.text) == rules.map(\.expected))
+        #expect(family.keys["nat/" + chain] == entry.added.map(\.key) && family.translatedRules == 4)
+        // Created again while the tables have it (a NEWCHAIN that updated it): listed, not applied.
+        #expect(family.replay(object, log: entry) == nil)
+        // A chain created after other messages for it is not followed.
+        var late = IPTablesRuleLog()
+        (rules.flatMap { IPTablesRuleCaptures.bytes($0.hex) } + Self.newChain(chain)).withUnsafeBytes { late.feed($0) }
+        #expect(late.chains[object]?.simple == false)
+        // A chain renamed to this name (NEWCHAIN without NLM_F_EXCL, its rules not sent again) is not followed.
+        var renamed = IPTablesRuleLog()
+        Self.newChain(chain, exclusive: false).withUnsafeBytes { renamed.feed($0) }
+        #expect(renamed.chains[object]?.simple == false && renamed.chains[object]?.created == false)
+    }
 }
