@@ -57,20 +57,6 @@ static __always_inline bool tcp_ends(__u8 flags)
 	return flags & (0x01 /* FIN */ | 0x04 /* RST */);
 }
 
-/* A 64-bit hash of the flow key: the low bits index syn_seen, the high half is the slot's tag. */
-static __always_inline __u64 key_hash(const struct srcip_flow_key *k)
-{
-	const __u64 *w = (const __u64 *)k;
-	__u64 h = 0x9e3779b97f4a7c15ULL;
-
-	for (int i = 0; i < (int)(sizeof(*k) / 8); i++) {
-		h ^= w[i];
-		h *= 0xff51afd7ed558ccdULL;
-		h ^= h >> 32;
-	}
-	return h;
-}
-
 /* A TCP packet without a flow entry at `now` (the precise clock the caller read), with what conntrack said (ct->id 0: nothing, or not
  * asked). A handshake packet is recorded in syn_seen (NEW record the first time; a
  * retransmission only reports a changed mapping); the packet after it inserts the slot's state
@@ -81,9 +67,8 @@ static __always_inline __u64 key_hash(const struct srcip_flow_key *k)
 static __noinline bool handshake_flow(struct __sk_buff *skb, struct packet *p, struct ct_view *ct, __u64 now)
 {
 	__u64 h = key_hash(&p->key);
-	__u32 idx = (__u32)h & (SYN_SLOTS - 1);
 	__u32 tag = (__u32)(h >> 32) | 1;
-	struct syn_slot *slot = bpf_map_lookup_elem(&syn_seen, &idx);
+	struct syn_slot *slot = syn_slot_of(h);
 	if (!slot)
 		return false;
 	bool handshake = (p->tcp_flags & 0x02 /* SYN */) && !tcp_ends(p->tcp_flags);
@@ -130,6 +115,7 @@ static __noinline bool handshake_flow(struct __sk_buff *skb, struct packet *p, s
 		count(SRCIP_CNT_FLOW_INSERT_FAILED);
 		return true;
 	}
+	filter_add(h);
 	count(SRCIP_CNT_FLOWS_CREATED);
 	if (ct_changed)
 		emit(skb, SRCIP_EVENT_NAT, p, s, ct);

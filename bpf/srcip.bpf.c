@@ -118,30 +118,6 @@ struct {
 	__type(value, struct coarse_clock);
 } clock_cache SEC(".maps");
 
-/* Opening handshakes recorded without a flow entry (issue 13). A TCP SYN or SYN-ACK (without
- * FIN/RST) that finds no entry emits its NEW record and keeps its state here instead of in the
- * flow map: the insert into the 65,536-entry LRU map (cold bucket and element, an eviction when
- * full) was most of a new flow's cost, and a flood of SYNs that are never answered filled the
- * map with half-open flows. The flow's next packet finds its slot and inserts the state without
- * a second NEW record; a retransmitted SYN updates the slot. Direct-mapped by a hash of the key
- * (224 KB): a slot is overwritten by a later handshake with the same index, after which the next
- * packet is a new flow again (a second NEW record, as for a flow whose entry was evicted). Races
- * between CPUs have the same outcome at worst. */
-#define SYN_SLOTS 4096
-
-struct syn_slot {
-	struct srcip_flow_state st;
-	__u32 tag; /* high half of the key's hash, low bit set; 0: empty */
-	__u32 _pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SYN_SLOTS);
-	__type(key, __u32);
-	__type(value, struct syn_slot);
-} syn_seen SEC(".maps");
-
 extern struct nf_conn *bpf_skb_ct_lookup(struct __sk_buff *skb, struct bpf_sock_tuple *tuple, __u32 tuple__sz,
 					 struct bpf_ct_opts *opts, __u32 opts__sz) __ksym __weak;
 extern void bpf_ct_release(struct nf_conn *ct) __ksym __weak;
@@ -174,6 +150,13 @@ struct ct_view {
 	struct srcip_tuple reply;
 };
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ct_view);
+} ct_scratch SEC(".maps");
+
 static __always_inline void count(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
@@ -201,6 +184,7 @@ static __always_inline __u64 coarse_now(void)
 
 #include "parse.h"
 #include "conntrack.h"
+#include "flowfilter.h"
 #include "record.h"
 #include "flowcache.h"
 
@@ -231,8 +215,6 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 		return SRCIP_PASS;
 	}
 
-	struct ct_view ct;
-	ct.id = 0;
 	p.key.ifindex = skb->ifindex;
 	p.key.hook = hook;
 	/* An ICMP error carries the RELATED entry of the connection it answers: not its own mapping. */
@@ -264,7 +246,27 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 		return SRCIP_PASS;
 	}
 
-	struct srcip_flow_state *st = bpf_map_lookup_elem(&flows, &p.key);
+	/* Conntrack's view, in per-CPU scratch: handle → ct_lookup → ct_read is at the verifier's 512-byte stack limit.
+	 * (tc programs do not nest on a CPU.) */
+	__u32 zero = 0;
+	struct ct_view *ct = bpf_map_lookup_elem(&ct_scratch, &zero);
+	if (!ct)
+		return SRCIP_PASS;
+	ct->id = 0;
+
+	/* A handshake packet whose key has no bit in the filter (flowfilter.h) has no entry: no lookup. Its
+	 * slot's line (filter and slot) tells whether it is the first of its handshake (`unseen`). */
+	struct srcip_flow_state *st = NULL;
+	bool unseen = false;
+	if (is_tcp && (p.tcp_flags & 0x02) && !tcp_ends(p.tcp_flags)) {
+		__u64 h = key_hash(&p.key);
+		struct syn_slot *ss = syn_slot_of(h);
+		if (filter_maybe(h))
+			st = bpf_map_lookup_elem(&flows, &p.key);
+		unseen = ss && ss->tag != ((__u32)(h >> 32) | 1);
+	} else {
+		st = bpf_map_lookup_elem(&flows, &p.key);
+	}
 	if (mine) {
 		/* Counted in the slot since it was filled: into the entry first. Entry gone (evicted): the counts go
 		 * with it, and so does the slot, whose flags, budget and conntrack id were the old entry's. (An ended
@@ -290,24 +292,28 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 		fresh.ct_dir = SRCIP_CT_DIR_UNKNOWN;
 		/* At ingress (before conntrack) an opening SYN (SYN without ACK) has no entry yet, or
 		 * only a stale one of an earlier connection on this tuple: skip the costly lookup; the
-		 * flow's next packets look it up (the NAT record). */
+		 * flow's next packets look it up (the NAT record). The first SYN-ACK of a flow without an
+		 * entry skips it too (the kfunc lookup is most of its cost): the mapping comes with its next
+		 * packet, or a retransmission of it, as for the SYN. */
 		bool opening_syn = is_tcp && (p.tcp_flags & (0x02 | 0x10)) == 0x02;
-		if (use_ct && (attached || !opening_syn) && (attached ? ct_from_nfct(nfct, &ct) : ct_lookup(skb, &p, &ct))) {
-			fresh.ct_id = ct.id;
-			fresh.ct_status = ct.status;
-			fresh.ct_dir = ct.dir;
+		bool ask = attached || !(opening_syn || (unseen && !st));
+		if (use_ct && ask && (attached ? ct_from_nfct(nfct, ct) : ct_lookup(skb, &p, ct))) {
+			fresh.ct_id = ct->id;
+			fresh.ct_status = ct->status;
+			fresh.ct_dir = ct->dir;
 		}
-		if (is_tcp && !restart && handshake_flow(skb, &p, &ct, now))
+		if (is_tcp && !restart && handshake_flow(skb, &p, ct, now))
 			return SRCIP_PASS;
 		long err = bpf_map_update_elem(&flows, &p.key, &fresh, restart ? BPF_ANY : BPF_NOEXIST);
 		if (err == 0) {
+			filter_add(key_hash(&p.key));
 			count(SRCIP_CNT_FLOWS_CREATED);
 			if (restart)
 				count(SRCIP_CNT_FLOWS_REPLACED);
-			emit(skb, SRCIP_EVENT_NEW, &p, &fresh, &ct);
+			emit(skb, SRCIP_EVENT_NEW, &p, &fresh, ct);
 			if (is_tcp && tcp_ends(p.tcp_flags)) {
 				count(SRCIP_CNT_FLOWS_ENDED);
-				emit(skb, SRCIP_EVENT_END, &p, &fresh, &ct);
+				emit(skb, SRCIP_EVENT_END, &p, &fresh, ct);
 			}
 			return SRCIP_PASS;
 		}
@@ -341,16 +347,16 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 		bool changed = false;
 		if (attached) {
 			if (nfct_id && nfct_id != st->ct_id)
-				changed = ct_from_nfct(nfct, &ct);
+				changed = ct_from_nfct(nfct, ct);
 		} else {
-			if (ct_check_due(st->ct_id, n, idle) && ct_lookup(skb, &p, &ct))
-				changed = ct.id != st->ct_id;
+			if (ct_check_due(st->ct_id, n, idle) && ct_lookup(skb, &p, ct))
+				changed = ct->id != st->ct_id;
 		}
 		if (changed) {
-			st->ct_id = ct.id;
-			st->ct_status = ct.status;
-			st->ct_dir = ct.dir;
-			emit(skb, SRCIP_EVENT_NAT, &p, st, &ct);
+			st->ct_id = ct->id;
+			st->ct_status = ct->status;
+			st->ct_dir = ct->dir;
+			emit(skb, SRCIP_EVENT_NAT, &p, st, ct);
 		}
 	}
 
@@ -359,14 +365,14 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 		 * ACKs of the close do not look like a new flow; user space
 		 * sweeps it. */
 		count(SRCIP_CNT_FLOWS_ENDED);
-		ct.id = 0;
+		ct->id = 0;
 		if (use_ct && st->ct_id) {
 			if (attached)
-				ct_from_nfct(nfct, &ct);
+				ct_from_nfct(nfct, ct);
 			else
-				ct_lookup(skb, &p, &ct);
+				ct_lookup(skb, &p, ct);
 		}
-		emit(skb, SRCIP_EVENT_END, &p, st, &ct);
+		emit(skb, SRCIP_EVENT_END, &p, st, ct);
 	}
 	cache_fill(&p.key, st, use_ct && !attached);
 	return SRCIP_PASS;
