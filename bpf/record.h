@@ -46,10 +46,20 @@ static __noinline void emit(struct __sk_buff *skb, __u8 kind, const struct packe
 		r->ct_dir = SRCIP_CT_DIR_UNKNOWN;
 		__builtin_memset(&r->ct_orig, 0, sizeof(r->ct_orig) + sizeof(r->ct_reply));
 	}
-	/* Records waiting, this one included (reserve already advanced the producer). */
-	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) / RECORD_SLOT;
-	bpf_ringbuf_submit(r, waiting % WAKEUP_RECORDS == 0 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
-	count(SRCIP_CNT_RECORDS);
+	/* This CPU's records, this one included; on every WAKEUP_CHECK-th, the records waiting (this one included:
+	 * reserve already advanced the producer). */
+	__u32 idx = SRCIP_CNT_RECORDS;
+	__u64 *n = bpf_map_lookup_elem(&counters, &idx);
+	__u64 wake = BPF_RB_NO_WAKEUP;
+	if (n) {
+		*n += 1;
+		if (*n % WAKEUP_CHECK == 0) {
+			__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) / RECORD_SLOT;
+			if (waiting >= WAKEUP_RECORDS && waiting % WAKEUP_RECORDS < WAKEUP_CHECK)
+				wake = BPF_RB_FORCE_WAKEUP;
+		}
+	}
+	bpf_ringbuf_submit(r, wake);
 }
 
 static __always_inline bool tcp_ends(__u8 flags)
