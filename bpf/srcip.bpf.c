@@ -18,7 +18,9 @@
  *
  * One compilation unit: this file has the maps, the per-packet state and the
  * programs; parse.h the packet parsers (VXLAN included), conntrack.h the
- * conntrack reads, record.h the ring-buffer records and deferred handshakes.
+ * conntrack reads, flowfilter.h the handshake slots and the "may be in flows"
+ * filter, record.h the ring-buffer records and deferred handshakes,
+ * flowcache.h the established-flow cache.
  */
 #include <stdbool.h>
 #include <linux/bpf.h>
@@ -67,21 +69,6 @@ struct icmp_echo {
 #define CT_UNKNOWN_EAGER 8
 #define CT_RECHECK_PACKETS 4096
 #define CT_RECHECK_IDLE_NS (1000ULL * 1000 * 1000)
-
-/* Ring buffer notification: a wakeup is an irq_work (a self-IPI, a VM exit
- * in a guest), 5-10 us here: at one per 64 records it was 80-150 ns of every
- * record. Records go in silently and the reader, which polls every 100 ms
- * anyway, is woken when the backlog reaches a multiple of WAKEUP_RECORDS:
- * once per 1024 records (a quarter megabyte of the 4 MB ring) however far
- * behind it is, never on every record while it catches up. The backlog is
- * asked for (bpf_ringbuf_query, ~40 ns of a record under a SYN flood) only on
- * every WAKEUP_CHECK-th record of a CPU (its count of records), which wakes
- * the reader when the backlog is in the first WAKEUP_CHECK records past a
- * multiple of WAKEUP_RECORDS: one producing CPU hits each such window once;
- * several may miss one, and the reader then drains at its next poll. */
-#define RECORD_SLOT (sizeof(struct srcip_record) + 8 /* ring buffer header */)
-#define WAKEUP_RECORDS 1024
-#define WAKEUP_CHECK 16
 
 const volatile struct srcip_config cfg = {};
 
@@ -146,22 +133,6 @@ struct packet {
 	__u8 icmp_error;  /* ICMP destination unreachable: how a node REJECTs */
 	struct srcip_encap encap; /* VXLAN: the outer tuple and VNI, set with key.encap */
 };
-
-/* What conntrack says about a packet's connection. */
-struct ct_view {
-	__u64 id;
-	__u32 status;
-	__u8 dir;
-	struct srcip_tuple orig;
-	struct srcip_tuple reply;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct ct_view);
-} ct_scratch SEC(".maps");
 
 static __always_inline void count(__u32 idx)
 {
