@@ -232,7 +232,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 	ct->id = 0;
 
 	/* A handshake packet whose key has no bit in the filter (flowfilter.h) has no entry: no lookup. Its
-	 * slot's line (filter and slot) tells whether it is the first of its handshake (`unseen`). */
+	 * handshake slot tells whether it is the first packet of its handshake (`unseen`). */
 	struct srcip_flow_state *st = NULL;
 	bool unseen = false;
 	if (is_tcp && (p.tcp_flags & 0x02) && !tcp_ends(p.tcp_flags)) {

@@ -35,7 +35,7 @@ VARIANTS = {
     "fast_nowindow": [("mine && slot->epoch == epoch && ", "mine && (epoch || 1) && ")],
     # Everything up to the slot's key compare, then return.
     "slot_only": [("\tif (mine && slot->epoch", "\tif (mine && skb->mark != 0x5eed) return SRCIP_PASS;\n\tif (mine && slot->epoch")],
-    # Where a handshake's time goes: cut after the filter check (its slot's line), after conntrack (before the syn_seen slot).
+    # Where a handshake's time goes: cut after the filter check and the read of the handshake slot, after the precise clock, after conntrack (before the syn_seen slot).
     "hs_upto_filter": [("\tif (mine) {\n\t\t/* Counted", "\tif (is_tcp && (p.tcp_flags & 0x02) && !st && skb->mark != 0x5eed) return SRCIP_PASS;\n\tif (mine) {\n\t\t/* Counted")],
     "hs_upto_ct": [("\t\tif (is_tcp && !restart && handshake_flow(", "\t\tif (is_tcp && !restart && skb->mark != 0x5eed) return SRCIP_PASS;\n\t\tif (is_tcp && !restart && handshake_flow(")],
     "hs_upto_clock": [("\t\t__u64 now = bpf_ktime_get_ns();\n", "\t\t__u64 now = bpf_ktime_get_ns();\n\t\tif (is_tcp && !restart && skb->mark != 0x5eed) return SRCIP_PASS;\n")],
