@@ -1,10 +1,26 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* The kernel's conntrack entry: the kfunc lookup at ingress, the skb's attached entry at egress, and one
  * read of both tuples and the status.
- * Part of srcip.bpf.c (one compilation unit): included after its maps, `struct packet`, `struct ct_view`
- * and the counters. */
+ * Part of srcip.bpf.c (one compilation unit): included after its maps, `struct packet` and the counters;
+ * defines `struct ct_view` and its per-CPU scratch. */
 #ifndef SRCIP_CONNTRACK_H
 #define SRCIP_CONNTRACK_H
+
+/* What conntrack says about a packet's connection. */
+struct ct_view {
+	__u64 id;
+	__u32 status;
+	__u8 dir;
+	struct srcip_tuple orig;
+	struct srcip_tuple reply;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ct_view);
+} ct_scratch SEC(".maps");
 
 static __always_inline void ct_tuple(const struct nf_conntrack_tuple *t, struct srcip_tuple *out)
 {

@@ -5,6 +5,21 @@
 #ifndef SRCIP_RECORD_H
 #define SRCIP_RECORD_H
 
+/* Ring buffer notification: a wakeup is an irq_work (a self-IPI, a VM exit
+ * in a guest), 5-10 us here: at one per 64 records it was 80-150 ns of every
+ * record. Records go in silently and the reader, which polls every 100 ms
+ * anyway, is woken when the backlog reaches a multiple of WAKEUP_RECORDS:
+ * once per 1024 records (a quarter megabyte of the 4 MB ring) however far
+ * behind it is, never on every record while it catches up. The backlog is
+ * asked for (bpf_ringbuf_query, ~40 ns of a record under a SYN flood) only on
+ * every WAKEUP_CHECK-th record of a CPU (its count of records), which wakes
+ * the reader when the backlog is in the first WAKEUP_CHECK records past a
+ * multiple of WAKEUP_RECORDS: one producing CPU hits each such window once;
+ * several may miss one, and the reader then drains at its next poll. */
+#define RECORD_SLOT (sizeof(struct srcip_record) + 8 /* ring buffer header */)
+#define WAKEUP_RECORDS 1024
+#define WAKEUP_CHECK 16
+
 /* Writes one record stamped with the precise clock; the hook is p->key.hook. A flow's first
  * packet reuses the clock read that stamped first_ns. When the ring buffer is full the record
  * is counted as lost: the packet path never waits. */
@@ -46,29 +61,25 @@ static __noinline void emit(struct __sk_buff *skb, __u8 kind, const struct packe
 		r->ct_dir = SRCIP_CT_DIR_UNKNOWN;
 		__builtin_memset(&r->ct_orig, 0, sizeof(r->ct_orig) + sizeof(r->ct_reply));
 	}
-	/* Records waiting, this one included (reserve already advanced the producer). */
-	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) / RECORD_SLOT;
-	bpf_ringbuf_submit(r, waiting % WAKEUP_RECORDS == 0 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
-	count(SRCIP_CNT_RECORDS);
+	/* This CPU's records, this one included; on every WAKEUP_CHECK-th, the records waiting (this one included:
+	 * reserve already advanced the producer). */
+	__u32 idx = SRCIP_CNT_RECORDS;
+	__u64 *n = bpf_map_lookup_elem(&counters, &idx);
+	__u64 wake = BPF_RB_NO_WAKEUP;
+	if (n) {
+		*n += 1;
+		if (*n % WAKEUP_CHECK == 0) {
+			__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) / RECORD_SLOT;
+			if (waiting >= WAKEUP_RECORDS && waiting % WAKEUP_RECORDS < WAKEUP_CHECK)
+				wake = BPF_RB_FORCE_WAKEUP;
+		}
+	}
+	bpf_ringbuf_submit(r, wake);
 }
 
 static __always_inline bool tcp_ends(__u8 flags)
 {
 	return flags & (0x01 /* FIN */ | 0x04 /* RST */);
-}
-
-/* A 64-bit hash of the flow key: the low bits index syn_seen, the high half is the slot's tag. */
-static __always_inline __u64 key_hash(const struct srcip_flow_key *k)
-{
-	const __u64 *w = (const __u64 *)k;
-	__u64 h = 0x9e3779b97f4a7c15ULL;
-
-	for (int i = 0; i < (int)(sizeof(*k) / 8); i++) {
-		h ^= w[i];
-		h *= 0xff51afd7ed558ccdULL;
-		h ^= h >> 32;
-	}
-	return h;
 }
 
 /* A TCP packet without a flow entry at `now` (the precise clock the caller read), with what conntrack said (ct->id 0: nothing, or not
@@ -81,9 +92,8 @@ static __always_inline __u64 key_hash(const struct srcip_flow_key *k)
 static __noinline bool handshake_flow(struct __sk_buff *skb, struct packet *p, struct ct_view *ct, __u64 now)
 {
 	__u64 h = key_hash(&p->key);
-	__u32 idx = (__u32)h & (SYN_SLOTS - 1);
 	__u32 tag = (__u32)(h >> 32) | 1;
-	struct syn_slot *slot = bpf_map_lookup_elem(&syn_seen, &idx);
+	struct syn_slot *slot = syn_slot_of(h);
 	if (!slot)
 		return false;
 	bool handshake = (p->tcp_flags & 0x02 /* SYN */) && !tcp_ends(p->tcp_flags);
@@ -130,6 +140,7 @@ static __noinline bool handshake_flow(struct __sk_buff *skb, struct packet *p, s
 		count(SRCIP_CNT_FLOW_INSERT_FAILED);
 		return true;
 	}
+	filter_add(h);
 	count(SRCIP_CNT_FLOWS_CREATED);
 	if (ct_changed)
 		emit(skb, SRCIP_EVENT_NAT, p, s, ct);

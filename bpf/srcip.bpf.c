@@ -18,7 +18,9 @@
  *
  * One compilation unit: this file has the maps, the per-packet state and the
  * programs; parse.h the packet parsers (VXLAN included), conntrack.h the
- * conntrack reads, record.h the ring-buffer records and deferred handshakes.
+ * conntrack reads, flowfilter.h the handshake slots and the "may be in flows"
+ * filter, record.h the ring-buffer records and deferred handshakes,
+ * flowcache.h the established-flow cache.
  */
 #include <stdbool.h>
 #include <linux/bpf.h>
@@ -68,15 +70,6 @@ struct icmp_echo {
 #define CT_RECHECK_PACKETS 4096
 #define CT_RECHECK_IDLE_NS (1000ULL * 1000 * 1000)
 
-/* Ring buffer notification: a wakeup is an irq_work (a self-IPI, a VM exit
- * in a guest), 5-10 us here: at one per 64 records it was 80-150 ns of every
- * record. Records go in silently and the reader, which polls every 100 ms
- * anyway, is woken when the backlog reaches a multiple of WAKEUP_RECORDS:
- * once per 1024 records (a quarter megabyte of the 4 MB ring) however far
- * behind it is, never on every record while it catches up. */
-#define RECORD_SLOT (sizeof(struct srcip_record) + 8 /* ring buffer header */)
-#define WAKEUP_RECORDS 1024
-
 const volatile struct srcip_config cfg = {};
 
 /* Per-CPU LRU lists (BPF_F_NO_COMMON_LRU): when the map is full every new flow evicts one,
@@ -118,30 +111,6 @@ struct {
 	__type(value, struct coarse_clock);
 } clock_cache SEC(".maps");
 
-/* Opening handshakes recorded without a flow entry (issue 13). A TCP SYN or SYN-ACK (without
- * FIN/RST) that finds no entry emits its NEW record and keeps its state here instead of in the
- * flow map: the insert into the 65,536-entry LRU map (cold bucket and element, an eviction when
- * full) was most of a new flow's cost, and a flood of SYNs that are never answered filled the
- * map with half-open flows. The flow's next packet finds its slot and inserts the state without
- * a second NEW record; a retransmitted SYN updates the slot. Direct-mapped by a hash of the key
- * (224 KB): a slot is overwritten by a later handshake with the same index, after which the next
- * packet is a new flow again (a second NEW record, as for a flow whose entry was evicted). Races
- * between CPUs have the same outcome at worst. */
-#define SYN_SLOTS 4096
-
-struct syn_slot {
-	struct srcip_flow_state st;
-	__u32 tag; /* high half of the key's hash, low bit set; 0: empty */
-	__u32 _pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SYN_SLOTS);
-	__type(key, __u32);
-	__type(value, struct syn_slot);
-} syn_seen SEC(".maps");
-
 extern struct nf_conn *bpf_skb_ct_lookup(struct __sk_buff *skb, struct bpf_sock_tuple *tuple, __u32 tuple__sz,
 					 struct bpf_ct_opts *opts, __u32 opts__sz) __ksym __weak;
 extern void bpf_ct_release(struct nf_conn *ct) __ksym __weak;
@@ -163,15 +132,6 @@ struct packet {
 	__u8 tcp_doff;    /* TCP header length in bytes */
 	__u8 icmp_error;  /* ICMP destination unreachable: how a node REJECTs */
 	struct srcip_encap encap; /* VXLAN: the outer tuple and VNI, set with key.encap */
-};
-
-/* What conntrack says about a packet's connection. */
-struct ct_view {
-	__u64 id;
-	__u32 status;
-	__u8 dir;
-	struct srcip_tuple orig;
-	struct srcip_tuple reply;
 };
 
 static __always_inline void count(__u32 idx)
@@ -201,6 +161,7 @@ static __always_inline __u64 coarse_now(void)
 
 #include "parse.h"
 #include "conntrack.h"
+#include "flowfilter.h"
 #include "record.h"
 #include "flowcache.h"
 
@@ -231,8 +192,6 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 		return SRCIP_PASS;
 	}
 
-	struct ct_view ct;
-	ct.id = 0;
 	p.key.ifindex = skb->ifindex;
 	p.key.hook = hook;
 	/* An ICMP error carries the RELATED entry of the connection it answers: not its own mapping. */
@@ -264,7 +223,27 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 		return SRCIP_PASS;
 	}
 
-	struct srcip_flow_state *st = bpf_map_lookup_elem(&flows, &p.key);
+	/* Conntrack's view, in per-CPU scratch: handle → ct_lookup → ct_read is at the verifier's 512-byte stack limit.
+	 * (tc programs do not nest on a CPU.) */
+	__u32 zero = 0;
+	struct ct_view *ct = bpf_map_lookup_elem(&ct_scratch, &zero);
+	if (!ct)
+		return SRCIP_PASS;
+	ct->id = 0;
+
+	/* A handshake packet whose key has no bit in the filter (flowfilter.h) has no entry: no lookup. Its
+	 * handshake slot tells whether it is the first packet of its handshake (`unseen`). */
+	struct srcip_flow_state *st = NULL;
+	bool unseen = false;
+	if (is_tcp && (p.tcp_flags & 0x02) && !tcp_ends(p.tcp_flags)) {
+		__u64 h = key_hash(&p.key);
+		struct syn_slot *ss = syn_slot_of(h);
+		if (filter_maybe(h))
+			st = bpf_map_lookup_elem(&flows, &p.key);
+		unseen = ss && ss->tag != ((__u32)(h >> 32) | 1);
+	} else {
+		st = bpf_map_lookup_elem(&flows, &p.key);
+	}
 	if (mine) {
 		/* Counted in the slot since it was filled: into the entry first. Entry gone (evicted): the counts go
 		 * with it, and so does the slot, whose flags, budget and conntrack id were the old entry's. (An ended
@@ -290,24 +269,28 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 		fresh.ct_dir = SRCIP_CT_DIR_UNKNOWN;
 		/* At ingress (before conntrack) an opening SYN (SYN without ACK) has no entry yet, or
 		 * only a stale one of an earlier connection on this tuple: skip the costly lookup; the
-		 * flow's next packets look it up (the NAT record). */
+		 * flow's next packets look it up (the NAT record). The first SYN-ACK of a flow without an
+		 * entry skips it too (the kfunc lookup is most of its cost): the mapping comes with its next
+		 * packet, or a retransmission of it, as for the SYN. */
 		bool opening_syn = is_tcp && (p.tcp_flags & (0x02 | 0x10)) == 0x02;
-		if (use_ct && (attached || !opening_syn) && (attached ? ct_from_nfct(nfct, &ct) : ct_lookup(skb, &p, &ct))) {
-			fresh.ct_id = ct.id;
-			fresh.ct_status = ct.status;
-			fresh.ct_dir = ct.dir;
+		bool ask = attached || !(opening_syn || (unseen && !st));
+		if (use_ct && ask && (attached ? ct_from_nfct(nfct, ct) : ct_lookup(skb, &p, ct))) {
+			fresh.ct_id = ct->id;
+			fresh.ct_status = ct->status;
+			fresh.ct_dir = ct->dir;
 		}
-		if (is_tcp && !restart && handshake_flow(skb, &p, &ct, now))
+		if (is_tcp && !restart && handshake_flow(skb, &p, ct, now))
 			return SRCIP_PASS;
 		long err = bpf_map_update_elem(&flows, &p.key, &fresh, restart ? BPF_ANY : BPF_NOEXIST);
 		if (err == 0) {
+			filter_add(key_hash(&p.key));
 			count(SRCIP_CNT_FLOWS_CREATED);
 			if (restart)
 				count(SRCIP_CNT_FLOWS_REPLACED);
-			emit(skb, SRCIP_EVENT_NEW, &p, &fresh, &ct);
+			emit(skb, SRCIP_EVENT_NEW, &p, &fresh, ct);
 			if (is_tcp && tcp_ends(p.tcp_flags)) {
 				count(SRCIP_CNT_FLOWS_ENDED);
-				emit(skb, SRCIP_EVENT_END, &p, &fresh, &ct);
+				emit(skb, SRCIP_EVENT_END, &p, &fresh, ct);
 			}
 			return SRCIP_PASS;
 		}
@@ -341,16 +324,16 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 		bool changed = false;
 		if (attached) {
 			if (nfct_id && nfct_id != st->ct_id)
-				changed = ct_from_nfct(nfct, &ct);
+				changed = ct_from_nfct(nfct, ct);
 		} else {
-			if (ct_check_due(st->ct_id, n, idle) && ct_lookup(skb, &p, &ct))
-				changed = ct.id != st->ct_id;
+			if (ct_check_due(st->ct_id, n, idle) && ct_lookup(skb, &p, ct))
+				changed = ct->id != st->ct_id;
 		}
 		if (changed) {
-			st->ct_id = ct.id;
-			st->ct_status = ct.status;
-			st->ct_dir = ct.dir;
-			emit(skb, SRCIP_EVENT_NAT, &p, st, &ct);
+			st->ct_id = ct->id;
+			st->ct_status = ct->status;
+			st->ct_dir = ct->dir;
+			emit(skb, SRCIP_EVENT_NAT, &p, st, ct);
 		}
 	}
 
@@ -359,14 +342,14 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 		 * ACKs of the close do not look like a new flow; user space
 		 * sweeps it. */
 		count(SRCIP_CNT_FLOWS_ENDED);
-		ct.id = 0;
+		ct->id = 0;
 		if (use_ct && st->ct_id) {
 			if (attached)
-				ct_from_nfct(nfct, &ct);
+				ct_from_nfct(nfct, ct);
 			else
-				ct_lookup(skb, &p, &ct);
+				ct_lookup(skb, &p, ct);
 		}
-		emit(skb, SRCIP_EVENT_END, &p, st, &ct);
+		emit(skb, SRCIP_EVENT_END, &p, st, ct);
 	}
 	cache_fill(&p.key, st, use_ct && !attached);
 	return SRCIP_PASS;

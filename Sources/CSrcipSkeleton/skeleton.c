@@ -38,6 +38,7 @@ struct bpf_program *srcip_skel_program(struct srcip *skel, enum srcip_prog_id id
 	case SRCIP_PROG_EGRESS_FP: return skel->progs.srcip_egress_fp;
 	case SRCIP_PROG_NOP: return skel->progs.srcip_nop;
 	case SRCIP_PROG_FLUSH: return skel->progs.srcip_flush;
+	case SRCIP_PROG_FILTER_REBUILD: return skel->progs.srcip_filter_rebuild;
 	default: return NULL;
 	}
 }

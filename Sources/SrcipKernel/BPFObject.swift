@@ -77,6 +77,7 @@ public final class BPFObject: @unchecked Sendable {
             ? [SRCIP_PROG_INGRESS_CT.rawValue, SRCIP_PROG_EGRESS_CT.rawValue]
             : [SRCIP_PROG_INGRESS_FP.rawValue, SRCIP_PROG_EGRESS_FP.rawValue]
         wanted.insert(SRCIP_PROG_FLUSH.rawValue)
+        wanted.insert(SRCIP_PROG_FILTER_REBUILD.rawValue)
         if options.includeBaselineProgram { wanted.insert(SRCIP_PROG_NOP.rawValue) }
         self.hasBaselineProgram = options.includeBaselineProgram
         for id in 0..<SRCIP_PROG__MAX.rawValue {
@@ -120,6 +121,7 @@ public final class BPFObject: @unchecked Sendable {
     }
 
     var flushProgramFD: Int32 { bpf_program__fd(srcip_skel_program(skel, SRCIP_PROG_FLUSH)) }
+    var filterRebuildProgramFD: Int32 { bpf_program__fd(srcip_skel_program(skel, SRCIP_PROG_FILTER_REBUILD)) }
     var flowCacheFD: Int32 { bpf_map__fd(srcip_skel_map(skel, SRCIP_MAP_FLOW_CACHE)) }
     var flowsFD: Int32 { bpf_map__fd(srcip_skel_map(skel, SRCIP_MAP_FLOWS)) }
     var eventsFD: Int32 { bpf_map__fd(srcip_skel_map(skel, SRCIP_MAP_EVENTS)) }

@@ -26,7 +26,10 @@ extension BPFObject {
             if now > state.last_ns && now - state.last_ns > idleNs { expired.append((key, state)) }
         }
         var out: [Observation] = []
-        defer { flushFlowCache() }  // a deleted flow's next packet must find no cached slot: it is new again
+        defer {
+            flushFlowCache()  // a deleted flow's next packet must find no cached slot: it is new again
+            rebuildFlowFilter()
+        }
         for (key, state) in expired {
             var k = key
             try deleteFlow(&k)
@@ -137,6 +140,21 @@ extension BPFObject {
         var retval: UInt32 = 0
         var duration: UInt32 = 0
         _ = srcip_test_run(flushProgramFD, &packet, UInt32(packet.count), &out, &outSize, 1, &retval, &duration)
+    }
+}
+
+extension BPFObject {
+    /// Rebuilds one half of the programs' "may be in `flows`" filter from the map's keys (`bpf/flowfilter.h`: a
+    /// handshake packet whose key has no bit there skips its lookup), so the bits of deleted and evicted entries do
+    /// not pile up; run after every sweep, alternating halves. A failed run (it cannot fail on a loaded object)
+    /// leaves stale bits, which only cost lookups.
+    func rebuildFlowFilter() {
+        var packet = [UInt8](repeating: 0, count: 14)
+        var out = [UInt8](repeating: 0, count: 128)
+        var outSize = UInt32(out.count)
+        var retval: UInt32 = 0
+        var duration: UInt32 = 0
+        _ = srcip_test_run(filterRebuildProgramFD, &packet, UInt32(packet.count), &out, &outSize, 1, &retval, &duration)
     }
 }
 

@@ -122,7 +122,7 @@ int main(int argc, char **argv) {
 	unsigned long long c0i, n0i, c0e, n0e, c1i, n1i, c1e, n1e;
 	stats(pi, &c0i, &n0i); stats(pe, &c0e, &n0e);
 	time_t end = time(NULL) + secs;
-	while (time(NULL) < end) ring_buffer__poll(rb, 100);
+	while (time(NULL) < end) { ring_buffer__poll(rb, 100); ring_buffer__consume(rb); } /* as srcip's reader: records written without a wakeup are read too */
 	stats(pi, &c1i, &n1i); stats(pe, &c1e, &n1e);
 	for (int i = 0; i < nif; i++) {
 		int ifx = if_nametoindex(argv[4 + i]);

@@ -8,14 +8,17 @@ import os, pathlib, sys
 
 root = pathlib.Path(__file__).resolve().parents[2]
 src = (root / "bpf/srcip.bpf.c").read_text()
-EMIT = ("emit(skb, SRCIP_EVENT_NEW, &p, &fresh, &ct);", ";")
+# The local headers inlined, so a substitution may apply to any of them.
+for h in ("parse.h", "conntrack.h", "flowfilter.h", "record.h", "flowcache.h"):
+    src = src.replace(f'#include "{h}"', (root / "bpf" / h).read_text())
+EMIT = ("emit(skb, SRCIP_EVENT_NEW, &p, &fresh, ct);", ";")
 UPDATE = ("long err = bpf_map_update_elem(&flows, &p.key, &fresh, restart ? BPF_ANY : BPF_NOEXIST);", "long err = 0;")
 CT = ("bool use_ct = flavour == FLAVOUR_CT &&", "bool use_ct = skb->mark == 0x5eed && flavour == FLAVOUR_CT &&")
 MAP = "\t__uint(type, BPF_MAP_TYPE_LRU_HASH);\n\t__uint(map_flags, BPF_F_NO_COMMON_LRU);\n\t__uint(max_entries, 65536);\n"
 LOOKUP_ONLY = ("\tbool restart = st && is_tcp", "\tif (st && skb->mark != 0x5eed) return SRCIP_PASS;\n\tbool restart = st && is_tcp")
 VARIANTS = {
     "full": [],
-    "parse_only": [("\tstruct ct_view ct;\n\tct.id = 0;", "\tif (skb->mark != 0x5eed) return SRCIP_PASS;\n\tstruct ct_view ct;\n\tct.id = 0;")],
+    "parse_only": [("\tp.key.ifindex = skb->ifindex;", "\tif (skb->mark != 0x5eed) return SRCIP_PASS;\n\tp.key.ifindex = skb->ifindex;")],
     "no_ct_update_record": [CT, UPDATE, EMIT],
     "no_update_record": [UPDATE, EMIT],
     "no_update": [UPDATE],
@@ -32,6 +35,17 @@ VARIANTS = {
     "fast_nowindow": [("mine && slot->epoch == epoch && ", "mine && (epoch || 1) && ")],
     # Everything up to the slot's key compare, then return.
     "slot_only": [("\tif (mine && slot->epoch", "\tif (mine && skb->mark != 0x5eed) return SRCIP_PASS;\n\tif (mine && slot->epoch")],
+    # Where a handshake's time goes: cut after the filter check and the read of the handshake slot, after the precise clock, after conntrack (before the syn_seen slot).
+    "hs_upto_filter": [("\tif (mine) {\n\t\t/* Counted", "\tif (is_tcp && (p.tcp_flags & 0x02) && !st && skb->mark != 0x5eed) return SRCIP_PASS;\n\tif (mine) {\n\t\t/* Counted")],
+    "hs_upto_ct": [("\t\tif (is_tcp && !restart && handshake_flow(", "\t\tif (is_tcp && !restart && skb->mark != 0x5eed) return SRCIP_PASS;\n\t\tif (is_tcp && !restart && handshake_flow(")],
+    "hs_upto_clock": [("\t\t__u64 now = bpf_ktime_get_ns();\n", "\t\t__u64 now = bpf_ktime_get_ns();\n\t\tif (is_tcp && !restart && skb->mark != 0x5eed) return SRCIP_PASS;\n")],
+    # The handshake without its record.
+    "hs_norecord": [("\t\t\temit(skb, SRCIP_EVENT_NEW, p, s, ct);", "\t\t\t;")],
+    # The record: without the ring-buffer query (the reader then drains at its polls only); reserve and discard only.
+    "rec_noquery": [("bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) / RECORD_SLOT;", "1;")],
+    # The wakeup decision of every record (the code before WAKEUP_CHECK).
+    "rec_query_each": [("if (*n % WAKEUP_CHECK == 0) {", "if (*n % WAKEUP_CHECK == 0 || skb->mark != 0x5eed) {")],
+    "rec_reserve_only": [("\t/* Every byte written once", "\tif (skb->mark != 0x5eed) { bpf_ringbuf_discard(r, BPF_RB_NO_WAKEUP); return; }\n\t/* Every byte written once")],
     "lru_1m": [(MAP, MAP.replace("65536", "1048576"))],
     "hash_1m": [(MAP, "\t__uint(type, BPF_MAP_TYPE_HASH);\n\t__uint(max_entries, 1048576);\n")],
 }
@@ -44,7 +58,7 @@ for name, subs in list(VARIANTS.items()) + [(n, []) for n in bases]:
     s = bases.get(name, src)
     for a, b in subs:
         if a not in s:
-            sys.exit(f"variant {name}: {a!r} is no longer in bpf/srcip.bpf.c")
+            sys.exit(f"variant {name}: {a!r} is no longer in bpf/srcip.bpf.c or its headers")
         s = s.replace(a, b)
     # Includes are relative to bpf/: keep the variant's includes pointing there.
     s = s.replace('#include "srcip_core.h"', f'#include "{root}/bpf/srcip_core.h"')

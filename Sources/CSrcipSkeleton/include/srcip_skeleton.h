@@ -19,6 +19,7 @@ enum srcip_prog_id {
 	SRCIP_PROG_EGRESS_FP,
 	SRCIP_PROG_NOP,       /* benchmark baseline: returns -1, touches nothing */
 	SRCIP_PROG_FLUSH,     /* moves the flow cache's pending counts into `flows` (run by user space) */
+	SRCIP_PROG_FILTER_REBUILD, /* rebuilds half of the "may be in `flows`" filter (run by user space after sweeps) */
 	SRCIP_PROG__MAX,
 };
 
