@@ -149,7 +149,7 @@ extension FlowCorrelator {
         tail = -1
         byTuple = TupleIndex()
         byCt = ConntrackIndex()
-        byFingerprint = [:]
+        byFingerprint = FingerprintIndex()
         closingQueue = []
         closingHead = 0
     }

@@ -15,7 +15,7 @@ public struct FlowCorrelator {
     var tail: Int32 = -1
     var byCt = ConntrackIndex()
     var byTuple = TupleIndex()
-    var byFingerprint: [FingerprintKey: Int32] = [:]
+    var byFingerprint = FingerprintIndex()
     var finished = FinishedMemory(capacity: 0)
     /// ICMP destination-unreachable errors the node sent, by client address and the client port they quote (0: unknown).
     var icmpFromNode: [ClientPort: UInt64] = [:]
@@ -73,9 +73,10 @@ public struct FlowCorrelator {
 
     /// Feeds one observation; finished flows accumulate until `drainFinished()`.
     public mutating func add(_ observation: Observation) {
-        var o = reuseClamped(observation)
         stats.observations += 1
-        if o.timestampNs > nowNs { nowNs = o.timestampNs }
+        if observation.timestampNs > nowNs { nowNs = observation.timestampNs }
+        if sampler.limit > 0, refusesAgain(observation) { return }
+        var o = reuseClamped(observation)
         let ct = o.conntrack
         var isReply = false
         var slot: Int32 = -1
