@@ -357,7 +357,9 @@ public struct FlowCorrelator {
         slots[a].fingerprintJoined = slots[a].fingerprintJoined || other.fingerprintJoined
         slots[a].sawFingerprintRecords = slots[a].sawFingerprintRecords || other.sawFingerprintRecords
         if let k = other.fingerprint, byFingerprint[k] == b {
-            if slots[a].fingerprint == nil {
+            if slots[a].conntrack != nil {
+                byFingerprint[k] = nil      // conntrack joins from here on, as in `attach`
+            } else if slots[a].fingerprint == nil {
                 byFingerprint[k] = a
                 slots[a].fingerprint = k
                 slots[a].fingerprintHook = other.fingerprintHook
@@ -365,6 +367,10 @@ public struct FlowCorrelator {
             } else {
                 byFingerprint[k] = nil
             }
+        }
+        if slots[a].conntrack != nil, let k = slots[a].fingerprint {
+            if byFingerprint[k] == a { byFingerprint[k] = nil }
+            slots[a].fingerprint = nil
         }
         other.forEachIndexTuple { t in if byTuple[t] == b { byTuple[t] = a } }
         if other.ctID != 0, byCt[other.ctID] == b { byCt[other.ctID] = a }
