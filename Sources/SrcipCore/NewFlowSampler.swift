@@ -30,6 +30,9 @@ public struct NewFlowSampler: Sendable {
     /// so its later views find its hash here and it is counted once.
     private var recent: [Int] = []
     private static let recentSlots = 1 << 16
+    /// Seeds of `hash`: tuples come from the network, so which ones are traced cannot be predicted from outside.
+    private let seed0 = UInt64.random(in: .min ... .max)
+    private let seed1 = UInt64.random(in: .min ... .max) | 1
 
     public init(limit: Int, lingerNs: UInt64) {
         self.limit = max(0, limit)
@@ -43,6 +46,59 @@ public struct NewFlowSampler: Sendable {
     /// records that cannot start one (END, EXPIRED, a reply without conntrack): refused while sampling.
     public mutating func admit(original: FiveTuple, canStart: Bool, nowNs: UInt64) -> Bool {
         guard limit > 0 else { return true }
+        advance(toNs: nowNs)
+        let sampling = isSampling(atNs: nowNs)
+        guard sampling || !recent.isEmpty else {
+            offered += 1
+            escalate()
+            return true
+        }
+        let h = hash(original)
+        let i = Int(UInt(bitPattern: h) & UInt(Self.recentSlots - 1))
+        if !sampling || canStart && passes(h) {
+            offered += 1
+            escalate()
+            // A connection traced from now on is live: its later views must not be refused as leftovers of a refused one.
+            if !recent.isEmpty, recent[i] == h { recent[i] = 0 }
+            return true
+        }
+        recordsRefused += 1
+        guard canStart else { return false }
+        if recent.isEmpty { recent = [Int](repeating: 0, count: Self.recentSlots) }
+        if recent[i] != h {
+            recent[i] = h
+            flowsRefused += 1
+            offered += 1
+            escalate()
+        }
+        return false
+    }
+
+    /// A later record of a connection refused moments ago (its original tuple is in `recent` and would be refused
+    /// again): refused and counted like `admit` would, decided before the caller looks for a live flow. Valid because a
+    /// connection in `recent` was refused matching no live flow, and every connection admitted since was taken out of
+    /// `recent` (`admit`, `forget`). False when this shortcut cannot decide (then call `admit` as usual).
+    public mutating func refusesAgain(original: FiveTuple, canStart: Bool, nowNs: UInt64) -> Bool {
+        guard limit > 0, !recent.isEmpty else { return false }
+        advance(toNs: nowNs)
+        guard isSampling(atNs: nowNs) else { return false }
+        let h = hash(original)
+        guard !(canStart && passes(h)), recent[Int(UInt(bitPattern: h) & UInt(Self.recentSlots - 1))] == h else { return false }
+        recordsRefused += 1
+        return true
+    }
+
+    /// A connection traced without `admit` (joined to a traced view by other means): no longer a refused one.
+    public mutating func forget(original: FiveTuple) {
+        guard !recent.isEmpty else { return }
+        let h = hash(original)
+        let i = Int(UInt(bitPattern: h) & UInt(Self.recentSlots - 1))
+        if recent[i] == h { recent[i] = 0 }
+    }
+
+    /// Starts a new second of observation time: the divisor follows the previous second's new flows.
+    @inline(__always)
+    private mutating func advance(toNs nowNs: UInt64) {
         let s = nowNs / 1_000_000_000
         if s != second {
             divisor = s == second &+ 1 ? Self.powerOfTwo(atLeast: (offered + limit - 1) / limit) : 1
@@ -51,28 +107,24 @@ public struct NewFlowSampler: Sendable {
         }
         maxDivisor = max(maxDivisor, divisor)
         if divisor > 1 { sampledUntilNs = nowNs &+ lingerNs }
-        guard isSampling(atNs: nowNs) else {
-            offered += 1
-            escalate()
-            return true
+    }
+
+    /// Whether a connection with hash `h` is traced at the current divisor.
+    @inline(__always)
+    private func passes(_ h: Int) -> Bool { UInt64(UInt(bitPattern: h) >> 7) % divisor == 0 }
+
+    /// The connection's hash: a wide multiply of the packed IPv4 tuple with a random per-sampler seed (a few ns; the
+    /// standard library's seeded SipHash for IPv6). Never 0, which marks an empty `recent` slot.
+    @inline(__always)
+    func hash(_ t: FiveTuple) -> Int {
+        let h: Int
+        if let k = PackedKey(t) {
+            let m = (k.high ^ seed0).multipliedFullWidth(by: k.low ^ seed1)
+            h = Int(bitPattern: UInt(m.high ^ m.low))
+        } else {
+            h = t.hashValue
         }
-        let h = original.hashValue
-        if canStart, UInt64(UInt(bitPattern: h) >> 7) % divisor == 0 {
-            offered += 1
-            escalate()
-            return true
-        }
-        recordsRefused += 1
-        guard canStart else { return false }
-        if recent.isEmpty { recent = [Int](repeating: 0, count: Self.recentSlots) }
-        let i = Int(UInt(bitPattern: h) & UInt(Self.recentSlots - 1))
-        if recent[i] != h {
-            recent[i] = h
-            flowsRefused += 1
-            offered += 1
-            escalate()
-        }
-        return false
+        return h == 0 ? 1 : h
     }
 
     /// More than `limit` flows per second at the current divisor: halve the share traced, from now on.

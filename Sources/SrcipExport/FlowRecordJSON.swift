@@ -160,7 +160,7 @@ enum FlowRecordJSON {
 extension FlowRecord {
     /// The record as one line of JSON (no trailing newline), keys in contract order.
     public func jsonLine() -> String {
-        var w = JSONObjectWriter()
+        var w = JSONObjectWriter(reservingCapacity: 2048)
         w.string("kind", "flow")
         w.int("version", version)
         w.string("node", node)

@@ -11,11 +11,13 @@ let usage = """
                        [--side-loads syn_flood,udp64,bulk_tcp] [--only-side]
                        [--skip-scale] [--only-scale] [--scale-flows N] [--scale-default-only]
            srcip-bench --census MINUTES
+           srcip-bench --syn-replay SYNS [--syn-rate N (70000)] [--max-new-flows N (10000)] [--rounds N (1)]
     Runs every benchmark of `make bench` (as root: it builds network namespaces) and prints measured values beside
     their targets; --skip-* leaves a section out, --only-* runs one section.
     """
 let valueOptions: Set = ["--seconds", "--rounds", "--connections", "--side-rounds", "--json", "--catalog-services",
-                         "--catalog-changes", "--catalog-mode", "--side-loads", "--scale-flows", "--census"]
+                         "--catalog-changes", "--catalog-mode", "--side-loads", "--scale-flows", "--census", "--syn-replay",
+                         "--syn-rate", "--max-new-flows"]
 let flagOptions: Set = ["--skip-nat", "--skip-lab", "--skip-side", "--skip-catalog", "--only-side", "--skip-scale",
                         "--only-scale", "--scale-default-only"]
 let args = Array(CommandLine.arguments.dropFirst())
@@ -38,6 +40,16 @@ do {
 func option(_ name: String, _ fallback: Int) -> Int {
     guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) else { return fallback }
     return v
+}
+if args.contains("--syn-replay") {
+    // Consumer CPU per SYN of a replayed SYN flood (SynReplayBench); repeated runs print one line each.
+    for _ in 0..<option("--rounds", 1) {
+        let r = SynReplayBench.run(syns: option("--syn-replay", 1_000_000), synsPerSecond: option("--syn-rate", 70_000),
+                                   maxNewFlows: option("--max-new-flows", 10_000))
+        print("syn replay: \(r.syns) SYNs, \(String(format: "%.3f", r.usPerSyn)) µs CPU per SYN (decode + correlate + JSON), "
+              + "flush of \(r.flowsWritten) flows \(String(format: "%.3f", r.flushSeconds)) s, \(r.sampledOut) new flows sampled out")
+    }
+    exit(0)
 }
 if args.contains("--census") {
     SteadyLoadCensus.run(minutes: option("--census", 10))

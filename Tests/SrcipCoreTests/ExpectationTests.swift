@@ -69,6 +69,11 @@ import Testing
         #expect(RFC3339.parse(s) == ns)
         #expect(RFC3339.parse("2026-11-18T12:08:43.456789+01:00") == ns)
         #expect(RFC3339.format(unixNs: 0) == "1970-01-01T00:00:00.000000Z")
+        #expect(RFC3339.format(unixNs: -1_000) == "1969-12-31T23:59:59.999999Z")
+        for _ in 0..<1_000 {
+            let t = Int64.random(in: 0...4_102_444_800_000_000_000)
+            #expect(RFC3339.parse(RFC3339.format(unixNs: t)) == t / 1000 * 1000)
+        }
         #expect(RFC3339.parse("2026-13-18T10:08:43Z") == nil)
         #expect(RFC3339.parse("2026-11-18 10:08:43Z") == nil)
     }

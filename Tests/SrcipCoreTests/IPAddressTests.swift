@@ -54,4 +54,17 @@ import Testing
         #expect(IPPrefix("10.0.0.0/33") == nil)
         #expect(IPPrefix("10.0.0.0/x") == nil)
     }
+
+    /// The dotted quad written digit by digit matches the plain decimal octets, at every octet width (1–3 digits).
+    @Test func formatsEveryIPv4OctetWidth() {
+        var rng = SystemRandomNumberGenerator()
+        let edges: [UInt32] = [0, 9, 10, 99, 100, 199, 200, 255]
+        var values = edges.flatMap { a in edges.map { b in a << 24 | b << 16 | b << 8 | a } }
+        values += (0..<2_000).map { _ in UInt32.random(in: .min ... .max, using: &rng) }
+        for v in values {
+            let octets: [UInt32] = [v >> 24, v >> 16 & 0xff, v >> 8 & 0xff, v & 0xff]
+            let expected = octets.map { String($0) }.joined(separator: ".")
+            #expect(IPAddress.v4(v).description == expected)
+        }
+    }
 }

@@ -82,4 +82,43 @@ import Testing
         #expect(endAfterLinger)
         #expect(!s.isSampling(atNs: 20 * Self.second))
     }
+
+    /// A later record of a refused connection is refused before any lookup of live flows, counted like `admit` counts
+    /// it; a connection traced (also one traced after its tuple was refused, once the flood eased) never is.
+    @Test func laterRecordsOfARefusedConnectionAreRefusedEarly() {
+        var s = NewFlowSampler(limit: 100, lingerNs: 10 * Self.second)
+        func tuple(_ i: Int) -> FiveTuple { L.tcp("198.51.100.\(i % 250)", UInt16(1024 + i / 250), L.node1IP, 30080) }
+        for i in 0..<800 { _ = s.admit(original: tuple(i), canStart: true, nowNs: Self.second + UInt64(i) * 1000) }
+        let t = 2 * Self.second
+        var refused: [Int] = [], traced: [Int] = []
+        for i in 800..<1100 {
+            if s.admit(original: tuple(i), canStart: true, nowNs: t) { traced.append(i) } else { refused.append(i) }
+        }
+        #expect(!refused.isEmpty && !traced.isEmpty)
+        // `recent` is direct-mapped: a connection whose slot a later one took is left to `admit` (no shortcut).
+        let recordsBefore = s.recordsRefused, flowsBefore = s.flowsRefused
+        var early = 0
+        for i in refused where s.refusesAgain(original: tuple(i), canStart: true, nowNs: t + 1) {
+            early += 1
+            let end = s.refusesAgain(original: tuple(i), canStart: false, nowNs: t + 2)
+            #expect(end)
+        }
+        #expect(early >= refused.count * 9 / 10, "\(early) of \(refused.count)")
+        #expect(s.recordsRefused - recordsBefore == UInt64(2 * early) && s.flowsRefused == flowsBefore)
+        for i in traced {
+            let again = s.refusesAgain(original: tuple(i), canStart: false, nowNs: t + 3)
+            #expect(!again)
+        }
+        let unseen = s.refusesAgain(original: tuple(5000), canStart: true, nowNs: t + 4)
+        #expect(!unseen, "never seen: left to admit")
+        // Second 4, after a quiet second 3: no sampling; a refused tuple reused by a new, traced connection is live.
+        guard let reused = refused.first(where: { s.refusesAgain(original: tuple($0), canStart: false, nowNs: t + 5) }) else {
+            Issue.record("no refused connection left in recent")
+            return
+        }
+        let traced4 = s.admit(original: tuple(reused), canStart: true, nowNs: 4 * Self.second)
+        #expect(traced4 && s.divisor == 1)
+        let endOfTraced = s.refusesAgain(original: tuple(reused), canStart: false, nowNs: 4 * Self.second + 1)
+        #expect(!endOfTraced)
+    }
 }
