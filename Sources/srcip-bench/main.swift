@@ -56,7 +56,7 @@ if args.contains("--census") {
     exit(0)
 }
 let seconds = option("--seconds", 3)
-let rounds = option("--rounds", 5)
+let rounds = option("--rounds", 7)
 let connections = option("--connections", 200)
 let skipNAT = args.contains("--skip-nat") || args.contains("--only-side")
 let skipLab = args.contains("--skip-lab") || args.contains("--only-side")
@@ -167,7 +167,7 @@ if !skipNAT {
 /// Written with everything else to `jsonPath` at the end.
 var sideResult: SideBySideBench.Result?
 if !skipSide && !onlyScale {
-    let sideRounds = option("--side-rounds", 3)
+    let sideRounds = option("--side-rounds", 7)
     print("")
     print("Side by side on one NAT path (\(sideRounds) alternating rounds × \(seconds) s; medians [min–max])")
     let side = try SideBySideBench.run(rounds: sideRounds, seconds: seconds, loads: sideLoads)
