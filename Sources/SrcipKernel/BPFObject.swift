@@ -87,11 +87,13 @@ public final class BPFObject: @unchecked Sendable {
         bpf_map__set_max_entries(srcip_skel_map(skel, SRCIP_MAP_FLOWS), options.flowCapacity)
         let rc = srcip_skel_load(skel)
         let log = LibbpfLog.end()
-        self.loadLog = log
+        // Before the last stored property is set: an initializer that throws once every one is set runs `deinit`,
+        // which would free the skeleton a second time.
         if rc != 0 {
             srcip_skel_destroy(skel)
             throw KernelError.loadFailed(errno: rc, log: log)
         }
+        self.loadLog = log
     }
 
     deinit { srcip_skel_destroy(skel) }

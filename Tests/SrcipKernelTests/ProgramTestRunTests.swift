@@ -16,6 +16,21 @@ struct ProgramTestRunTests {
         return try BPFObject(options: o)
     }
 
+    @Test("a load the kernel refuses is an error naming it, and the skeleton is freed once (no crash)")
+    func refusedLoad() throws {
+        var o = LoadOptions()
+        o.flowCapacity = 0 // the kernel refuses a hash map of no entries
+        for _ in 0..<3 {
+            do {
+                _ = try BPFObject(options: o)
+                Issue.record("a flow map of 0 entries loaded")
+            } catch let KernelError.loadFailed(errno, log) {
+                #expect(errno != 0 && log.contains("flows"), "\(errno): \(log)")
+            }
+        }
+        _ = try Self.load() // the process and libbpf are fine afterwards
+    }
+
     /// Runs `packet` through both hooks; checks pass-through and identity; returns counters and records.
     static func run(_ packet: [UInt8], fingerprint: Bool = false) throws -> (CounterSnapshot, [Observation], Int) {
         let obj = try load(fingerprint: fingerprint)
