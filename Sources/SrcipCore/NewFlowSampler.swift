@@ -30,9 +30,8 @@ public struct NewFlowSampler: Sendable {
     /// so its later views find its hash here and it is counted once.
     private var recent: [Int] = []
     private static let recentSlots = 1 << 16
-    /// Seeds of `hash`: tuples come from the network, so which ones are traced cannot be predicted from outside.
-    private let seed0 = UInt64.random(in: .min ... .max)
-    private let seed1 = UInt64.random(in: .min ... .max) | 1
+    /// Seeded: tuples come from the network, so which ones are traced cannot be predicted from outside.
+    private let wordHash = SeededWordHash()
 
     public init(limit: Int, lingerNs: UInt64) {
         self.limit = max(0, limit)
@@ -113,14 +112,13 @@ public struct NewFlowSampler: Sendable {
     @inline(__always)
     private func passes(_ h: Int) -> Bool { UInt64(UInt(bitPattern: h) >> 7) % divisor == 0 }
 
-    /// The connection's hash: a wide multiply of the packed IPv4 tuple with a random per-sampler seed (a few ns; the
-    /// standard library's seeded SipHash for IPv6). Never 0, which marks an empty `recent` slot.
+    /// The connection's hash: `SeededWordHash` of the packed IPv4 tuple (the standard library's seeded SipHash for
+    /// IPv6). Never 0, which marks an empty `recent` slot.
     @inline(__always)
     func hash(_ t: FiveTuple) -> Int {
         let h: Int
         if let k = PackedKey(t) {
-            let m = (k.high ^ seed0).multipliedFullWidth(by: k.low ^ seed1)
-            h = Int(bitPattern: UInt(m.high ^ m.low))
+            h = Int(bitPattern: UInt(wordHash(k.high, k.low)))
         } else {
             h = t.hashValue
         }

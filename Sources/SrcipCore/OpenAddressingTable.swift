@@ -11,24 +11,21 @@ protocol OpenAddressingBucket {
 
 /// Open-addressing hash table from packed keys to `Int32` for the correlator's per-flow indexes: linear probing
 /// with backward-shift deletion (no tombstones) and a load of up to 13/16. Keys come from the network, so the hash
-/// is a wide multiply of the key with a random per-table seed (a few ns, where `Dictionary`'s SipHash costs more
-/// than the lookup's cache miss): probe sequences cannot be predicted from outside.
+/// is seeded per table (`SeededWordHash`): probe sequences cannot be predicted from outside.
 struct OpenAddressingTable<Bucket: OpenAddressingBucket> {
     private var buckets: [Bucket] = []
     private var mask = -1
     private(set) var count = 0
-    private let seed0 = UInt64.random(in: .min ... .max)
-    private let seed1 = UInt64.random(in: .min ... .max) | 1
+    private let hash = SeededWordHash()
 
     init() {}
 
     static var bytesPerBucket: Int { MemoryLayout<Bucket>.stride }
 
     @inline(__always)
-    private static func home(_ b: Bucket, _ seed0: UInt64, _ seed1: UInt64, _ mask: Int) -> Int {
+    private static func home(_ b: Bucket, _ hash: SeededWordHash, _ mask: Int) -> Int {
         let (a, r) = b.hashWords
-        let m = (a ^ seed0).multipliedFullWidth(by: r ^ seed1)
-        return Int(truncatingIfNeeded: m.high ^ m.low) & mask
+        return Int(truncatingIfNeeded: hash(a, r)) & mask
     }
 
     /// The bucket holding the key of `k`, or nil.
@@ -36,7 +33,7 @@ struct OpenAddressingTable<Bucket: OpenAddressingBucket> {
     private func find(_ k: Bucket) -> Int? {
         guard count > 0 else { return nil }
         let mask = self.mask
-        var i = Self.home(k, seed0, seed1, mask)
+        var i = Self.home(k, hash, mask)
         return buckets.withUnsafeBufferPointer { b in
             while true {
                 let e = b[i]
@@ -62,7 +59,7 @@ struct OpenAddressingTable<Bucket: OpenAddressingBucket> {
     /// Puts a bucket known to be absent into the first free place of its probe sequence.
     private mutating func place(_ e: Bucket) {
         let mask = self.mask
-        var i = Self.home(e, seed0, seed1, mask)
+        var i = Self.home(e, hash, mask)
         buckets.withUnsafeMutableBufferPointer { b in
             while !b[i].isEmpty { i = (i + 1) & mask }
             b[i] = e
@@ -80,13 +77,13 @@ struct OpenAddressingTable<Bucket: OpenAddressingBucket> {
     /// Removes the key of `k`.
     mutating func remove(_ k: Bucket) {
         guard var hole = find(k) else { return }
-        let mask = self.mask, s0 = seed0, s1 = seed1
+        let mask = self.mask, hash = self.hash
         buckets.withUnsafeMutableBufferPointer { b in
             var j = hole
             while true {
                 j = (j + 1) & mask
                 if b[j].isEmpty { break }
-                let h = Self.home(b[j], s0, s1, mask)
+                let h = Self.home(b[j], hash, mask)
                 // Move b[j] back into the hole unless its home lies cyclically in (hole, j].
                 let stays = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j)
                 if !stays {
