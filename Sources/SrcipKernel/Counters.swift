@@ -106,16 +106,18 @@ extension BPFObject {
 
     /// The per-CPU `counters` map, summed.
     func programCounters() throws -> CounterSnapshot {
+        CounterSnapshot(values: try (0..<SRCIP_CNT__MAX.rawValue).map { try programCounter(srcip_counter(rawValue: $0)) })
+    }
+
+    /// One per-CPU counter, summed.
+    func programCounter(_ counter: srcip_counter) throws -> UInt64 {
         let cpus = Int(libbpf_num_possible_cpus())
         guard cpus > 0 else { throw KernelError.systemCall("libbpf_num_possible_cpus", errno: -Int32(cpus)) }
-        var values = [UInt64](repeating: 0, count: Int(SRCIP_CNT__MAX.rawValue))
         var perCPU = [UInt64](repeating: 0, count: cpus)
-        for i in 0..<UInt32(values.count) {
-            var key = i
-            let rc = bpf_map_lookup_elem(countersFD, &key, &perCPU)
-            if rc != 0 { throw KernelError.mapFailed(map: "counters", operation: "lookup", errno: errno) }
-            values[Int(i)] = perCPU.reduce(0, &+)
+        var key = counter.rawValue
+        guard bpf_map_lookup_elem(countersFD, &key, &perCPU) == 0 else {
+            throw KernelError.mapFailed(map: "counters", operation: "lookup", errno: errno)
         }
-        return CounterSnapshot(values: values)
+        return perCPU.reduce(0, &+)
     }
 }

@@ -58,8 +58,9 @@ struct HandshakeDeferralTests {
     }
 
     /// A handshake packet skips the lookup of its key only when the "may be in flows" filter has no bit for it
-    /// (bpf/flowfilter.h); sweeps rebuild the filter half by half from the map's keys. A SYN on an ended flow must still
-    /// find the entry (and restart it) after both halves were rebuilt, and a deleted flow's SYN is deferred again.
+    /// (bpf/flowfilter.h); sweeps rebuild the filter half by half from the map's keys, and skip the rebuild when they
+    /// deleted nothing and no flow was inserted since the last one. A SYN on an ended flow must still find the entry
+    /// (and restart it) after both halves were rebuilt, and a deleted flow's SYN is deferred again.
     @Test("the flow filter: a SYN restarts an ended flow after filter rebuilds; a swept flow's SYN is new again",
           arguments: [false, true])
     func filterRebuilds(fingerprint: Bool) throws {
@@ -69,21 +70,30 @@ struct HandshakeDeferralTests {
         for flags: UInt8 in [0x02, 0x10, 0x11] {
             _ = try obj.testRun(hook: .ingress, packet: PacketBuilder.ipv4TCP(flags: flags))
         }
-        for _ in 0..<3 { #expect(try obj.sweepFlows(idleNs: 60_000_000_000).isEmpty) } // rebuilds A, B, A
+        let rebuilds = obj.filterRebuilds
+        for other: UInt16 in 1...3 { // rebuilds A, B, A, each after another flow (an ACK on another port) was inserted
+            #expect(try obj.sweepFlows(idleNs: 60_000_000_000).isEmpty)
+            _ = try obj.testRun(hook: .ingress, packet: PacketBuilder.ipv4TCP(flags: 0x10, sport: 50000 + other))
+        }
+        #expect(try obj.sweepFlows(idleNs: 60_000_000_000).isEmpty)
+        #expect(obj.filterRebuilds == rebuilds + 4)
+        #expect(try obj.sweepFlows(idleNs: 60_000_000_000).isEmpty)
+        #expect(obj.filterRebuilds == rebuilds + 4, "nothing inserted or deleted since the last rebuild: skipped")
         _ = try obj.testRun(hook: .ingress, packet: PacketBuilder.ipv4TCP(flags: 0x02))
         reader.drain()
-        #expect(records.map(\.kind) == [.new, .end, .new])
+        let mine = { records.filter { $0.tuple.srcPort == 40000 || $0.tuple.srcPort == 40001 }.map(\.kind) }
+        #expect(mine() == [.new, .end, .new])
         var c = try obj.counters()
-        #expect(c.flowsReplaced == 1 && c.handshakesDeferred == 1 && c.flowsCreated == 2, "the SYN found the ended entry: \(c)")
+        #expect(c.flowsReplaced == 1 && c.handshakesDeferred == 1 && c.flowsCreated == 5, "the SYN found the ended entry: \(c)")
 
-        #expect(try obj.sweepFlows(idleNs: 0, now: KernelClock.nowNs() + 1).count == 1)
-        #expect(obj.flowCount() == 0)
+        #expect(try obj.sweepFlows(idleNs: 0, now: KernelClock.nowNs() + 1).count == 4)
+        #expect(obj.flowCount() == 0 && obj.filterRebuilds == rebuilds + 5)
         _ = try obj.testRun(hook: .ingress, packet: PacketBuilder.ipv4TCP(flags: 0x02, sport: 40001))
         _ = try obj.testRun(hook: .ingress, packet: PacketBuilder.ipv4TCP(flags: 0x02))
         reader.drain()
-        #expect(records.map(\.kind) == [.new, .end, .new, .new, .new])
+        #expect(mine() == [.new, .end, .new, .new, .new])
         c = try obj.counters()
-        #expect(c.handshakesDeferred == 3 && c.flowsCreated == 2 && obj.flowCount() == 0, "\(c)")
+        #expect(c.handshakesDeferred == 3 && c.flowsCreated == 5 && obj.flowCount() == 0, "\(c)")
     }
 
     @Test("a flood of SYNs from distinct sources: every SYN recorded and counted, the flow map stays empty")
