@@ -8,29 +8,23 @@
 /* Ring buffer notification: a wakeup is an irq_work (a self-IPI, a VM exit
  * in a guest), 5-10 us here: at one per 64 records it was 80-150 ns of every
  * record. Records go in silently and the reader, which polls every 100 ms
- * anyway, is woken when the backlog reaches a multiple of WAKEUP_RECORDS:
- * once per 1024 records (a quarter megabyte of the 4 MB ring) however far
- * behind it is, never on every record while it catches up. The backlog is
- * asked for (bpf_ringbuf_query, ~40 ns of a record under a SYN flood) only on
- * every WAKEUP_CHECK-th record of a CPU (its count of records), which wakes
- * the reader when the backlog is in the first WAKEUP_CHECK records past a
- * multiple of WAKEUP_RECORDS: one producing CPU hits each such window once;
- * several may miss one, and the reader then drains at its next poll. */
-#define RECORD_SLOT (sizeof(struct srcip_record) + 8 /* ring buffer header */)
-#define WAKEUP_RECORDS 1024
+ * anyway, is woken when the backlog reaches a multiple of WAKEUP_BYTES (a
+ * sixteenth of the 4 MB ring, 1,000-2,000 records) however far behind it is,
+ * never on every record while it catches up. The backlog is asked for
+ * (bpf_ringbuf_query, ~40 ns of a record under a SYN flood) only on every
+ * WAKEUP_CHECK-th record of a CPU (its count of records), which wakes the
+ * reader when the backlog is within WAKEUP_CHECK records of the largest size
+ * past a multiple of WAKEUP_BYTES: one producing CPU hits each such window at
+ * least once; several may miss one, and the reader then drains at its next
+ * poll. */
+#define RECORD_SLOT_MAX (SRCIP_RECORD_FULL + 8 /* ring buffer header */)
+#define WAKEUP_BYTES (256 * 1024)
 #define WAKEUP_CHECK 16
 
-/* Writes one record stamped with the precise clock; the hook is p->key.hook. A flow's first
- * packet reuses the clock read that stamped first_ns. When the ring buffer is full the record
- * is counted as lost: the packet path never waits. */
-static __noinline void emit(struct __sk_buff *skb, __u8 kind, const struct packet *p,
-			    const struct srcip_flow_state *st, const struct ct_view *ct)
+/* The part of every record: header fields, the packet's tuple and fingerprint (SRCIP_RECORD_SHORT bytes). */
+static __always_inline void record_fill(struct srcip_record *r, struct __sk_buff *skb, __u8 kind, const struct packet *p,
+					const struct srcip_flow_state *st, bool with_ct, const struct ct_view *ct)
 {
-	struct srcip_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		count(SRCIP_CNT_RINGBUF_LOST);
-		return;
-	}
 	/* Every byte written once, no memset first: the slot is cold ring memory. */
 	r->ts_ns = st->packets == 1 ? st->first_ns : bpf_ktime_get_ns();
 	r->first_ns = st->first_ns;
@@ -46,22 +40,56 @@ static __noinline void emit(struct __sk_buff *skb, __u8 kind, const struct packe
 	r->tuple = p->key.tuple;
 	r->fp = p->fp;
 	r->fp.tcp_tsval = tcp_tsval(skb, p);
-	r->encap = p->encap; /* all zero unless p->key.encap */
-	if (ct && ct->id) {
+	if (with_ct) {
 		r->join = SRCIP_JOIN_CONNTRACK;
 		r->ct_id = ct->id;
 		r->ct_status = ct->status;
 		r->ct_dir = ct->dir;
-		r->ct_orig = ct->orig;
-		r->ct_reply = ct->reply;
 	} else {
 		r->join = SRCIP_JOIN_FINGERPRINT;
 		r->ct_id = 0;
 		r->ct_status = 0;
 		r->ct_dir = SRCIP_CT_DIR_UNKNOWN;
-		__builtin_memset(&r->ct_orig, 0, sizeof(r->ct_orig) + sizeof(r->ct_reply));
 	}
-	/* This CPU's records, this one included; on every WAKEUP_CHECK-th, the records waiting (this one included:
+}
+
+/* Writes one record stamped with the precise clock; the hook is p->key.hook. A flow's first
+ * packet reuses the clock read that stamped first_ns. Its length follows what it carries
+ * (srcip_abi.h): a record without conntrack entry or encapsulation writes two cache lines
+ * of ring instead of four. When the ring buffer is full the record is counted as lost: the
+ * packet path never waits. */
+static __noinline void emit(struct __sk_buff *skb, __u8 kind, const struct packet *p,
+			    const struct srcip_flow_state *st, const struct ct_view *ct)
+{
+	bool with_ct = ct && ct->id;
+	struct srcip_record *r;
+	/* bpf_ringbuf_reserve() takes a constant size: one call per length. */
+	if (p->key.encap) {
+		r = bpf_ringbuf_reserve(&events, SRCIP_RECORD_FULL, 0);
+		if (!r)
+			goto lost;
+		record_fill(r, skb, kind, p, st, with_ct, ct);
+		if (with_ct) {
+			r->ct_orig = ct->orig;
+			r->ct_reply = ct->reply;
+		} else {
+			__builtin_memset(&r->ct_orig, 0, sizeof(r->ct_orig) + sizeof(r->ct_reply));
+		}
+		r->encap = p->encap;
+	} else if (with_ct) {
+		r = bpf_ringbuf_reserve(&events, SRCIP_RECORD_CT, 0);
+		if (!r)
+			goto lost;
+		record_fill(r, skb, kind, p, st, true, ct);
+		r->ct_orig = ct->orig;
+		r->ct_reply = ct->reply;
+	} else {
+		r = bpf_ringbuf_reserve(&events, SRCIP_RECORD_SHORT, 0);
+		if (!r)
+			goto lost;
+		record_fill(r, skb, kind, p, st, false, ct);
+	}
+	/* This CPU's records, this one included; on every WAKEUP_CHECK-th, the bytes waiting (this record included:
 	 * reserve already advanced the producer). */
 	__u32 idx = SRCIP_CNT_RECORDS;
 	__u64 *n = bpf_map_lookup_elem(&counters, &idx);
@@ -69,12 +97,15 @@ static __noinline void emit(struct __sk_buff *skb, __u8 kind, const struct packe
 	if (n) {
 		*n += 1;
 		if (*n % WAKEUP_CHECK == 0) {
-			__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) / RECORD_SLOT;
-			if (waiting >= WAKEUP_RECORDS && waiting % WAKEUP_RECORDS < WAKEUP_CHECK)
+			__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+			if (waiting >= WAKEUP_BYTES && waiting % WAKEUP_BYTES < WAKEUP_CHECK * RECORD_SLOT_MAX)
 				wake = BPF_RB_FORCE_WAKEUP;
 		}
 	}
 	bpf_ringbuf_submit(r, wake);
+	return;
+lost:
+	count(SRCIP_CNT_RINGBUF_LOST);
 }
 
 static __always_inline bool tcp_ends(__u8 flags)
@@ -86,12 +117,11 @@ static __always_inline bool tcp_ends(__u8 flags)
  * asked). A handshake packet is recorded in syn_seen (NEW record the first time; a
  * retransmission only reports a changed mapping); the packet after it inserts the slot's state
  * into the flow map and reports only what it adds (the mapping conntrack knows now, FIN/RST).
- * False: not handled, the caller makes a new flow (or, when another CPU inserted the entry
+ * `h` is key_hash(&p->key). False: not handled, the caller makes a new flow (or, when another CPU inserted the entry
  * first, updates it). A subprogram that calls no conntrack function: the stack of
  * handle → ct_lookup → ct_read is at the verifier's 512-byte limit. */
-static __noinline bool handshake_flow(struct __sk_buff *skb, struct packet *p, struct ct_view *ct, __u64 now)
+static __noinline bool handshake_flow(struct __sk_buff *skb, struct packet *p, struct ct_view *ct, __u64 now, __u64 h)
 {
-	__u64 h = key_hash(&p->key);
 	__u32 tag = (__u32)(h >> 32) | 1;
 	struct syn_slot *slot = syn_slot_of(h);
 	if (!slot)

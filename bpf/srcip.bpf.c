@@ -115,6 +115,7 @@ extern struct nf_conn *bpf_skb_ct_lookup(struct __sk_buff *skb, struct bpf_sock_
 					 struct bpf_ct_opts *opts, __u32 opts__sz) __ksym __weak;
 extern void bpf_ct_release(struct nf_conn *ct) __ksym __weak;
 extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 
 enum flavour {
 	FLAVOUR_CT = 0,
@@ -235,8 +236,9 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 	 * handshake slot tells whether it is the first packet of its handshake (`unseen`). */
 	struct srcip_flow_state *st = NULL;
 	bool unseen = false;
+	__u64 h = 0; /* key_hash(&p.key), when computed (0: not yet) */
 	if (is_tcp && (p.tcp_flags & 0x02) && !tcp_ends(p.tcp_flags)) {
-		__u64 h = key_hash(&p.key);
+		h = key_hash(&p.key);
 		struct syn_slot *ss = syn_slot_of(h);
 		if (filter_maybe(h))
 			st = bpf_map_lookup_elem(&flows, &p.key);
@@ -279,11 +281,13 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 			fresh.ct_status = ct->status;
 			fresh.ct_dir = ct->dir;
 		}
-		if (is_tcp && !restart && handshake_flow(skb, &p, ct, now))
+		if (!h)
+			h = key_hash(&p.key);
+		if (is_tcp && !restart && handshake_flow(skb, &p, ct, now, h))
 			return SRCIP_PASS;
 		long err = bpf_map_update_elem(&flows, &p.key, &fresh, restart ? BPF_ANY : BPF_NOEXIST);
 		if (err == 0) {
-			filter_add(key_hash(&p.key));
+			filter_add(h);
 			count(SRCIP_CNT_FLOWS_CREATED);
 			if (restart)
 				count(SRCIP_CNT_FLOWS_REPLACED);

@@ -21,9 +21,8 @@ struct sk_buff {
 
 /*
  * struct nf_conntrack_tuple. Its layout (40 bytes) has not changed since
- * 2.6; srcip copies a whole tuple with one bpf_probe_read_kernel() and reads
- * it with this local layout. The address of the tuple inside nf_conn is
- * CO-RE relocated.
+ * 2.6; srcip reads its fields with this local layout (src.all is the kernel's
+ * src.u.all), from the tuple's CO-RE relocated address inside nf_conn.
  */
 union srcip_nf_inet_addr {
 	__u32 all[4];

@@ -12,7 +12,7 @@ public enum RecordDecodingError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .wrongSize(let n):
-            return "ring-buffer record has \(n) bytes, expected \(MemoryLayout<srcip_record>.size) (BPF object and srcip binary out of step?)"
+            return "ring-buffer record has \(n) bytes, expected \(SRCIP_RECORD_SHORT), \(SRCIP_RECORD_CT) or \(SRCIP_RECORD_FULL) (BPF object and srcip binary out of step?)"
         case .badKind(let k): return "ring-buffer record has unknown event kind \(k)"
         case .badHook(let h): return "ring-buffer record has unknown hook \(h)"
         case .badJoin(let j): return "ring-buffer record has unknown join method \(j)"
@@ -22,20 +22,29 @@ public enum RecordDecodingError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// Decodes `struct srcip_record` (srcip_abi.h) into an `Observation`.
+/// Decodes `struct srcip_record` (srcip_abi.h) into an `Observation`. A record is 112, 192 or 240 bytes long: the
+/// conntrack tuples and the outer tuple are left off its end when it has none.
 public enum RecordDecoder {
     /// Decodes one record from raw ring-buffer bytes, reading each field in place (no copy of the whole record).
     public static func decode(_ raw: UnsafeRawBufferPointer) throws(RecordDecodingError) -> Observation {
-        guard raw.count == MemoryLayout<srcip_record>.size, let p = raw.baseAddress else { throw .wrongSize(raw.count) }
-        return try decode(at: UnsafeRawPointer(p))
+        guard let p = raw.baseAddress,
+              raw.count == Int(SRCIP_RECORD_SHORT) || raw.count == Int(SRCIP_RECORD_CT) || raw.count == Int(SRCIP_RECORD_FULL)
+        else { throw .wrongSize(raw.count) }
+        return try decode(at: UnsafeRawPointer(p), size: raw.count)
     }
 
-    /// Decodes one record already copied out of the ring buffer.
+    /// Decodes one record already copied out of the ring buffer (all 240 bytes).
     public static func decode(_ rec: srcip_record) throws(RecordDecodingError) -> Observation {
         var rec = rec
         return try withUnsafeBytes(of: &rec) { (raw) throws(RecordDecodingError) -> Observation in
-            try decode(at: raw.baseAddress!)
+            try decode(at: raw.baseAddress!, size: raw.count)
         }
+    }
+
+    /// The bytes of a record that carries `observation` (what the BPF side reserves for it).
+    public static func size(of observation: Observation) -> Int {
+        if observation.encapsulation != nil { return Int(SRCIP_RECORD_FULL) }
+        return Int(observation.conntrack != nil ? SRCIP_RECORD_CT : SRCIP_RECORD_SHORT)
     }
 
     /// Byte offsets of `struct srcip_record` and `struct srcip_tuple` fields (srcip_abi.h; checked by
@@ -43,14 +52,14 @@ public enum RecordDecoder {
     enum Offset {
         static let tsNs = 0, firstNs = 8, packets = 16, bytes = 24, ctID = 32, ifindex = 40, ctStatus = 44
         static let kind = 48, hook = 49, ctDir = 50, tcpFlags = 51, join = 52
-        static let tuple = 56, ctOrig = 96, ctReply = 136, fp = 176, encap = 192
+        static let tuple = 56, fp = 96, ctOrig = 112, ctReply = 152, encap = 192
         static let fpTCPSeq = 0, fpTCPAck = 4, fpTCPTSval = 8, fpIPID = 12, fpLength = 14
         static let encapVNI = 40, encapType = 44
         static let saddr = 0, daddr = 16, sport = 32, dport = 34, family = 36, proto = 37
     }
 
     @inline(__always)
-    private static func decode(at p: UnsafeRawPointer) throws(RecordDecodingError) -> Observation {
+    private static func decode(at p: UnsafeRawPointer, size: Int) throws(RecordDecodingError) -> Observation {
         @inline(__always) func u8(_ o: Int) -> UInt8 { p.load(fromByteOffset: o, as: UInt8.self) }
         @inline(__always) func u16(_ o: Int) -> UInt16 { p.loadUnaligned(fromByteOffset: o, as: UInt16.self) }
         @inline(__always) func u32(_ o: Int) -> UInt32 { p.loadUnaligned(fromByteOffset: o, as: UInt32.self) }
@@ -61,6 +70,7 @@ public enum RecordDecoder {
         guard let join = JoinMethod(rawValue: j) else { throw .badJoin(j) }
         guard let packet = try tuple(at: p + Offset.tuple) else { throw .badTuple("empty packet tuple") }
         var ct: ConntrackMapping?
+        if join == .conntrack, size < Int(SRCIP_RECORD_CT) { throw .wrongSize(size) }
         if join == .conntrack, let orig = try tuple(at: p + Offset.ctOrig), let reply = try tuple(at: p + Offset.ctReply) {
             let dir: Bool?
             switch UInt32(u8(Offset.ctDir)) {
@@ -74,7 +84,7 @@ public enum RecordDecoder {
                                    tcpTSval: u32(Offset.fp + Offset.fpTCPTSval), ipID: u16(Offset.fp + Offset.fpIPID),
                                    length: u16(Offset.fp + Offset.fpLength))
         var encap: Encapsulation?
-        let type = u8(Offset.encap + Offset.encapType)
+        let type = size >= Int(SRCIP_RECORD_FULL) ? u8(Offset.encap + Offset.encapType) : UInt8(SRCIP_ENCAP_NONE.rawValue)
         if type != UInt8(SRCIP_ENCAP_NONE.rawValue) {
             guard let k = Encapsulation.Kind(rawValue: type) else { throw .badEncapsulation(type) }
             encap = Encapsulation(kind: k, vni: u32(Offset.encap + Offset.encapVNI), outer: try tuple(at: p + Offset.encap))

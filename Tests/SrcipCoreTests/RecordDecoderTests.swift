@@ -61,6 +61,32 @@ import Testing
         #expect(throws: RecordDecodingError.badTuple("empty packet tuple")) { try RecordDecoder.decode(bad) }
     }
 
+    /// The BPF side leaves the conntrack tuples and the outer tuple off a record that has none: each record decodes
+    /// from exactly the bytes its kind of content needs, whatever follows them (0xff here).
+    @Test func decodesRecordsCutToWhatTheyCarry() throws {
+        let ct = ConntrackMapping(id: 9, original: Self.client, reply: Self.xlat.reversed, status: SRCIP_IPS_DST_NAT, packetIsReply: false)
+        let outer = FiveTuple(src: .v4(0xC0A8_0A0B), dst: .v4(0xC0A8_0A0C), srcPort: 51_000, dstPort: 8472, proto: .udp)
+        var encapsulated = Self.observation(ct: nil, join: .fingerprint)
+        encapsulated.encapsulation = Encapsulation(kind: .vxlan, vni: 1, outer: outer)
+        let cases: [(Observation, Int)] = [(Self.observation(ct: nil, join: .fingerprint), 112), (Self.observation(ct: ct), 192),
+                                           (encapsulated, 240)]
+        for (o, size) in cases {
+            #expect(RecordDecoder.size(of: o) == size)
+            var rec = RecordDecoder.encode(o)
+            var bytes = withUnsafeBytes(of: &rec) { [UInt8]($0) }
+            for i in size..<bytes.count { bytes[i] = 0xff }
+            let decoded = try bytes.withUnsafeBytes { raw in try RecordDecoder.decode(UnsafeRawBufferPointer(rebasing: raw[0..<size])) }
+            #expect(decoded == o)
+        }
+        // A conntrack join needs the conntrack tuples; other lengths are not records.
+        var rec = RecordDecoder.encode(Self.observation(ct: ct))
+        for size in [112, 200] {
+            #expect(throws: RecordDecodingError.wrongSize(size)) {
+                try withUnsafeBytes(of: &rec) { try RecordDecoder.decode(UnsafeRawBufferPointer(rebasing: $0[0..<size])) }
+            }
+        }
+    }
+
     @Test func natFlagsFollowTheTuplesAndStatus() {
         let snat = ConntrackMapping(id: 1, original: Self.client, reply: Self.xlat.reversed, status: 0, packetIsReply: nil)
         #expect(snat.snat && snat.dnat)

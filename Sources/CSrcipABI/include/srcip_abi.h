@@ -13,7 +13,7 @@
 
 #include <linux/types.h>
 
-#define SRCIP_ABI_VERSION 2
+#define SRCIP_ABI_VERSION 3
 
 /* Address family of a tuple. 0 marks an empty tuple (no conntrack entry). */
 enum srcip_family {
@@ -122,8 +122,11 @@ struct srcip_encap {
 	__u8 _pad[3];
 };
 
-/* One ring-buffer record. 240 bytes. For an encapsulated packet `tuple` (and
- * ct_*, fp) describe the inner packet and `encap` the outer one. */
+/* One ring-buffer record, 112, 192 or 240 bytes: the parts a record does not need are left off its end, and
+ * its length says which are there. SRCIP_RECORD_SHORT: no conntrack entry, not encapsulated (ct_* and encap read
+ * as zero); SRCIP_RECORD_CT: with the conntrack tuples, not encapsulated; SRCIP_RECORD_FULL: everything. (A
+ * SYN flood's record at ingress is 120 bytes of ring instead of 248: two cache lines.) For an encapsulated
+ * packet `tuple` (and ct_*, fp) describe the inner packet and `encap` the outer one. */
 struct srcip_record {
 	__u64 ts_ns;       /* CLOCK_MONOTONIC of the event */
 	__u64 first_ns;    /* first packet of the flow at this hook */
@@ -136,14 +139,20 @@ struct srcip_record {
 	__u8 hook;         /* enum srcip_hook */
 	__u8 ct_dir;       /* enum srcip_ct_dir */
 	__u8 tcp_flags;    /* OR of the TCP flags seen at this hook */
-	__u8 join;         /* enum srcip_join */
+	__u8 join;         /* enum srcip_join; SRCIP_JOIN_CONNTRACK only in records of SRCIP_RECORD_CT bytes or more */
 	__u8 _pad[3];
 	struct srcip_tuple tuple;     /* as seen at this hook */
+	struct srcip_fingerprint fp;  /* of the packet that triggered the record */
+	/* SRCIP_RECORD_SHORT ends here */
 	struct srcip_tuple ct_orig;   /* conntrack original-direction tuple */
 	struct srcip_tuple ct_reply;  /* conntrack reply-direction tuple */
-	struct srcip_fingerprint fp;  /* of the packet that triggered the record */
+	/* SRCIP_RECORD_CT ends here */
 	struct srcip_encap encap;     /* VXLAN: outer tuple and VNI (type 0: none) */
 };
+
+#define SRCIP_RECORD_SHORT 112
+#define SRCIP_RECORD_CT 192
+#define SRCIP_RECORD_FULL 240
 
 /* Flow map key: one flow per (interface, hook, encapsulation, tuple); the
  * tuple of an encapsulated packet is the inner one. 48 bytes. */
@@ -209,8 +218,10 @@ _Static_assert(sizeof(struct srcip_flow_state) == 48, "srcip_flow_state size");
 _Static_assert(sizeof(struct srcip_config) == 16, "srcip_config size");
 _Static_assert(sizeof(struct srcip_flow_slot) == 64, "srcip_flow_slot size");
 _Static_assert(__builtin_offsetof(struct srcip_record, tuple) == 56, "srcip_record.tuple offset");
-_Static_assert(__builtin_offsetof(struct srcip_record, fp) == 176, "srcip_record.fp offset");
-_Static_assert(__builtin_offsetof(struct srcip_record, encap) == 192, "srcip_record.encap offset");
+_Static_assert(__builtin_offsetof(struct srcip_record, fp) == 96, "srcip_record.fp offset");
+_Static_assert(__builtin_offsetof(struct srcip_record, ct_orig) == SRCIP_RECORD_SHORT, "srcip_record.ct_orig offset");
+_Static_assert(__builtin_offsetof(struct srcip_record, encap) == SRCIP_RECORD_CT, "srcip_record.encap offset");
+_Static_assert(sizeof(struct srcip_record) == SRCIP_RECORD_FULL, "srcip_record size");
 #endif
 
 #endif /* SRCIP_ABI_H */
