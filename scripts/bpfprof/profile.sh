@@ -30,6 +30,7 @@ if [ ${#names[@]} -eq 0 ]; then
     names=(full parse_only no_ct_update_record no_update_record no_update no_record no_ct lru_1m hash_1m); fi
 fi
 for v in "${names[@]}"; do
+  case $v in *+batch) continue;; esac
   src="$work/$v.bpf.c"; inc="$root/bpf"
   [ "$v" = base ] && [ -n "${BPFPROF_BASE_REV:-}" ] && { src="$work/baserev/bpf/srcip.bpf.c"; inc="$work/baserev/bpf"; }
   /opt/swift/usr/bin/clang -target bpf -O2 -g -Wall -Werror -I/usr/include/$(uname -m)-linux-gnu -I"$inc" -c "$src" -o "$work/$v.o"
@@ -57,7 +58,7 @@ else
 s = socket.socket(); s.bind(("10.77.2.2", 8080)); s.listen(1024)
 while True: time.sleep(100)' & srv=$!
   echo "BPF_PROG_TEST_RUN, new flows (ns, repeat 1 each) and established (repeat 1e6):"
-  for v in "${names[@]}"; do echo "== $v"; "$work/prof" "$work/$v.o" testrun 30000 | head -3; done
+  for v in "${names[@]}"; do [[ $v == *+batch ]] && continue; echo "== $v"; "$work/prof" "$work/$v.o" testrun 30000 | head -3; done
   echo "SYN flood, random sources, bpf_stats on (ns per run):"
   load=(hping3 --flood -q -S --rand-source -p 80 10.77.9.9)
   flush=
@@ -65,6 +66,7 @@ fi
 for r in $(seq "$ROUNDS"); do
   for v in "${names[@]}" nop; do
     obj=$v; env="$flush"; [ $v = nop ] && { obj=${names[0]}; env="$flush NOP=1"; }
+    case $v in *+batch) obj=${v%+batch}; env="$env BATCH=1";; esac
     ip netns exec $C "${load[@]}" >/dev/null 2>&1 & ld=$!  # ip netns exec execs: $ld is the load's own pid
     sleep 0.5
     printf '%-22s ' "$v"; ip netns exec $R env $env "$work/prof" "$work/$obj.o" attach "$SECS" rc$T rs$T | tail -${PROF_LINES:-1}  # PROF_LINES=2: also the counters

@@ -41,11 +41,10 @@ VARIANTS = {
     "hs_upto_clock": [("\t\t__u64 now = bpf_ktime_get_ns();\n", "\t\t__u64 now = bpf_ktime_get_ns();\n\t\tif (is_tcp && !restart && skb->mark != 0x5eed) return SRCIP_PASS;\n")],
     # The handshake without its record.
     "hs_norecord": [("\t\t\temit(skb, SRCIP_EVENT_NEW, p, s, ct);", "\t\t\t;")],
-    # The record: without the ring-buffer query (the reader then drains at its polls only); reserve and discard only.
-    "rec_noquery": [("bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) / RECORD_SLOT;", "1;")],
+    # The record: without the ring-buffer query (the reader then drains at its polls only).
+    "rec_noquery": [("bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);", "1;")],
     # The wakeup decision of every record (the code before WAKEUP_CHECK).
     "rec_query_each": [("if (*n % WAKEUP_CHECK == 0) {", "if (*n % WAKEUP_CHECK == 0 || skb->mark != 0x5eed) {")],
-    "rec_reserve_only": [("\t/* Every byte written once", "\tif (skb->mark != 0x5eed) { bpf_ringbuf_discard(r, BPF_RB_NO_WAKEUP); return; }\n\t/* Every byte written once")],
     "lru_1m": [(MAP, MAP.replace("65536", "1048576"))],
     "hash_1m": [(MAP, "\t__uint(type, BPF_MAP_TYPE_HASH);\n\t__uint(max_entries, 1048576);\n")],
 }
