@@ -30,6 +30,9 @@ public struct LoadOptions: Sendable {
     /// Also load `srcip_nop`, a program that does nothing: the benchmark baseline for the cost of the hook
     /// and of BPF run-time statistics (see `BPFObject.baselineProgramFD`).
     public var includeBaselineProgram: Bool = false
+    /// How the conntrack programs read a conntrack entry: direct loads (true; needs Linux 6.17+), helper copies
+    /// (false), or nil: direct loads, and copies if the kernel refuses the programs that way.
+    public var conntrackDirectReads: Bool? = nil
 
     public init() {}
 }
@@ -50,6 +53,8 @@ public final class BPFObject: @unchecked Sendable {
     /// The salt used for conntrack ids.
     public let ctSalt: UInt64
     private let hasBaselineProgram: Bool
+    /// Whether the conntrack programs read entries with direct loads (false: with helper copies, or fingerprint).
+    public let conntrackDirectReads: Bool
     /// User-space deletions from the flow map (`deleteFlow`), for counting evictions.
     let flowMapAccess = FlowMapAccess()
 
@@ -63,23 +68,36 @@ public final class BPFObject: @unchecked Sendable {
         self.flavour = flavour
         self.ctSalt = options.ctSalt
 
+        self.hasBaselineProgram = options.includeBaselineProgram
+        let direct = flavour == .conntrack && options.conntrackDirectReads != false
+        do {
+            (skel, loadLog) = try Self.load(options: options, flavour: flavour, directReads: direct)
+            conntrackDirectReads = direct
+        } catch KernelError.loadFailed where direct && options.conntrackDirectReads == nil {
+            // Kernels before 6.17 cannot cast an address to untrusted memory (bpf_rdonly_cast(addr, 0)).
+            (skel, loadLog) = try Self.load(options: options, flavour: flavour, directReads: false)
+            conntrackDirectReads = false
+        }
+    }
+
+    /// Opens the embedded object, configures and loads it; frees it again if the kernel refuses it.
+    private static func load(options: LoadOptions, flavour: TracerFlavour, directReads: Bool) throws -> (OpaquePointer, String) {
         LibbpfLog.begin(echo: options.verbose)
         guard let skel = srcip_skel_open() else {
             let e = errno
             LibbpfLog.end()
             throw KernelError.openFailed(errno: e)
         }
-        self.skel = skel
         let cfg = srcip_skel_config(skel)!
         cfg.pointee.ct_salt = options.ctSalt
         cfg.pointee.force_fingerprint = options.forceFingerprint ? 1 : 0
+        cfg.pointee.ct_read_direct = directReads ? 1 : 0
         var wanted: Set<UInt32> = flavour == .conntrack
             ? [SRCIP_PROG_INGRESS_CT.rawValue, SRCIP_PROG_EGRESS_CT.rawValue]
             : [SRCIP_PROG_INGRESS_FP.rawValue, SRCIP_PROG_EGRESS_FP.rawValue]
         wanted.insert(SRCIP_PROG_FLUSH.rawValue)
         wanted.insert(SRCIP_PROG_FILTER_REBUILD.rawValue)
         if options.includeBaselineProgram { wanted.insert(SRCIP_PROG_NOP.rawValue) }
-        self.hasBaselineProgram = options.includeBaselineProgram
         for id in 0..<SRCIP_PROG__MAX.rawValue {
             bpf_program__set_autoload(srcip_skel_program(skel, srcip_prog_id(rawValue: id)), wanted.contains(id))
         }
@@ -87,13 +105,11 @@ public final class BPFObject: @unchecked Sendable {
         bpf_map__set_max_entries(srcip_skel_map(skel, SRCIP_MAP_FLOWS), options.flowCapacity)
         let rc = srcip_skel_load(skel)
         let log = LibbpfLog.end()
-        // Before the last stored property is set: an initializer that throws once every one is set runs `deinit`,
-        // which would free the skeleton a second time.
         if rc != 0 {
             srcip_skel_destroy(skel)
             throw KernelError.loadFailed(errno: rc, log: log)
         }
-        self.loadLog = log
+        return (skel, log)
     }
 
     deinit { srcip_skel_destroy(skel) }

@@ -23,11 +23,12 @@ struct NATIntegrationTests {
     static let pingID: UInt16 = 0x5a5a
 
     static func trace(_ lab: NATLab, fingerprint: Bool, preferTCX: Bool, tcp: Int, bytes: Int, udp: Int, pings: Int = 0,
-                      tcp6: Int = 0,
+                      tcp6: Int = 0, conntrackDirectReads: Bool? = nil,
                       whileAttached: (Tracer) throws -> Void = { _ in }) async throws -> Run {
         var opts = Tracer.Options(interfaces: [lab.routerClientIf, lab.routerServerIf])
         opts.preferTCX = preferTCX
         opts.load.forceFingerprint = fingerprint
+        opts.load.conntrackDirectReads = conntrackDirectReads
         opts.load.ringBufferBytes = 1 << 20
         opts.netnsPath = lab.routerNetnsPath
         let tracer = try Tracer(options: opts)
@@ -59,11 +60,16 @@ struct NATIntegrationTests {
 
     static func ip(_ s: String) -> IPAddress { IPAddress(s)! }
 
-    @Test("conntrack mode: pre-NAT tuple at ingress, post-NAT at egress, mapping equals conntrack -L")
-    func conntrackMode() async throws {
+    /// Both ways of reading a conntrack entry: direct loads (Linux 6.17+) and helper copies (the fallback before).
+    @Test("conntrack mode: pre-NAT tuple at ingress, post-NAT at egress, mapping equals conntrack -L",
+          arguments: [true, false])
+    func conntrackMode(directReads: Bool) async throws {
         let lab = try NATLab()
         defer { lab.teardown() }
-        let run = try await Self.trace(lab, fingerprint: false, preferTCX: true, tcp: 3, bytes: 200_000, udp: 2, pings: 2, tcp6: 2)
+        let run = try await Self.trace(lab, fingerprint: false, preferTCX: true, tcp: 3, bytes: 200_000, udp: 2, pings: 2, tcp6: 2,
+                                       conntrackDirectReads: directReads) { tracer in
+            #expect(tracer.object.conntrackDirectReads == directReads)
+        }
         #expect(run.modes.allSatisfy { $0 == .tcx })
         let table = try lab.conntrackEntries()
         let clientSide = try #require(run.ifindex[lab.routerClientIf])

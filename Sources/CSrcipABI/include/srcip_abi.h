@@ -205,7 +205,9 @@ static inline __u32 srcip_flow_cache_index(const struct srcip_flow_key *k)
 struct srcip_config {
 	__u64 ct_salt;           /* mixed into ct_id so kernel pointers do not leak */
 	__u8 force_fingerprint;  /* 1: never touch conntrack, fingerprints only */
-	__u8 _pad[7];
+	__u8 ct_read_direct;     /* 1: read conntrack entries with direct loads through bpf_rdonly_cast(addr, 0)
+				  * (Linux 6.17+); 0: with bpf_probe_read_kernel() */
+	__u8 _pad[6];
 };
 
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
