@@ -123,7 +123,7 @@ enum SideBySideBench {
 
         init(netns: String, _ args: [String]) throws {
             errFile = FileManager.default.temporaryDirectory.appendingPathComponent("srcip-bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).err")
-            FileManager.default.createFile(atPath: errFile.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: errFile.path, contents: nil)
             process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
             process.arguments = ["netns", "exec", netns] + args  // ip execs the command: the pid is the tool's
             process.standardOutput = FileHandle.nullDevice
