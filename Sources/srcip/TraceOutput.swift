@@ -206,11 +206,20 @@ final class FlowOutput {
         }
         if correlator.stats.storageCompactions != compactions {
             // The correlator shrank its storage after a flood; glibc keeps freed heap unless asked (its mmap
-            // threshold grows with the large blocks freed).
+            // threshold grows with the large blocks freed). What the flood left elsewhere (record batches still
+            // queued from the ring, the writer's buffers) is freed over the next seconds: trimmed on those ticks too.
             compactions = correlator.stats.storageCompactions
+            trimsPending = Self.trimTicksAfterCompaction
+        }
+        if trimsPending > 0 {
+            trimsPending -= 1
             HeapTrim.trim()
         }
     }
+
+    /// Ticks (seconds) on which the heap is trimmed after a compaction, that one included.
+    private static let trimTicksAfterCompaction = 10
+    private var trimsPending = 0
 
     /// The node's ICMP rate-limit counters, sampled every tick: a REJECT whose ICMP they suppressed is not a DROP.
     private var icmpRateLimit = ICMPRateLimitCounter()
