@@ -135,11 +135,7 @@ extension BPFObject {
         if var key {
             packet = withUnsafeBytes(of: &key) { Array($0) }
         }
-        var out = [UInt8](repeating: 0, count: 128)
-        var outSize = UInt32(out.count)
-        var retval: UInt32 = 0
-        var duration: UInt32 = 0
-        _ = srcip_test_run(flushProgramFD, &packet, UInt32(packet.count), &out, &outSize, 1, &retval, &duration)
+        _ = try? Self.testRun(programFD: flushProgramFD, packet: packet)
     }
 }
 
@@ -159,12 +155,7 @@ extension BPFObject {
             return true
         }
         guard due else { return }
-        var packet = [UInt8](repeating: 0, count: 14)
-        var out = [UInt8](repeating: 0, count: 128)
-        var outSize = UInt32(out.count)
-        var retval: UInt32 = 0
-        var duration: UInt32 = 0
-        _ = srcip_test_run(filterRebuildProgramFD, &packet, UInt32(packet.count), &out, &outSize, 1, &retval, &duration)
+        _ = try? Self.testRun(programFD: filterRebuildProgramFD, packet: [UInt8](repeating: 0, count: 14))
     }
 
     /// Rebuilds of the filter run so far (sweeps that found it unchanged skip theirs).
