@@ -6,9 +6,12 @@
  * state in its slot instead of in the flow map (record.h, handshake_flow): the insert into the 65,536-entry LRU map
  * (cold bucket and element, an eviction when full) was most of a new flow's cost, and a flood of SYNs that are never
  * answered filled the map with half-open flows. The flow's next packet finds its slot and inserts the state without a
- * second NEW record; a retransmitted SYN updates the slot. Direct-mapped by a hash of the key: a slot is overwritten
- * by a later handshake with the same index, after which the next packet is a new flow again (a second NEW record, as
- * for a flow whose entry was evicted). Races between CPUs have the same outcome at worst.
+ * second NEW record; a retransmitted SYN updates the slot. Slots are 4-way sets picked by a hash of the key, their
+ * tags (with a millisecond stamp) apart from the states, one set in 32 bytes of one cache line: a handshake takes an
+ * empty way of its set or the one least recently written (unanswered SYNs stay until replaced). A handshake replaced
+ * before its next packet (a fifth one in flight on its set) makes that packet a new flow again (a second NEW record,
+ * as for a flow whose entry was evicted). Races between CPUs have the same outcome at worst. (Direct-mapped, any two
+ * handshakes in flight collided 1 time in 256: a connection and its SYN-ACK at another hook of the same instance.)
  *
  * The filter. A handshake packet must know whether its key has an entry (a SYN restarts an ended flow, and counts
  * into a live one), but for almost every new flow the lookup misses: a call into the kernel (retpoline, return
@@ -30,24 +33,30 @@
  *
  * Memory: both tables are single-element ARRAY maps of under 32 KB, so the kernel allocates them with kmalloc, in
  * the direct map (huge pages), not vmalloc's 4 KB pages. Under a SYN flood a line of a 512 KB vmalloc'ed table cost a
- * new flow ~130 ns (a TLB miss, a two-dimensional page walk in a VM), a line of these ~20 ns. Hence few slots: a
- * handshake overwritten before its next packet (256 in flight at once on one index set) gets a second NEW record. An
- * ARRAY's values start 312 bytes into its allocation on Linux 6.18 (struct bpf_array): `_align` puts the slots on
- * cache lines there (elsewhere a slot may straddle two lines: slower, not wrong). */
+ * new flow ~130 ns (a TLB miss, a two-dimensional page walk in a VM), a line of these ~20 ns. Hence few slots
+ * (256: 64 sets). An ARRAY's values start 312 bytes into its allocation on Linux 6.18 (struct bpf_array): `_align`
+ * puts the sets and slots on cache lines there (elsewhere one may straddle two lines: slower, not wrong). */
 #ifndef SRCIP_FLOWFILTER_H
 #define SRCIP_FLOWFILTER_H
 
 #define SYN_SLOTS 256
+#define SYN_WAYS 4
+#define SYN_SETS (SYN_SLOTS / SYN_WAYS)
 #define FILTER_WORDS 2048 /* 32 positions each */
+
+struct syn_way {
+	__u32 tag;   /* high half of the key's hash, low bit set; 0: empty */
+	__u32 stamp; /* bpf_ktime_get_ns() >> 20 (~1 ms) when last written */
+};
 
 struct syn_slot {
 	struct srcip_flow_state st;
-	__u32 tag; /* high half of the key's hash, low bit set; 0: empty */
-	__u32 _pad[3];
+	__u32 _pad[4];
 };
 
 struct syn_table {
 	__u64 _align;
+	struct syn_way ways[SYN_SLOTS]; /* set i: ways[4i .. 4i+3] */
 	struct syn_slot slots[SYN_SLOTS];
 };
 
@@ -72,8 +81,8 @@ struct {
 /* Rebuilds so far: the next rebuild clears and refills half (filter_rebuilds & 1) (0: A, the low bits). */
 __u64 filter_rebuilds = 0;
 
-/* A 64-bit hash of the flow key: the low bits index syn_seen, the high half is the slot's tag; bits 40-50 pick the
- * filter word, bits 59-63 the position in it. */
+/* A 64-bit hash of the flow key: the low bits pick the set in syn_seen, the high half is the tag; bits 40-50 pick
+ * the filter word, bits 59-63 the position in it. */
 static __always_inline __u64 key_hash(const struct srcip_flow_key *k)
 {
 	const __u64 *w = (const __u64 *)k;
@@ -87,12 +96,32 @@ static __always_inline __u64 key_hash(const struct srcip_flow_key *k)
 	return h;
 }
 
-/* The handshake slot of a hash; NULL only if the map cannot be read. */
-static __always_inline struct syn_slot *syn_slot_of(__u64 h)
+static __always_inline __u32 syn_tag(__u64 h)
+{
+	return (__u32)(h >> 32) | 1;
+}
+
+/* The first way of the hash's set in syn_seen. */
+static __always_inline __u32 syn_set(__u64 h)
+{
+	return ((__u32)h & (SYN_SETS - 1)) * SYN_WAYS;
+}
+
+/* The handshake table; NULL only if the map cannot be read. */
+static __always_inline struct syn_table *syn_table(void)
 {
 	__u32 zero = 0;
-	struct syn_table *t = bpf_map_lookup_elem(&syn_seen, &zero);
-	return t ? &t->slots[(__u32)h & (SYN_SLOTS - 1)] : NULL;
+	return bpf_map_lookup_elem(&syn_seen, &zero);
+}
+
+/* Whether the hash's set has a way with its tag. */
+static __always_inline bool syn_holds(const struct syn_table *t, __u64 h)
+{
+	__u32 tag = syn_tag(h), base = syn_set(h);
+	bool found = false;
+	for (int i = 0; i < SYN_WAYS; i++)
+		found |= t->ways[(base + i) & (SYN_SLOTS - 1)].tag == tag;
+	return found;
 }
 
 static __always_inline __u64 *filter_word(__u64 h)

@@ -122,16 +122,33 @@ static __always_inline bool tcp_ends(__u8 flags)
  * handle → ct_lookup → ct_read is at the verifier's 512-byte limit. */
 static __noinline bool handshake_flow(struct __sk_buff *skb, struct packet *p, struct ct_view *ct, __u64 now, __u64 h)
 {
-	__u32 tag = (__u32)(h >> 32) | 1;
-	struct syn_slot *slot = syn_slot_of(h);
-	if (!slot)
+	struct syn_table *t = syn_table();
+	if (!t)
 		return false;
+	/* The way with the key's tag, else the one to take: an empty one, else the least recently written. */
+	__u32 tag = syn_tag(h), base = syn_set(h), stamp = (__u32)(now >> 20);
+	__u32 way = 0, oldest = 0;
+	bool seen = false;
+	for (__u32 i = 0; i < SYN_WAYS; i++) {
+		const struct syn_way *w = &t->ways[(base + i) & (SYN_SLOTS - 1)];
+		if (w->tag == tag) {
+			way = i;
+			seen = true;
+			break;
+		}
+		__u32 age = w->tag ? stamp - w->stamp : 0xffffffff;
+		if (age > oldest) {
+			oldest = age;
+			way = i;
+		}
+	}
 	bool handshake = (p->tcp_flags & 0x02 /* SYN */) && !tcp_ends(p->tcp_flags);
-	bool seen = slot->tag == tag;
 	if (!seen && !handshake)
 		return false;
 
-	struct srcip_flow_state *s = &slot->st;
+	__u32 idx = (base + way) & (SYN_SLOTS - 1);
+	struct syn_way *w = &t->ways[idx];
+	struct srcip_flow_state *s = &t->slots[idx].st;
 	if (!seen) {
 		s->first_ns = now;
 		s->packets = 0;
@@ -153,7 +170,8 @@ static __noinline bool handshake_flow(struct __sk_buff *skb, struct packet *p, s
 	}
 
 	if (handshake) {
-		slot->tag = tag;
+		w->tag = tag;
+		w->stamp = stamp;
 		if (!seen) {
 			count(SRCIP_CNT_HANDSHAKES_DEFERRED);
 			emit(skb, SRCIP_EVENT_NEW, p, s, ct);
@@ -162,7 +180,7 @@ static __noinline bool handshake_flow(struct __sk_buff *skb, struct packet *p, s
 		}
 		return true;
 	}
-	slot->tag = 0;
+	w->tag = 0;
 	long err = bpf_map_update_elem(&flows, &p->key, s, BPF_NOEXIST);
 	if (err == -17 /* EEXIST: another CPU inserted it first */)
 		return false;

@@ -239,10 +239,10 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 hook, enum flavour
 	__u64 h = 0; /* key_hash(&p.key), when computed (0: not yet) */
 	if (is_tcp && (p.tcp_flags & 0x02) && !tcp_ends(p.tcp_flags)) {
 		h = key_hash(&p.key);
-		struct syn_slot *ss = syn_slot_of(h);
+		struct syn_table *t = syn_table();
 		if (filter_maybe(h))
 			st = bpf_map_lookup_elem(&flows, &p.key);
-		unseen = ss && ss->tag != ((__u32)(h >> 32) | 1);
+		unseen = t && !syn_holds(t, h);
 	} else {
 		st = bpf_map_lookup_elem(&flows, &p.key);
 	}

@@ -96,6 +96,34 @@ struct HandshakeDeferralTests {
         #expect(c.handshakesDeferred == 3 && c.flowsCreated == 5 && obj.flowCount() == 0, "\(c)")
     }
 
+    /// Handshake slots are 4-way sets, the oldest replaced (bpf/flowfilter.h): handshakes in flight at once keep
+    /// their slots until their next packet, so none is recorded twice. (Direct-mapped, one of 256 slots per key,
+    /// these 48 keys collided and their connections had a second NEW record: 1 in 256 for any two handshakes.)
+    @Test("48 handshakes in flight on two hooks: one NEW record each, each inserted by its next packet")
+    func handshakesInFlight() throws {
+        let obj = try ProgramTestRunTests.load(fingerprint: false)
+        var records: [Observation] = []
+        let reader = try RingBufferReader(object: obj) { records.append($0) }
+        let ports = UInt16(41000)..<UInt16(41024)
+        for port in ports {
+            _ = try obj.testRun(hook: .ingress, packet: PacketBuilder.ipv4TCP(flags: 0x02, sport: port))
+            _ = try obj.testRun(hook: .egress, packet: PacketBuilder.ipv4TCP(flags: 0x12, sport: port))
+        }
+        for port in ports {
+            _ = try obj.testRun(hook: .ingress, packet: PacketBuilder.ipv4TCP(flags: 0x10, sport: port))
+            _ = try obj.testRun(hook: .egress, packet: PacketBuilder.ipv4TCP(flags: 0x10, sport: port))
+        }
+        reader.drain()
+        #expect(records.count == 2 * ports.count && records.allSatisfy { $0.kind == .new })
+        for hook in [Hook.ingress, .egress] {
+            let seen = records.filter { $0.hook == hook }.map(\.tuple.srcPort)
+            #expect(seen.count == ports.count && Set(seen) == Set(ports), "\(hook): \(seen.sorted())")
+        }
+        #expect(obj.flowCount() == 2 * ports.count)
+        let c = try obj.counters()
+        #expect(c.handshakesDeferred == UInt64(2 * ports.count) && c.flowsCreated == UInt64(2 * ports.count), "\(c)")
+    }
+
     @Test("a flood of SYNs from distinct sources: every SYN recorded and counted, the flow map stays empty")
     func flood() throws {
         let obj = try ProgramTestRunTests.load(fingerprint: false)
