@@ -80,22 +80,24 @@ static __always_inline void cache_drain(struct srcip_flow_slot *s)
 
 /* Slow path, after the packet updated its map entry `st`: (re)fill the slot for this flow, unless another
  * flow filled it in this window. An ended flow (FIN/RST) is not cached: its packets keep taking the slow path
- * (a SYN there restarts the flow). A subprogram that looks the slot up again: handle's stack frame is part of
- * handle → ct_lookup → ct_read, at the verifier's 512-byte limit. */
-static __noinline void cache_fill(const struct srcip_flow_key *key, const struct srcip_flow_state *st, bool ct_checks)
+ * (a SYN there restarts the flow). A global function that looks the slot up again: handle's stack frame is part
+ * of handle → ct_lookup → ct_read, at the verifier's 512-byte limit. Returns 0. */
+__noinline int cache_fill(const struct srcip_flow_key *key, const struct srcip_flow_state *st, bool ct_checks)
 {
+	if (!key || !st)
+		return 0;
 	__u32 idx = cache_index(key);
 	struct srcip_flow_slot *s = bpf_map_lookup_elem(&flow_cache, &idx);
 	if (!s)
-		return;
+		return 0;
 	__u32 epoch = cache_epoch();
 	bool mine = cache_key_equal(&s->key, key);
 	if (!mine && s->live && s->epoch == epoch)
-		return;
+		return 0;
 	cache_drain(s); /* another flow's counts; this flow's only when its packet skipped the slot (a SYN) */
 	if (tcp_ends(st->tcp_flags)) {
 		s->live = 0;
-		return;
+		return 0;
 	}
 	/* Ingress with conntrack: stop before the packet number ct_check_due() picks (the next power of two
 	 * while the mapping is unknown, the next multiple of CT_RECHECK_PACKETS once known). */
@@ -125,6 +127,7 @@ static __noinline void cache_fill(const struct srcip_flow_key *key, const struct
 	s->ct_lo = (__u16)st->ct_id;
 	s->tcp_flags = st->tcp_flags;
 	s->live = 1;
+	return 0;
 }
 
 static long flush_slot(__u64 i, void *ctx)

@@ -57,10 +57,12 @@ static __always_inline void record_fill(struct srcip_record *r, struct __sk_buff
  * packet reuses the clock read that stamped first_ns. Its length follows what it carries
  * (srcip_abi.h): a record without conntrack entry or encapsulation writes two cache lines
  * of ring instead of four. When the ring buffer is full the record is counted as lost: the
- * packet path never waits. */
-static __noinline void emit(struct __sk_buff *skb, __u8 kind, const struct packet *p,
-			    const struct srcip_flow_state *st, const struct ct_view *ct)
+ * packet path never waits. A global function (srcip.bpf.c, "Global functions"); returns 0. */
+__noinline int emit(struct __sk_buff *skb, __u8 kind, const struct packet *p, const struct srcip_flow_state *st,
+		    const struct ct_view *ct)
 {
+	if (!skb || !p || !st)
+		return 0;
 	bool with_ct = ct && ct->id;
 	struct srcip_record *r;
 	/* bpf_ringbuf_reserve() takes a constant size: one call per length. */
@@ -103,9 +105,10 @@ static __noinline void emit(struct __sk_buff *skb, __u8 kind, const struct packe
 		}
 	}
 	bpf_ringbuf_submit(r, wake);
-	return;
+	return 0;
 lost:
 	count(SRCIP_CNT_RINGBUF_LOST);
+	return 0;
 }
 
 static __always_inline bool tcp_ends(__u8 flags)
@@ -118,10 +121,12 @@ static __always_inline bool tcp_ends(__u8 flags)
  * retransmission only reports a changed mapping); the packet after it inserts the slot's state
  * into the flow map and reports only what it adds (the mapping conntrack knows now, FIN/RST).
  * `h` is key_hash(&p->key). False: not handled, the caller makes a new flow (or, when another CPU inserted the entry
- * first, updates it). A subprogram that calls no conntrack function: the stack of
+ * first, updates it). A global function that calls no conntrack function: the stack of
  * handle → ct_lookup → ct_read is at the verifier's 512-byte limit. */
-static __noinline bool handshake_flow(struct __sk_buff *skb, struct packet *p, struct ct_view *ct, __u64 now, __u64 h)
+__noinline bool handshake_flow(struct __sk_buff *skb, struct packet *p, struct ct_view *ct, __u64 now, __u64 h)
 {
+	if (!skb || !p || !ct)
+		return false;
 	struct syn_table *t = syn_table();
 	if (!t)
 		return false;

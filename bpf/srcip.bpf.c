@@ -21,6 +21,16 @@
  * conntrack reads, flowfilter.h the handshake slots and the "may be in flows"
  * filter, record.h the ring-buffer records and deferred handshakes,
  * flowcache.h the established-flow cache.
+ *
+ * Global functions: parse_vxlan, emit, handshake_flow and cache_fill are
+ * global (not static) subprograms, so the verifier checks each once, with
+ * only the types of its arguments, instead of once per state of every call
+ * site. As static subprograms emit (three record lengths, the TCP option
+ * walk; six call sites) made the verifier process 488,045 instructions for
+ * srcip_ingress_ct and 658,915 for srcip_egress_ct, two thirds of its
+ * 1,000,000 limit, and each srcip start spent 1.5-2.8 s of kernel CPU per
+ * program; now 57,145 and 69,181 (0.08 and 0.19 s). Their pointer arguments
+ * may be NULL to the verifier: each checks them first.
  */
 #include <stdbool.h>
 #include <linux/bpf.h>

@@ -33,8 +33,37 @@ public struct LoadOptions: Sendable {
     /// How the conntrack programs read a conntrack entry: direct loads (true; needs Linux 6.17+), helper copies
     /// (false), or nil: direct loads, and copies if the kernel refuses the programs that way.
     public var conntrackDirectReads: Bool? = nil
+    /// Ask the verifier for its statistics of each program loaded (`BPFObject.verifierStatistics`).
+    public var verifierStatistics: Bool = false
 
     public init() {}
+}
+
+/// What the kernel's verifier reported for one program (log level 4, BPF_LOG_STATS).
+public struct VerifierStatistics: Sendable, Equatable {
+    public var program: String
+    /// Instructions the verifier processed (its budget is 1,000,000).
+    public var instructionsProcessed: Int
+    /// The verifier's own time for the program, in microseconds.
+    public var verificationMicroseconds: Int
+
+    public init(program: String, instructionsProcessed: Int, verificationMicroseconds: Int) {
+        self.program = program
+        self.instructionsProcessed = instructionsProcessed
+        self.verificationMicroseconds = verificationMicroseconds
+    }
+
+    /// Parses a BPF_LOG_STATS log ("verification time N usec", "processed N insns (limit ...) ..."); nil without them.
+    public init?(program: String, log: String) {
+        func number(after prefix: String) -> Int? {
+            guard let r = log.range(of: prefix) else { return nil }
+            return Int(log[r.upperBound...].prefix { $0.isNumber })
+        }
+        guard let insns = number(after: "processed "), let usec = number(after: "verification time ") else { return nil }
+        self.program = program
+        instructionsProcessed = insns
+        verificationMicroseconds = usec
+    }
 }
 
 /// The loaded srcip BPF object: programs of one flavour, the maps, the verifier log.
@@ -55,6 +84,8 @@ public final class BPFObject: @unchecked Sendable {
     private let hasBaselineProgram: Bool
     /// Whether the conntrack programs read entries with direct loads (false: with helper copies, or fingerprint).
     public let conntrackDirectReads: Bool
+    /// The verifier's statistics of each program loaded, with `LoadOptions.verifierStatistics` (else empty).
+    public let verifierStatistics: [VerifierStatistics]
     /// User-space deletions from the flow map (`deleteFlow`), for counting evictions.
     let flowMapAccess = FlowMapAccess()
 
@@ -71,17 +102,18 @@ public final class BPFObject: @unchecked Sendable {
         self.hasBaselineProgram = options.includeBaselineProgram
         let direct = flavour == .conntrack && options.conntrackDirectReads != false
         do {
-            (skel, loadLog) = try Self.load(options: options, flavour: flavour, directReads: direct)
+            (skel, loadLog, verifierStatistics) = try Self.load(options: options, flavour: flavour, directReads: direct)
             conntrackDirectReads = direct
         } catch KernelError.loadFailed where direct && options.conntrackDirectReads == nil {
             // Kernels before 6.17 cannot cast an address to untrusted memory (bpf_rdonly_cast(addr, 0)).
-            (skel, loadLog) = try Self.load(options: options, flavour: flavour, directReads: false)
+            (skel, loadLog, verifierStatistics) = try Self.load(options: options, flavour: flavour, directReads: false)
             conntrackDirectReads = false
         }
     }
 
     /// Opens the embedded object, configures and loads it; frees it again if the kernel refuses it.
-    private static func load(options: LoadOptions, flavour: TracerFlavour, directReads: Bool) throws -> (OpaquePointer, String) {
+    private static func load(options: LoadOptions, flavour: TracerFlavour,
+                             directReads: Bool) throws -> (OpaquePointer, String, [VerifierStatistics]) {
         LibbpfLog.begin(echo: options.verbose)
         guard let skel = srcip_skel_open() else {
             let e = errno
@@ -103,13 +135,27 @@ public final class BPFObject: @unchecked Sendable {
         }
         bpf_map__set_max_entries(srcip_skel_map(skel, SRCIP_MAP_EVENTS), options.ringBufferBytes)
         bpf_map__set_max_entries(srcip_skel_map(skel, SRCIP_MAP_FLOWS), options.flowCapacity)
+        // Statistics only (level 4): a program the verifier refuses then has no reasons in its log, so not by default.
+        let statsLogSize = 4096
+        let statsLogs = options.verifierStatistics ? wanted.sorted().map { id -> (OpaquePointer, UnsafeMutablePointer<CChar>) in
+            let prog = srcip_skel_program(skel, srcip_prog_id(rawValue: id))!
+            let buf = UnsafeMutablePointer<CChar>.allocate(capacity: statsLogSize)
+            buf.initialize(repeating: 0, count: statsLogSize)
+            bpf_program__set_log_level(prog, 4)
+            bpf_program__set_log_buf(prog, buf, statsLogSize)
+            return (prog, buf)
+        } : []
+        defer { statsLogs.forEach { $0.1.deallocate() } }
         let rc = srcip_skel_load(skel)
         let log = LibbpfLog.end()
         if rc != 0 {
             srcip_skel_destroy(skel)
             throw KernelError.loadFailed(errno: rc, log: log)
         }
-        return (skel, log)
+        let stats = statsLogs.compactMap { prog, buf in
+            VerifierStatistics(program: String(cString: bpf_program__name(prog)), log: String(cString: buf))
+        }
+        return (skel, log, stats)
     }
 
     deinit { srcip_skel_destroy(skel) }
