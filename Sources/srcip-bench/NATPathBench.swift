@@ -40,49 +40,62 @@ enum NATPathBench {
         let stats = try BPFStats()
         defer { stats.disable() }
 
-        for _ in 0..<rounds {
-            result.baselineBps.append(try lab.bulkTransfer(seconds: seconds))
-            let (nopBps, nopRuns) = try nopRound(lab: lab, seconds: seconds)
-            result.nopBps.append(nopBps)
-            result.nopRuns.runCount += nopRuns.runCount
-            result.nopRuns.runTimeNs += nopRuns.runTimeNs
-            var options = Tracer.Options(interfaces: [lab.routerClientIf, lab.routerServerIf])
-            options.netnsPath = lab.routerNetnsPath
-            options.load.forceFingerprint = forceFingerprint
-            let tracer = try Tracer(options: options)
-            result.flavour = tracer.flavour.description
-            let received = RecordCount()
-            let stream = try tracer.observations()
-            let consumer = Task.detached { for await _ in stream { received.add() } }
-            let before = try tracer.counters()
-            let runBefore = try Hook.allCases.map { try tracer.object.runStats($0) }
-            result.tracedBps.append(try lab.bulkTransfer(seconds: seconds))
-            let afterBulk = try tracer.counters()
-            let runAfter = try Hook.allCases.map { try tracer.object.runStats($0) }
-            _ = try lab.clientTraffic(tcpConnections: connections, bytes: 1000)
-            usleep(200_000)
-            let afterConns = try tracer.counters()
-            tracer.close()
-            await_(consumer)
-
-            let bulk = afterBulk.since(before)
-            result.bulkPackets += bulk.packets
-            result.bulkRecords += bulk.records
-            result.connectionRecords += afterConns.since(afterBulk).records
-            result.lost += afterConns.since(before).ringbufLost
-            for (i, hook) in Hook.allCases.enumerated() {
-                var d = runAfter[i].since(runBefore[i])
-                d.name = tracer.object.programName(hook)
-                if let j = result.programRuns.firstIndex(where: { $0.name == d.name }) {
-                    result.programRuns[j].runCount += d.runCount
-                    result.programRuns[j].runTimeNs += d.runTimeNs
-                } else {
-                    result.programRuns.append(d)
+        // The three measurements of a round in rotating order (nothing, nop, srcip; then nop, srcip, nothing; ...):
+        // a drift of the shared host over a round does not favour one of them.
+        for round in 0..<rounds {
+            for k in 0..<3 {
+                switch (k + round) % 3 {
+                case 0: result.baselineBps.append(try lab.bulkTransfer(seconds: seconds))
+                case 1:
+                    let (nopBps, nopRuns) = try nopRound(lab: lab, seconds: seconds)
+                    result.nopBps.append(nopBps)
+                    result.nopRuns.runCount += nopRuns.runCount
+                    result.nopRuns.runTimeNs += nopRuns.runTimeNs
+                default: try tracedRound(lab: lab, seconds: seconds, connections: connections,
+                                         forceFingerprint: forceFingerprint, into: &result)
                 }
             }
         }
         result.connections = connections * rounds
         return result
+    }
+
+    /// One bulk transfer with srcip tracing both router interfaces, then `connections` short connections.
+    static func tracedRound(lab: NATLab, seconds: Int, connections: Int, forceFingerprint: Bool, into result: inout Result) throws {
+        var options = Tracer.Options(interfaces: [lab.routerClientIf, lab.routerServerIf])
+        options.netnsPath = lab.routerNetnsPath
+        options.load.forceFingerprint = forceFingerprint
+        let tracer = try Tracer(options: options)
+        result.flavour = tracer.flavour.description
+        let received = RecordCount()
+        let stream = try tracer.observations()
+        let consumer = Task.detached { for await _ in stream { received.add() } }
+        let before = try tracer.counters()
+        let runBefore = try Hook.allCases.map { try tracer.object.runStats($0) }
+        result.tracedBps.append(try lab.bulkTransfer(seconds: seconds))
+        let afterBulk = try tracer.counters()
+        let runAfter = try Hook.allCases.map { try tracer.object.runStats($0) }
+        _ = try lab.clientTraffic(tcpConnections: connections, bytes: 1000)
+        usleep(200_000)
+        let afterConns = try tracer.counters()
+        tracer.close()
+        await_(consumer)
+
+        let bulk = afterBulk.since(before)
+        result.bulkPackets += bulk.packets
+        result.bulkRecords += bulk.records
+        result.connectionRecords += afterConns.since(afterBulk).records
+        result.lost += afterConns.since(before).ringbufLost
+        for (i, hook) in Hook.allCases.enumerated() {
+            var d = runAfter[i].since(runBefore[i])
+            d.name = tracer.object.programName(hook)
+            if let j = result.programRuns.firstIndex(where: { $0.name == d.name }) {
+                result.programRuns[j].runCount += d.runCount
+                result.programRuns[j].runTimeNs += d.runTimeNs
+            } else {
+                result.programRuns.append(d)
+            }
+        }
     }
 
     /// One bulk transfer with only `srcip_nop` attached where srcip attaches (both router interfaces, ingress

@@ -34,6 +34,8 @@ enum SideBySideBench {
         /// The srcip process's CPU time (user + system, /proc/PID/stat) per packet delivered to the server, in µs:
         /// one value per round and load.
         var srcipCPUPerPacketUs: [Load: [Double]] = [:]
+        /// srcip's starts in the rounds: seconds from exec to tracing, and CPU seconds used by then (user + system).
+        var srcipStartup: [(wall: Double, cpu: Double)] = []
         /// The loads measured (`--side-loads`; all by default).
         var loads = Load.allCases
 
@@ -66,6 +68,7 @@ enum SideBySideBench {
                 let observer = observers[(k + round) % observers.count]
                 let running = try start(observer, lab: lab, srcip: srcip)
                 defer { running?.stop() }
+                if let startup = running?.startup { result.srcipStartup.append(startup) }
                 for load in loads {
                     let m = try measure(load, lab: lab, seconds: seconds, cpuOf: observer == .srcip ? running?.pid : nil)
                     result.values[load, default: [:]][observer, default: []].append(m.value)
@@ -120,6 +123,8 @@ enum SideBySideBench {
         let process = Process()
         private let errFile: URL
         var pid: Int32 { process.processIdentifier }
+        /// srcip only: from its start to its ready file (s), and the CPU time it had used by then (s).
+        var startup: (wall: Double, cpu: Double)?
 
         init(netns: String, _ args: [String]) throws {
             errFile = FileManager.default.temporaryDirectory.appendingPathComponent("srcip-bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).err")
@@ -160,17 +165,23 @@ enum SideBySideBench {
             guard r.process.isRunning else { throw Failed(description: "tcpdump exited: \(r.stderrTail())") }
             return r
         case .srcip:
+            let ready = FileManager.default.temporaryDirectory.appendingPathComponent("srcip-bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).ready")
+            defer { try? FileManager.default.removeItem(at: ready) }
+            let t0 = Date()
             let r = try Running(netns: lab.router, [srcip, "trace", "-i", lab.routerClientIf, "-i", lab.routerServerIf,
-                                                    "--format", "jsonl", "--output", "/dev/null", "--services", "none"] + srcipOptions)
-            // Attached once both its programs (ingress, egress) show in the router namespace, plus a margin.
-            let deadline = Date().addingTimeInterval(15)
-            while (try? programStats(pid: r.pid))?.count ?? 0 < 2 {
+                                                    "--format", "jsonl", "--output", "/dev/null", "--services", "none",
+                                                    "--ready-file", ready.path] + srcipOptions)
+            // Tracing once it writes its ready file: every program loaded (the kernel's verifier takes seconds of CPU)
+            // and attached. Waiting for less let that work overlap the first load measured.
+            let deadline = Date().addingTimeInterval(30)
+            while !FileManager.default.fileExists(atPath: ready.path) {
                 guard r.process.isRunning, Date() < deadline else {
                     r.stop()
                     throw Failed(description: "srcip trace did not start: \(r.stderrTail())")
                 }
-                usleep(100_000)
+                usleep(20_000)
             }
+            r.startup = (Date().timeIntervalSince(t0), ProcessCPU.seconds(pid: r.pid))
             usleep(700_000)
             return r
         }

@@ -26,6 +26,11 @@ extension SideBySideBench.Result {
                     "runs: " + cpu.map { String(format: "%.2f", $0) }.joined(separator: " "))
             }
         }
+        if !srcipStartup.isEmpty {
+            row("srcip start to tracing: wall s; CPU s (mostly the kernel verifying the programs)",
+                String(format: "%.2f; %.2f", median(srcipStartup.map(\.wall)), median(srcipStartup.map(\.cpu))),
+                "runs: " + srcipStartup.map { String(format: "%.2f/%.2f", $0.wall, $0.cpu) }.joined(separator: " "))
+        }
         for load in loads {
             for p in (bpf[load] ?? []).sorted(by: { $0.name < $1.name }) where p.runCount > 0 {
                 row("  BPF \(p.name) under \(load.rawValue), bpf_stats on (ns per run, \(p.runCount) runs)", String(format: "%.1f", p.nsPerRun), "")
@@ -62,6 +67,7 @@ extension SideBySideBench.Result {
             "setup": "NAT lab: client — router (DNAT + MASQUERADE) — server; srcip trace on both router interfaces (ingress+egress), "
                 + "tcpdump -i any -w /dev/null -s 128 on the router; loads: iperf3, hping3 64-byte UDP one flow, hping3 SYN flood --rand-source",
             "side_by_side": byLoad,
+            "srcip_startup": ["wall_s": srcipStartup.map(\.wall), "cpu_s": srcipStartup.map(\.cpu)],
         ]
     }
 
