@@ -102,6 +102,8 @@ int main(int argc, char **argv) {
 	if (bpf_object__load(obj)) { perror("load"); return 1; }
 	long nrec = 0;
 	struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(bpf_object__find_map_by_name(obj, "events")), rb_cb, &nrec, NULL);
+	struct bpf_map *second = bpf_object__find_map_by_name(obj, "events_b"); /* variant ring_per_cpu */
+	if (second && ring_buffer__add(rb, bpf_map__fd(second), rb_cb, &nrec)) { perror("events_b"); return 1; }
 	const char *names[3] = { fp ? "srcip_ingress_fp" : "srcip_ingress_ct", fp ? "srcip_egress_fp" : "srcip_egress_ct", "srcip_nop" };
 	if (strcmp(argv[2], "testrun") == 0) {
 		int N = argc > 3 ? atoi(argv[3]) : 100000;

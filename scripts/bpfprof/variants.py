@@ -47,6 +47,15 @@ VARIANTS = {
     "rec_query_each": [("if (*n % WAKEUP_CHECK == 0) {", "if (*n % WAKEUP_CHECK == 0 || skb->mark != 0x5eed) {")],
     # Without the per-CPU counters of count() (an upper bound of what one counters lookup per packet would save).
     "no_counts": [("\t__u64 *v = bpf_map_lookup_elem(&counters, &idx);\n\tif (v)\n\t\t*v += 1;", "\t(void)idx;")],
+    # Two ring buffers, one per CPU of this 2-CPU VM (the reader consumes both): what sharing one ring's lock and
+    # producer position between CPUs costs a record under a flood.
+    "ring_per_cpu": [("} events SEC(\".maps\");\n", "} events SEC(\".maps\");\n\nstruct {\n\t__uint(type, BPF_MAP_TYPE_RINGBUF);\n"
+                      "\t__uint(max_entries, 4 * 1024 * 1024);\n} events_b SEC(\".maps\");\n")]
+                    + [(f"r = bpf_ringbuf_reserve(&events, {size}, 0);",
+                        f"r = bpf_get_smp_processor_id() & 1 ? bpf_ringbuf_reserve(&events_b, {size}, 0) : bpf_ringbuf_reserve(&events, {size}, 0);")
+                       for size in ("SRCIP_RECORD_FULL", "SRCIP_RECORD_CT", "SRCIP_RECORD_SHORT")],
+    # A ring of 512 KB instead of 4 MB: whether writing records into lines last touched 4 MB ago (cold) costs them.
+    "ring_512k": [("\t__uint(max_entries, 4 * 1024 * 1024);\n} events SEC", "\t__uint(max_entries, 512 * 1024);\n} events SEC")],
     "lru_1m": [(MAP, MAP.replace("65536", "1048576"))],
     "hash_1m": [(MAP, "\t__uint(type, BPF_MAP_TYPE_HASH);\n\t__uint(max_entries, 1048576);\n")],
 }
