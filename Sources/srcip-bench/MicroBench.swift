@@ -12,13 +12,17 @@ enum MicroBench {
         var nsPerPacket: UInt32
     }
 
-    static func run(repeatCount: UInt32 = 1_000_000) throws -> [Row] {
+    /// The rows, and what the verifier reported for every program loaded (both flavours).
+    static func run(repeatCount: UInt32 = 1_000_000) throws -> (rows: [Row], verifier: [VerifierStatistics]) {
         var rows: [Row] = []
+        var verifier: [VerifierStatistics] = []
         for fingerprint in [false, true] {
             var options = LoadOptions()
             options.forceFingerprint = fingerprint
             options.includeBaselineProgram = !fingerprint
+            options.verifierStatistics = true
             let object = try BPFObject(options: options)
+            verifier += object.verifierStatistics.filter { s in !verifier.contains { $0.program == s.program } }
             if let nop = object.baselineProgramFD {
                 let packet = PacketBuilder.ipv4TCP(flags: 0x10)
                 let r = try BPFObject.testRun(programFD: nop, packet: packet, repeat: repeatCount)
@@ -34,6 +38,6 @@ enum MicroBench {
                 }
             }
         }
-        return rows
+        return (rows, verifier)
     }
 }
