@@ -92,7 +92,7 @@ public struct FlowCorrelator {
             if byT >= 0, slots[byT].ctID != 0, slots[byT].ctID != ct.id {
                 finish(byT, .superseded)   // an older connection with the same tuple
                 slot = byID
-            } else if byT >= 0, byT != byID, isUnansweredRequestReused(byT, atNs: o.timestampNs) {
+            } else if byT >= 0, byT != byID, isUnansweredRequestReused(byT, by: o, isReply: isReply, atNs: o.timestampNs) {
                 supersedeUnanswered(byT, floorNs: o.timestampNs)
                 o = reuseClamped(o)
                 slot = byID
@@ -142,11 +142,11 @@ public struct FlowCorrelator {
         }
 
         apply(o, isReply: isReply, to: slot)
-        if let ct { attach(ct, from: o, to: slot) }
+        if let ct { attach(ct, from: o, isReply: isReply, to: slot) }
         if ct == nil, !isReply, o.kind == .new { joinByFingerprint(o, slot) }
         let key = isReply ? o.tuple.reversed : o.tuple
         // `attach` has just pointed the conntrack tuples at `slot`.
-        if !(ct.map { key == $0.original || key == $0.translated } ?? false) { register(key, slot) }
+        if !(ct.map { key == $0.original || key == $0.translated } ?? false) { register(key, slot, by: o, isReply: isReply) }
         // An expiry says a view went quiet: it must not restart the flow's idle time. A view without a BPF entry (an
         // unanswered or rejected handshake, recorded but not inserted) has no expiry of its own to end the flow.
         if o.kind != .expired { touch(slot) }
@@ -275,9 +275,12 @@ public struct FlowCorrelator {
         }
         if let ct = o.conntrack, isReply || ct.status & 2 != 0 { slots[slot].ctSeenReply = true }
         if !isReply, let e = o.encapsulation { slots[slot].noteEncapsulation(e) }
+        if !isReply, slots[slot].synSeq == 0, o.tuple.proto == .tcp, o.tcpFlags & (TCPFlags.syn | TCPFlags.ack) == TCPFlags.syn {
+            slots[slot].synSeq = o.fingerprint.tcpSeq
+        }
     }
 
-    private mutating func attach(_ ct: ConntrackMapping, from o: Observation, to slot: Int32) {
+    private mutating func attach(_ ct: ConntrackMapping, from o: Observation, isReply: Bool, to slot: Int32) {
         if let old = slots[slot].conntrack {
             if old.original != ct.original || old.reply != ct.reply {
                 stats.conntrackChanged += 1
@@ -305,22 +308,23 @@ public struct FlowCorrelator {
             }
         }
         let translated = ct.translated
-        register(ct.original, slot)
-        register(translated, slot)
+        register(ct.original, slot, by: o, isReply: isReply)
+        register(translated, slot, by: o, isReply: isReply)
         if let (h0, h1) = FlowState.halfTranslated(ct.original, translated) {
             if byTuple[h0] == nil { byTuple[h0] = slot }
             if byTuple[h1] == nil { byTuple[h1] = slot }
         }
     }
 
-    /// Points an original-direction tuple at `slot`, merging or superseding whatever flow held it.
-    private mutating func register(_ t: FiveTuple, _ slot: Int32) {
+    /// Points an original-direction tuple at `slot` (which `o` was just applied to), merging or superseding whatever
+    /// flow held it.
+    private mutating func register(_ t: FiveTuple, _ slot: Int32, by o: Observation, isReply: Bool) {
         guard let other = byTuple[t] else { byTuple[t] = slot; return }
         if other == slot { return }
         let a = slots[slot].ctID, b = slots[other].ctID
         if a != 0, b != 0, a != b {
             finish(other, .superseded)
-        } else if a != 0, b == 0, isUnansweredRequestReused(other, atNs: nowNs) {
+        } else if a != 0, b == 0, isUnansweredRequestReused(other, by: o, isReply: isReply, atNs: nowNs) {
             supersedeUnanswered(other, floorNs: slots[slot].segments.map(\.firstNs).min() ?? nowNs)
         } else {
             merge(other, into: slot)

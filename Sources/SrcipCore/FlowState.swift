@@ -68,6 +68,8 @@ struct FlowState {
     var fingerprintNs: UInt64 = 0
     var fingerprintJoined = false
     var sawFingerprintRecords = false
+    /// The sequence number of the opening SYN of the request (0: none seen), which its retransmissions repeat.
+    var synSeq: UInt32 = 0
     var lastActivityNs: UInt64 = 0
     /// LRU links (slot indexes, -1 = none); head is most recently used.
     var prev: Int32 = -1

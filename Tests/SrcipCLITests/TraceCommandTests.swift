@@ -94,6 +94,52 @@ struct TraceCommandTests {
         #expect(trace.stderr.contains("flows written"))
     }
 
+    /// A SYN the router drops (a FORWARD rule, removed after 2.5 s) is retransmitted by the client's kernel at 1 s
+    /// and 3 s; the third gets through. One connection, so one flow from the first SYN on — not an unanswered
+    /// request plus a new flow (the retransmission comes later than the 2 s after which a request nothing answered
+    /// counts as gone, and the BPF side reports no retransmitted SYN).
+    @Test func aSYNDroppedForSecondsThenForwardedIsOneFlow() throws {
+        let lab = try NATLab()
+        defer { lab.teardown() }
+        let out = "/tmp/srcip-cli-\(lab.tag)-retransmit.jsonl"
+        defer { unlink(out) }
+        let drop = ["FORWARD", "-p", "tcp", "--syn", "-j", "DROP"]
+        _ = try lab.exec(lab.router, ["iptables", "-I"] + drop)
+        let trace = try SrcipProcess(["trace", "--format", "jsonl", "--output", out, "--services", "none"], netns: lab.router)
+        #expect(trace.waitForStderr("tracing"))
+        let started = Date()
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        client.arguments = ["netns", "exec", lab.client, "python3", "-c", """
+            import socket
+            c = socket.create_connection(("\(NATLab.vip)", \(NATLab.vipTCPPort)), timeout=10)
+            c.sendall(b"x" * 100); c.shutdown(socket.SHUT_WR); assert c.recv(100) == b"100"
+            """]
+        try client.run()
+        usleep(2_500_000)
+        _ = try lab.exec(lab.router, ["iptables", "-D"] + drop)
+        for _ in 0..<400 where client.isRunning { usleep(20_000) }
+        #expect(!client.isRunning && client.terminationStatus == 0, "the connection did not complete after the rule was removed")
+        if client.isRunning { client.terminate() }
+        let elapsed = Date().timeIntervalSince(started)
+        kill(trace.pid, SIGINT)
+        #expect(trace.wait() == 0)
+        let flows = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }.filter { $0["kind"] as? String == "flow" && $0["dst_ip"] as? String == NATLab.vip }
+        #expect(elapsed > 2.5, "the client connected only after the drop rule was removed (\(elapsed) s)")
+        #expect(flows.count == 1, "one flow for the connection: \(flows)")
+        let f = try #require(flows.first)
+        #expect(f["in_interface"] as? String == lab.routerClientIf && f["out_interface"] as? String == lab.routerServerIf)
+        #expect(f["verdict"] as? String == "snat" && f["xlat_dst_ip"] as? String == NATLab.serverIP)
+        #expect((f["reply_packets"] as? Int ?? 0) > 0)
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let start = try #require((f["start"] as? String).flatMap(formatter.date(from:)))
+        let end = try #require((f["end"] as? String).flatMap(formatter.date(from:)))
+        #expect(end.timeIntervalSince(start) > 2.5, "the flow starts at the first SYN: \(f)")
+    }
+
     @Test func csvAndIPFIXGoToFiles() throws {
         let lab = try NATLab()
         defer { lab.teardown() }

@@ -153,11 +153,12 @@ import Testing
         ctx.catalog = CatalogChangeWindowTests.lateEmpty
         var c = FlowCorrelator(context: ctx)
         // 5 s: REJECTed (the Service has no endpoints); its BPF view at eth0 ingress persists.
-        c.add(L.obs(.new, .ingress, L.eth0, orig, t: 5 * Self.sec, flags: TCPFlags.syn))
+        c.add(L.obs(.new, .ingress, L.eth0, orig, t: 5 * Self.sec, flags: TCPFlags.syn, fp: L.fp(7000)))
         c.update(catalog: CatalogChangeWindowTests.withLate, validFromNs: 20 * Self.sec, readAtNs: 20 * Self.sec + 100)
-        // 30 s: the same tuple, now forwarded; the ingress view still reports the first packet of 5 s.
+        // 30 s: the same tuple, now forwarded, with Linux's next initial sequence number for it (25 s of 64 ns ticks
+        // later); the ingress view still reports the first packet of 5 s.
         let again = L.tcpConnection(orig: orig, xlat: L.tcp(L.gw, 40051, L.backend, 8099), inIf: L.eth0, outIf: L.vethBackend,
-                                    ctID: 51, t0: 30 * Self.sec)
+                                    ctID: 51, t0: 30 * Self.sec, seq: 7000 &+ UInt32(25 * Self.sec / 64))
             .filter { !($0.kind == .new && $0.hook == .ingress && $0.tuple == orig) }
             .map { o -> Observation in
                 var o = o
@@ -189,5 +190,57 @@ import Testing
         }
         let recs = c.flush().filter { $0.original == orig }
         #expect(recs.count == 1 && recs.first?.verdict == .snat)
+    }
+
+    @Test func synDroppedLongerThanTheRejectWindowThenServedStaysOneFlow() throws {
+        // The SYN entered at 5 s and was dropped on the node (the pod's address not yet resolved); a retransmission
+        // got through 2.04 s later, beyond the reject window. Its views carry the same initial sequence number (the
+        // ingress view's NAT record, from the handshake's ACK, one more), and the ingress view still reports 5 s.
+        let orig = L.tcp(L.external, 40053, L.node1IP, 31999)
+        var ctx = L.context
+        ctx.catalog = CatalogChangeWindowTests.withLate
+        var c = FlowCorrelator(context: ctx)
+        c.add(L.obs(.new, .ingress, L.eth0, orig, t: 5 * Self.sec, flags: TCPFlags.syn, join: .fingerprint, fp: L.fp(7000)))
+        let t0 = 7_040_000_000 as UInt64
+        for o in L.tcpConnection(orig: orig, xlat: L.tcp(L.gw, 40053, L.backend, 8099), inIf: L.eth0, outIf: L.vethBackend,
+                                 ctID: 53, t0: t0, seq: 7000)
+            .filter({ !($0.kind == .new && $0.hook == .ingress && $0.tuple == orig) })
+            .map({ o -> Observation in
+                var o = o
+                if o.hook == .ingress, o.ifindex == L.eth0, o.tuple == orig { o.firstSeenNs = 5 * Self.sec }
+                return o
+            })
+            .sorted(by: { $0.timestampNs < $1.timestampNs }) {
+            c.add(o)
+        }
+        let recs = c.flush().filter { $0.original == orig }
+        #expect(recs.count == 1, "\(recs)")
+        let rec = try #require(recs.first)
+        #expect(rec.startNs == L.context.unixNs(5 * Self.sec) && rec.outInterface != nil)
+        #expect(rec.verdict == .snat && rec.expectationMet == true)
+    }
+
+    @Test func handshakeContinuationBySequenceNumbers() {
+        let orig = L.tcp(L.external, 40054, L.node1IP, 31999)
+        func view(_ flags: UInt8, seq: UInt32, ack: UInt32, reply: Bool = false) -> Observation {
+            L.obs(.nat, .ingress, L.eth0, reply ? orig.reversed : orig, t: 1, flags: flags,
+                  fp: PacketFingerprint(tcpSeq: seq, tcpAck: ack, tcpTSval: 0, ipID: 0, length: 60))
+        }
+        let ack = TCPFlags.ack, syn = TCPFlags.syn
+        let isn: UInt32 = 0xffff_fff0   // wraps: the connection's next numbers are small
+        #expect(FlowCorrelator.continuesHandshake(synSeq: isn, view(syn, seq: isn, ack: 0), isReply: false))
+        #expect(FlowCorrelator.continuesHandshake(synSeq: isn, view(ack, seq: isn &+ 1, ack: 5), isReply: false))
+        #expect(FlowCorrelator.continuesHandshake(synSeq: isn, view(ack, seq: isn &+ 70_000, ack: 5), isReply: false))
+        #expect(FlowCorrelator.continuesHandshake(synSeq: isn, view(syn | ack, seq: 9, ack: isn &+ 1, reply: true), isReply: true))
+        // Another connection: Linux's next ISN for the tuple 2 s on; a random one behind; a reply acknowledging another.
+        #expect(!FlowCorrelator.continuesHandshake(synSeq: isn, view(syn, seq: isn &+ 31_250_000, ack: 0), isReply: false))
+        #expect(!FlowCorrelator.continuesHandshake(synSeq: isn, view(syn, seq: isn &- 1, ack: 0), isReply: false))
+        #expect(!FlowCorrelator.continuesHandshake(synSeq: isn, view(syn | ack, seq: 9, ack: isn &+ 31_250_001, reply: true), isReply: true))
+        // Nothing to compare: no SYN recorded, no fingerprint, a reply without ACK, UDP.
+        #expect(!FlowCorrelator.continuesHandshake(synSeq: 0, view(ack, seq: 1, ack: 5), isReply: false))
+        #expect(!FlowCorrelator.continuesHandshake(synSeq: isn, L.obs(.nat, .ingress, L.eth0, orig, t: 1, flags: ack), isReply: false))
+        #expect(!FlowCorrelator.continuesHandshake(synSeq: isn, view(TCPFlags.rst, seq: 9, ack: isn &+ 1, reply: true), isReply: true))
+        let udp = FiveTuple(src: orig.src, dst: orig.dst, srcPort: 40054, dstPort: 53, proto: .udp)
+        #expect(!FlowCorrelator.continuesHandshake(synSeq: isn, L.obs(.new, .ingress, L.eth0, udp, t: 1, fp: L.fp(isn)), isReply: false))
     }
 }
