@@ -99,8 +99,9 @@ public enum LabController {
         }
     }
 
-    /// Runs the topology's `ip` batches and sysctls.
+    /// Creates the topology's namespaces (with `LabTopology.namespaceDefaults`), runs its `ip` batches and sysctls.
     static func build(_ topology: LabTopology, timing: LabTiming) throws {
+        try createNamespaces(topology.namespaces, ipv6: topology.ipv6)
         try Command.check("ip", ["-batch", "-"], input: topology.rootBatch.joined(separator: "\n") + "\n")
         timing.mark("namespaces+veths")
         let batches = topology.namespaceBatches
@@ -122,6 +123,14 @@ public enum LabController {
             try NetworkNamespace.sysctl(in: ns, settings)
         }
         timing.mark("sysctls")
+    }
+
+    /// `ip netns add` for each of `names`, then (for a lab with IPv6) `LabTopology.namespaceDefaults` in each, before
+    /// any interface is made.
+    static func createNamespaces(_ names: [String], ipv6: Bool) throws {
+        try Command.check("ip", ["-batch", "-"], input: names.map { "netns add \($0)\n" }.joined())
+        guard ipv6 else { return }
+        for ns in names { try NetworkNamespace.sysctl(in: ns, LabTopology.namespaceDefaults) }
     }
 
     /// Removes everything of lab `naming`: processes in its namespaces, the namespaces (recorded or found by prefix), state and logs.

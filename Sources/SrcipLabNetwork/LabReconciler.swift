@@ -90,7 +90,8 @@ public enum LabReconciler {
     /// Creates `pods`' namespaces and veths as their CNI wires them and starts their echo servers.
     static func addPods(_ pods: [LabPod], state: ClusterState, record: inout LabRecord, naming: LabNaming, srcip: String) throws {
         guard !pods.isEmpty else { return }
-        var root = pods.map { "netns add \(naming.podNamespace($0))" }
+        try LabController.createNamespaces(pods.map(naming.podNamespace), ipv6: state.ipFamily.hasIPv6)
+        var root: [String] = []
         var nodeLines: [String: [String]] = [:]
         var nodeSysctls: [String: [String]] = [:]
         var podBatches: [(String, [String])] = []

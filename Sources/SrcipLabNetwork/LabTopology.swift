@@ -12,7 +12,8 @@ import SrcipSystem
 public struct LabTopology: Sendable {
     /// Namespaces in creation order.
     public var namespaces: [String]
-    /// Lines for `ip -batch` in the root namespace: namespace and veth creation (each veth created directly inside its namespaces).
+    /// Lines for `ip -batch` in the root namespace, once the namespaces exist: veth creation (each veth created directly
+    /// inside its namespaces).
     public var rootBatch: [String]
     /// Lines for `ip -n NS -batch` per namespace: addresses, bridges, routes.
     public var namespaceBatches: [(namespace: String, lines: [String])]
@@ -20,6 +21,8 @@ public struct LabTopology: Sendable {
     public var sysctls: [(namespace: String, settings: [String])]
     /// Lines for `bridge -n NS -batch` per namespace, after the `ip` batches (the VXLAN CNI's FDB entries).
     public var bridgeBatches: [(namespace: String, lines: [String])]
+    /// Whether the lab has IPv6 (`namespaceDefaults` apply).
+    public var ipv6: Bool
 
     public init(state: ClusterState, naming: LabNaming, entryNode: String? = nil) throws {
         let net = naming.netNamespace, router = naming.routerNamespace, client = naming.clientNamespace
@@ -30,6 +33,7 @@ public struct LabTopology: Sendable {
         sysctls = []
         bridgeBatches = []
         let v6 = state.ipFamily.hasIPv6
+        ipv6 = v6
 
         // Both ends of a veth get distinct interface indexes: with equal ones (2 and 2 in two fresh namespaces) the kernel
         // treats their carrier-up as non-urgent and may leave the link without a qdisc (dropping packets) for up to 1 s.
@@ -118,8 +122,14 @@ public struct LabTopology: Sendable {
         }
         namespaceBatches.insert((client, clientLines), at: 2)
         sysctls.append((router, ["net.ipv4.ip_forward=1"] + (v6 ? ["net.ipv6.conf.all.forwarding=1"] : [])))
-        rootBatch.insert(contentsOf: namespaces.map { "netns add \($0)" }, at: 0)
     }
+
+    /// Sysctls of every lab namespace before any of its interfaces exists: no duplicate address detection on the
+    /// IPv6 link-local addresses interfaces get when they come up. While a link-local address is tentative (~1 s) the
+    /// node's neighbour solicitations for a pod go unanswered and a fresh lab's first request to a pod lost its SYN (a
+    /// 1–2 s retransmission); CNI plugins likewise keep DAD from delaying a pod's first packets. (Global addresses are
+    /// added `nodad`.)
+    public static let namespaceDefaults = ["net.ipv6.conf.default.accept_dad=0", "net.ipv6.conf.all.accept_dad=0"]
 
     /// The router's routes sending the service CIDRs and every externalIP to `entry` (`verb` add or replace).
     static func entryRoutes(_ state: ClusterState, entry: LabNode, verb: String) -> [String] {
