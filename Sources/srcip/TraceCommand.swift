@@ -109,7 +109,7 @@ struct TraceCommand: AsyncParsableCommand {
     @Flag(help: "Use clsact filters even where tcx links are available.")
     var clsact = false
 
-    @Flag(name: .shortAndLong, help: "Print libbpf's log, including the verifier log when loading fails, and interfaces attached or let go while tracing.")
+    @Flag(name: .shortAndLong, help: "Print libbpf's log, including the verifier log when loading fails, the verifier's instructions and time per program, and interfaces attached or let go while tracing.")
     var verbose = false
 
     func validate() throws {
@@ -164,7 +164,13 @@ struct TraceCommand: AsyncParsableCommand {
         options.preferTCX = !clsact
         options.load.forceFingerprint = fingerprint
         options.load.verbose = verbose
+        options.load.verifierStatistics = verbose
         let tracer = try Tracer(options: options)
+        if verbose, !tracer.object.verifierStatistics.isEmpty {
+            Diagnostics.note("verifier: " + tracer.object.verifierStatistics.map {
+                "\($0.program) \($0.instructionsProcessed) instructions, \($0.verificationMicroseconds / 1000) ms"
+            }.joined(separator: "; "))
+        }
         let names = tracer.interfacesAtStart.map(\.name)
         let idleNs = UInt64(idleTimeout * 1e9)
         let path = output ?? "-"

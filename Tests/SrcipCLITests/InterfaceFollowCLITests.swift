@@ -92,6 +92,10 @@ struct InterfaceFollowCLITests {
         let readyObject = try #require(try JSONSerialization.jsonObject(with: readyData) as? [String: Any])
         #expect(readyObject["interfaces"] as? [String] == ["vs0"], "the interfaces at start")
         #expect(readyObject["attach"] as? String == (clsact ? "clsact" : "tcx"))
+        // -v also reports what verifying each packet program cost.
+        let verifier = trace.stderr.split(separator: "\n").first { $0.hasPrefix("srcip: verifier: ") } ?? ""
+        #expect(verifier.contains("srcip_ingress_ct ") && verifier.contains("srcip_egress_ct ") && verifier.contains(" instructions, "),
+                "\(trace.stderr)")
 
         let created = Date()
         try Command.check("ip", ["-n", nodes.node, "link", "add", "vx0", "type", "veth", "peer", "name", "px0", "netns", nodes.peer])
