@@ -12,8 +12,9 @@ enum NATPathBench {
         var tracedBps: [Double] = []
         /// Throughput with only `srcip_nop` attached at the same 4 hooks.
         var nopBps: [Double] = []
-        /// `srcip_nop` on all 4 hooks, summed over the rounds: what the hook and bpf_stats cost by themselves.
-        var nopRuns = ProgramRunStats(name: "srcip_nop", runCount: 0, runTimeNs: 0)
+        /// `srcip_nop` at each hook (one program at both interfaces' ingress, another at their egress), summed over
+        /// the rounds: what the hook and bpf_stats cost by themselves there.
+        var nopRuns: [Hook: ProgramRunStats] = [:]
         /// Per program, summed over the rounds.
         var programs: [(name: String, nsPerRun: Double, runs: UInt64)] {
             programRuns.map { ($0.name, Double($0.runTimeNs) / Double(max($0.runCount, 1)), $0.runCount) }
@@ -49,8 +50,10 @@ enum NATPathBench {
                 case 1:
                     let (nopBps, nopRuns) = try nopRound(lab: lab, seconds: seconds)
                     result.nopBps.append(nopBps)
-                    result.nopRuns.runCount += nopRuns.runCount
-                    result.nopRuns.runTimeNs += nopRuns.runTimeNs
+                    for (hook, runs) in nopRuns {
+                        result.nopRuns[hook, default: ProgramRunStats(name: "srcip_nop", runCount: 0, runTimeNs: 0)].runCount += runs.runCount
+                        result.nopRuns[hook, default: ProgramRunStats(name: "srcip_nop", runCount: 0, runTimeNs: 0)].runTimeNs += runs.runTimeNs
+                    }
                 default: try tracedRound(lab: lab, seconds: seconds, connections: connections,
                                          forceFingerprint: forceFingerprint, into: &result)
                 }
@@ -99,19 +102,25 @@ enum NATPathBench {
     }
 
     /// One bulk transfer with only `srcip_nop` attached where srcip attaches (both router interfaces, ingress
-    /// and egress): its run statistics are the per-packet floor of any program on these hooks.
-    static func nopRound(lab: NATLab, seconds: Int) throws -> (bps: Double, runs: ProgramRunStats) {
+    /// and egress; one loaded program per hook, so each has its own statistics): the per-packet floor of any
+    /// program at that hook.
+    static func nopRound(lab: NATLab, seconds: Int) throws -> (bps: Double, runs: [Hook: ProgramRunStats]) {
         var load = LoadOptions()
         load.forceFingerprint = true
         load.includeBaselineProgram = true
-        let object = try BPFObject(options: load)
-        guard let fd = object.baselineProgramFD else { preconditionFailure("srcip_nop was requested but not loaded") }
+        let objects = try Hook.allCases.map { _ in try BPFObject(options: load) }
+        let fds = objects.map { o -> Int32 in
+            guard let fd = o.baselineProgramFD else { preconditionFailure("srcip_nop was requested but not loaded") }
+            return fd
+        }
         let interfaces = [lab.routerClientIf, lab.routerServerIf]
         let attachments = try NetworkNamespace.run(path: lab.routerNetnsPath) { () throws -> [HookAttachment] in
             var done: [HookAttachment] = []
             do {
                 for name in interfaces {
-                    for hook in Hook.allCases { done.append(try HookAttachment.attach(programFD: fd, interface: name, hook: hook)) }
+                    for (i, hook) in Hook.allCases.enumerated() {
+                        done.append(try HookAttachment.attach(programFD: fds[i], interface: name, hook: hook))
+                    }
                 }
             } catch {
                 done.forEach { $0.detach() }
@@ -120,10 +129,12 @@ enum NATPathBench {
             return done
         }
         defer { attachments.forEach { $0.detach() } }
-        let before = try BPFObject.runStats(programFD: fd)
+        let before = try fds.map { try BPFObject.runStats(programFD: $0) }
         let bps = try lab.bulkTransfer(seconds: seconds)
-        let after = try BPFObject.runStats(programFD: fd)
-        return (bps, after.since(before))
+        var runs: [Hook: ProgramRunStats] = [:]
+        for (i, hook) in Hook.allCases.enumerated() { runs[hook] = try BPFObject.runStats(programFD: fds[i]).since(before[i]) }
+        withExtendedLifetime(objects) {}
+        return (bps, runs)
     }
 }
 
