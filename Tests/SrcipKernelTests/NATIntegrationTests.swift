@@ -82,6 +82,7 @@ struct NATIntegrationTests {
         let connections = run.tcpPorts.map { ($0, L4Protocol.tcp, NATLab.vipTCPPort, NATLab.serverTCPPort, v4) }
             + run.udpPorts.map { ($0, L4Protocol.udp, NATLab.vipUDPPort, NATLab.serverUDPPort, v4) }
             + run.tcp6Ports.map { ($0, L4Protocol.tcp, NATLab.vipTCPPort, NATLab.serverTCPPort, v6) }
+        var clockPairs = 0, clockReused = 0
         for (port, proto, vipPort, serverPort, addrs) in connections {
             let preNAT = FiveTuple(src: Self.ip(addrs.0), dst: Self.ip(addrs.1), srcPort: port, dstPort: vipPort, proto: proto)
             let entry = try #require(table.first { $0.original == preNAT }, "conntrack -L has \(preNAT)")
@@ -111,7 +112,20 @@ struct NATIntegrationTests {
                 }
             }
             #expect(ids.count == 1, "one conntrack id at every hook of \(preNAT): \(ids)")
+            // A forwarded packet's first egress record takes its ingress's clock reading + 1 ns (first_clock).
+            for (inView, outView) in [(views[0], views[1]), (views[2], views[3])] {
+                let first = { (v: (UInt32, Hook, FiveTuple, Bool)) in
+                    run.observations.first { $0.ifindex == v.0 && $0.hook == v.1 && $0.tuple == v.2 && $0.kind == .new }?.firstSeenNs
+                }
+                if let i = first(inView), let o = first(outView) {
+                    clockPairs += 1
+                    if o == i + 1 { clockReused += 1 }
+                    #expect(o > i, "\(outView.2) at egress first seen after \(inView.2) at ingress")
+                }
+            }
         }
+        // Not every pair: a jiffy may end between a packet's ingress and its egress (then egress reads the clock).
+        #expect(clockPairs == 2 * connections.count && clockReused >= clockPairs - 2, "\(clockReused) of \(clockPairs) reused")
         // ICMP echo: the ingress kfunc lookup covers only TCP/UDP, so the client-side ingress record joins
         // by fingerprint, while egress reads the attached conntrack entry (masqueraded echo).
         let echo = FiveTuple(src: Self.ip(NATLab.clientIP), dst: Self.ip(NATLab.serverIP), srcPort: Self.pingID, dstPort: 0, proto: .icmp)
@@ -154,6 +168,7 @@ struct NATIntegrationTests {
         #expect(run.modes.allSatisfy { $0 == .clsact })
         let clientSide = try #require(run.ifindex[lab.routerClientIf])
         let serverSide = try #require(run.ifindex[lab.routerServerIf])
+        var clockReused = 0
         for port in run.tcpPorts {
             let preNAT = FiveTuple(src: Self.ip(NATLab.clientIP), dst: Self.ip(NATLab.vip), srcPort: port,
                                    dstPort: NATLab.vipTCPPort, proto: .tcp)
@@ -168,7 +183,10 @@ struct NATIntegrationTests {
             try #require(egress.count == 1, "one egress NEW with the fingerprint of \(preNAT)")
             #expect(egress[0].tuple.dst == Self.ip(NATLab.serverIP) && egress[0].tuple.dstPort == NATLab.serverTCPPort)
             #expect(egress[0].tuple.src == Self.ip(NATLab.routerServerSide))
+            #expect(egress[0].firstSeenNs > ingress.firstSeenNs)
+            if egress[0].firstSeenNs == ingress.firstSeenNs + 1 { clockReused += 1 }
         }
+        #expect(clockReused >= run.tcpPorts.count - 1, "TCP: the egress reused the ingress's clock reading (\(clockReused))")
         #expect(run.counters.records == run.received && run.counters.ringbufLost == 0)
         #expect(run.counters.ctLookups == 0)
         for dev in [lab.routerClientIf, lab.routerServerIf] {

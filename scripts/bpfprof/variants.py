@@ -38,7 +38,7 @@ VARIANTS = {
     # Where a handshake's time goes: cut after the filter check and the read of the handshake slot, after the precise clock, after conntrack (before the syn_seen slot).
     "hs_upto_filter": [("\tif (mine) {\n\t\t/* Counted", "\tif (is_tcp && (p.tcp_flags & 0x02) && !st && skb->mark != 0x5eed) return SRCIP_PASS;\n\tif (mine) {\n\t\t/* Counted")],
     "hs_upto_ct": [("\t\tif (is_tcp && !restart && handshake_flow(", "\t\tif (is_tcp && !restart && skb->mark != 0x5eed) return SRCIP_PASS;\n\t\tif (is_tcp && !restart && handshake_flow(")],
-    "hs_upto_clock": [("\t\t__u64 now = bpf_ktime_get_ns();\n", "\t\t__u64 now = bpf_ktime_get_ns();\n\t\tif (is_tcp && !restart && skb->mark != 0x5eed) return SRCIP_PASS;\n")],
+    "hs_upto_clock": [("\t\t__u64 now = first_clock(skb, &p, hook, flavour);\n", "\t\t__u64 now = first_clock(skb, &p, hook, flavour);\n\t\tif (is_tcp && !restart && skb->mark != 0x5eed) return SRCIP_PASS;\n")],
     # The handshake without its record.
     "hs_norecord": [("\t\t\temit(skb, SRCIP_EVENT_NEW, p, s, ct);", "\t\t\t;")],
     # The record: without the ring-buffer query (the reader then drains at its polls only).
