@@ -29,7 +29,7 @@
  * walk; six call sites) made the verifier process 488,045 instructions for
  * srcip_ingress_ct and 658,915 for srcip_egress_ct, two thirds of its
  * 1,000,000 limit, and each srcip start spent 1.5-2.8 s of kernel CPU per
- * program; now 57,145 and 69,181 (0.08 and 0.19 s). Their pointer arguments
+ * program; now ~58,000 and ~76,000 (0.06 and 0.08 s). Their pointer arguments
  * may be NULL to the verifier: each checks them first.
  */
 #include <stdbool.h>

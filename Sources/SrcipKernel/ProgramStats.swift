@@ -20,6 +20,12 @@ public struct ProgramRunStats: Sendable, Equatable {
     /// Average nanoseconds per run; 0 before the first run.
     public var nsPerRun: Double { runCount == 0 ? 0 : Double(runTimeNs) / Double(runCount) }
 
+    /// Adds `other`'s runs and time (summing rounds of one program).
+    public mutating func add(_ other: ProgramRunStats) {
+        runCount &+= other.runCount
+        runTimeNs &+= other.runTimeNs
+    }
+
     /// Difference to an earlier reading of the same program.
     public func since(_ earlier: ProgramRunStats) -> ProgramRunStats {
         ProgramRunStats(name: name, id: id, runCount: runCount &- earlier.runCount, runTimeNs: runTimeNs &- earlier.runTimeNs)

@@ -51,8 +51,7 @@ enum NATPathBench {
                     let (nopBps, nopRuns) = try nopRound(lab: lab, seconds: seconds)
                     result.nopBps.append(nopBps)
                     for (hook, runs) in nopRuns {
-                        result.nopRuns[hook, default: ProgramRunStats(name: "srcip_nop", runCount: 0, runTimeNs: 0)].runCount += runs.runCount
-                        result.nopRuns[hook, default: ProgramRunStats(name: "srcip_nop", runCount: 0, runTimeNs: 0)].runTimeNs += runs.runTimeNs
+                        result.nopRuns[hook, default: ProgramRunStats(name: "srcip_nop", runCount: 0, runTimeNs: 0)].add(runs)
                     }
                 default: try tracedRound(lab: lab, seconds: seconds, connections: connections,
                                          forceFingerprint: forceFingerprint, into: &result)
@@ -93,8 +92,7 @@ enum NATPathBench {
             var d = runAfter[i].since(runBefore[i])
             d.name = tracer.object.programName(hook)
             if let j = result.programRuns.firstIndex(where: { $0.name == d.name }) {
-                result.programRuns[j].runCount += d.runCount
-                result.programRuns[j].runTimeNs += d.runTimeNs
+                result.programRuns[j].add(d)
             } else {
                 result.programRuns.append(d)
             }
